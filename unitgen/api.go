@@ -1,0 +1,61 @@
+// Package unitgen compiles an installed rock-on (its definition plus the
+// user's choices) into systemd unit files that run its containers. It is a
+// pure function: no filesystem, exec or network; the daemon writes what it
+// returns.
+package unitgen
+
+import "io/fs"
+
+// Choices are the user's install choices, the install-config file
+// (INSTALL.toml) that `rockon install --config`, `rockon compile --config`
+// and the daemon's Install method accept. Its shape mirrors the definition.
+type Choices struct {
+	Containers   map[string]ContainerChoices `toml:"containers,omitempty"`
+	CustomConfig map[string]string           `toml:"custom_config,omitempty"`
+	// Consent lists the risky privileges the user explicitly accepted
+	// (e.g. "privileged", "cap-add:SYS_ADMIN", "docker-socket"); a
+	// definition asking for one that is not listed is refused.
+	Consent []string `toml:"consent,omitempty"`
+}
+
+// ContainerChoices are the choices for one container.
+type ContainerChoices struct {
+	// Ports maps a container port ("2283", or "53/udp" for one protocol of
+	// a protocol-less port) to the host port; 0 means not published.
+	Ports map[string]int `toml:"ports,omitempty"`
+	// Volumes maps a container path to an absolute host path or a share
+	// name (no slash) under the shares root. Paths not in the definition
+	// are extra volumes, allowed when the rock-on has volume_add_support.
+	Volumes map[string]string `toml:"volumes,omitempty"`
+	Env     map[string]string `toml:"env,omitempty"`
+	// Devices maps a device name of the definition to a host device path;
+	// empty means not passed.
+	Devices map[string]string `toml:"devices,omitempty"`
+	Labels  map[string]string `toml:"labels,omitempty"`
+	// Networks are extra engine networks the container joins.
+	Networks []string `toml:"networks,omitempty"`
+}
+
+// Options are how the host runs containers; they come from rockond.toml.
+type Options struct {
+	Engine       string // "docker" or "podman"
+	EngineBinary string // default /usr/bin/docker or /usr/bin/podman
+	SharesRoot   string // where named shares live, default /mnt2
+	EnvDir       string // directory of the root-only env files, default /var/lib/rockon/env
+}
+
+// File is one generated file.
+type File struct {
+	Name    string      // base name, e.g. "rockon-immich.target"
+	Content []byte
+	Mode    fs.FileMode // 0644 for units, 0600 for env files
+}
+
+// Result is the output of Compile.
+type Result struct {
+	Slug     string // e.g. "immich"
+	Target   string // the unit the user toggles, "rockon-<slug>.target"
+	Units    []File // for the unit directory, sorted by name
+	EnvFiles []File // for Options.EnvDir, sorted by name
+	Warnings []string
+}
