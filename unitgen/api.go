@@ -46,7 +46,7 @@ type Options struct {
 
 // File is one generated file.
 type File struct {
-	Name    string      // base name, e.g. "rockon-immich.target"
+	Name    string // base name, e.g. "rockon-immich.target"
 	Content []byte
 	Mode    fs.FileMode // 0644 for units, 0600 for env files
 }
