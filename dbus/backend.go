@@ -1,0 +1,34 @@
+package dbus
+
+import "context"
+
+// Operation is a change a caller asks for.
+type Operation struct {
+	Kind   string // install, uninstall, start, stop, restart, update, reconfigure
+	Name   string // rock-on name (or slug)
+	Config string // install-config TOML (install, reconfigure)
+	Start  bool   // install: start once installed
+}
+
+// Report is how a running operation tells its progress (0..1) and step.
+type Report func(progress float64, message string)
+
+// Backend is what the server exports; the daemon implements it. Every
+// method may be called from many goroutines at once.
+type Backend interface {
+	RefreshCatalog(ctx context.Context) (int, error)
+	List(installedOnly bool) []Summary
+	// Properties returns the properties of a catalog or installed
+	// rock-on, by name or slug.
+	Properties(name string) (Properties, error)
+	Definition(name string) (string, error)
+	Config(name string) (string, error)
+	// Begin checks op (arguments, existence, not busy) and reserves the
+	// rock-on; the returned function does the work and releases it. An
+	// error from Begin is the method call's error.
+	Begin(op Operation) (run func(ctx context.Context, report Report) error, err error)
+	// Watch registers f, called with a rock-on's name (or slug) whenever
+	// its properties may have changed, and with "" when the set of
+	// rock-ons changed.
+	Watch(f func(name string))
+}

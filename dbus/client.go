@@ -1,0 +1,241 @@
+package dbus
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+
+	godbus "github.com/godbus/dbus/v5"
+)
+
+// Client talks to rockond.
+type Client struct {
+	conn *godbus.Conn
+	obj  godbus.BusObject
+	own  bool
+}
+
+// Dial connects to the daemon: address "" or "system" means the system
+// bus, "session" the session bus, anything else a bus address.
+func Dial(ctx context.Context, address string) (*Client, error) {
+	var conn *godbus.Conn
+	var err error
+	switch address {
+	case "", "system":
+		conn, err = godbus.ConnectSystemBus(godbus.WithContext(ctx))
+	case "session":
+		conn, err = godbus.ConnectSessionBus(godbus.WithContext(ctx))
+	default:
+		conn, err = godbus.Connect(address, godbus.WithContext(ctx))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: connecting to the bus: %v", ErrDaemonNotRunning, err)
+	}
+	c := NewClient(conn)
+	c.own = true
+	return c, nil
+}
+
+// NewClient uses an existing connection.
+func NewClient(conn *godbus.Conn) *Client {
+	return &Client{conn: conn, obj: conn.Object(BusName, ManagerPath)}
+}
+
+// Close closes the connection if Dial opened it.
+func (c *Client) Close() error {
+	if c.own {
+		return c.conn.Close()
+	}
+	return nil
+}
+
+// Conn is the underlying connection.
+func (c *Client) Conn() *godbus.Conn { return c.conn }
+
+func (c *Client) call(ctx context.Context, method string, out []any, args ...any) error {
+	call := c.obj.CallWithContext(ctx, ManagerInterface+"."+method, 0, args...)
+	if call.Err != nil {
+		return fromDBusError(call.Err)
+	}
+	if len(out) > 0 {
+		if err := call.Store(out...); err != nil {
+			return fmt.Errorf("decoding the reply of %s: %w", method, err)
+		}
+	}
+	return nil
+}
+
+// RefreshCatalog fetches the catalog again; it returns the number of entries.
+func (c *Client) RefreshCatalog(ctx context.Context) (int, error) {
+	var n uint32
+	err := c.call(ctx, "RefreshCatalog", []any{&n})
+	return int(n), err
+}
+
+// List lists the catalog's and the installed rock-ons.
+func (c *Client) List(ctx context.Context, installedOnly bool) ([]Summary, error) {
+	var l []Summary
+	err := c.call(ctx, "ListRockOns", []any{&l}, installedOnly)
+	return l, err
+}
+
+// Definition returns a rock-on's catalog definition (registry JSON).
+func (c *Client) Definition(ctx context.Context, name string) (string, error) {
+	var s string
+	err := c.call(ctx, "GetDefinition", []any{&s}, name)
+	return s, err
+}
+
+// Config returns an installed rock-on's install choices as TOML.
+func (c *Client) Config(ctx context.Context, name string) (string, error) {
+	var s string
+	err := c.call(ctx, "GetConfig", []any{&s}, name)
+	return s, err
+}
+
+// Status returns the properties of a rock-on.
+func (c *Client) Status(ctx context.Context, name string) (Properties, error) {
+	var path godbus.ObjectPath
+	if err := c.call(ctx, "GetRockOn", []any{&path}, name); err != nil {
+		return Properties{}, err
+	}
+	return c.StatusAt(ctx, path)
+}
+
+// StatusAt reads the properties of the rock-on object at path.
+func (c *Client) StatusAt(ctx context.Context, path godbus.ObjectPath) (Properties, error) {
+	var m map[string]godbus.Variant
+	err := c.conn.Object(BusName, path).CallWithContext(ctx, "org.freedesktop.DBus.Properties.GetAll", 0, RockOnInterface).Store(&m)
+	if err != nil {
+		return Properties{}, fromDBusError(err)
+	}
+	var p Properties
+	if err := storeProps(m, &p); err != nil {
+		return Properties{}, err
+	}
+	return p, nil
+}
+
+// storeProps fills the fields of *dst from a property map.
+func storeProps(m map[string]godbus.Variant, dst any) error {
+	rv := reflect.ValueOf(dst).Elem()
+	for i := 0; i < rv.NumField(); i++ {
+		name := rv.Type().Field(i).Name
+		v, ok := m[name]
+		if !ok {
+			continue
+		}
+		if err := godbus.Store([]any{v.Value()}, rv.Field(i).Addr().Interface()); err != nil {
+			return fmt.Errorf("decoding property %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// JobResult is how a job ended.
+type JobResult struct {
+	Path    godbus.ObjectPath
+	Result  string // done or failed
+	Message string
+}
+
+// Watcher receives the progress of a job while the client waits for it.
+type Watcher func(progress float64, message string)
+
+// Install installs name with the install-config TOML choices and waits for
+// the job to end. start=false leaves it off.
+func (c *Client) Install(ctx context.Context, name, config string, start bool, w Watcher) error {
+	return c.runJob(ctx, w, "Install", name, map[string]godbus.Variant{"config": godbus.MakeVariant(config)},
+		map[string]godbus.Variant{"start": godbus.MakeVariant(start)})
+}
+
+// Uninstall removes an installed rock-on (its data volumes are kept).
+func (c *Client) Uninstall(ctx context.Context, name string, w Watcher) error {
+	return c.runJob(ctx, w, "Uninstall", name)
+}
+
+// Start turns a rock-on on (and enables it at boot).
+func (c *Client) Start(ctx context.Context, name string, w Watcher) error {
+	return c.runJob(ctx, w, "Start", name)
+}
+
+// Stop turns a rock-on off (and disables it at boot).
+func (c *Client) Stop(ctx context.Context, name string, w Watcher) error {
+	return c.runJob(ctx, w, "Stop", name)
+}
+
+// Restart restarts a rock-on's containers.
+func (c *Client) Restart(ctx context.Context, name string, w Watcher) error {
+	return c.runJob(ctx, w, "Restart", name)
+}
+
+// Update pulls newer images and restarts what changed.
+func (c *Client) Update(ctx context.Context, name string, w Watcher) error {
+	return c.runJob(ctx, w, "Update", name)
+}
+
+// Reconfigure replaces an installed rock-on's choices with config (TOML)
+// and applies them.
+func (c *Client) Reconfigure(ctx context.Context, name, config string, w Watcher) error {
+	return c.runJob(ctx, w, "Reconfigure", name, map[string]godbus.Variant{"config": godbus.MakeVariant(config)})
+}
+
+// runJob calls a method that returns a job and waits for its JobRemoved
+// signal. It subscribes before calling so that a quick job's signal is not
+// missed.
+func (c *Client) runJob(ctx context.Context, w Watcher, method string, args ...any) error {
+	match := []godbus.MatchOption{godbus.WithMatchSender(BusName), godbus.WithMatchObjectPath(ManagerPath), godbus.WithMatchInterface(ManagerInterface), godbus.WithMatchMember("JobRemoved")}
+	if err := c.conn.AddMatchSignalContext(ctx, match...); err != nil {
+		return fromDBusError(err)
+	}
+	defer c.conn.RemoveMatchSignal(match...) //nolint:errcheck
+	var propMatch []godbus.MatchOption
+	if w != nil {
+		propMatch = []godbus.MatchOption{godbus.WithMatchSender(BusName), godbus.WithMatchInterface("org.freedesktop.DBus.Properties"),
+			godbus.WithMatchMember("PropertiesChanged"), godbus.WithMatchPathNamespace(JobPathPrefix)}
+		if err := c.conn.AddMatchSignalContext(ctx, propMatch...); err != nil {
+			return fromDBusError(err)
+		}
+		defer c.conn.RemoveMatchSignal(propMatch...) //nolint:errcheck
+	}
+	ch := make(chan *godbus.Signal, 64)
+	c.conn.Signal(ch)
+	defer c.conn.RemoveSignal(ch)
+
+	var jp JobProperties // the job's last known progress
+	var job godbus.ObjectPath
+	if err := c.call(ctx, method, []any{&job}, args...); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case sig, ok := <-ch:
+			if !ok {
+				return fmt.Errorf("%w: connection closed while waiting for job %s", ErrDaemonNotRunning, job)
+			}
+			switch {
+			case sig.Name == ManagerInterface+".JobRemoved" && len(sig.Body) == 6:
+				if p, _ := sig.Body[1].(godbus.ObjectPath); p != job {
+					continue
+				}
+				result, _ := sig.Body[3].(string)
+				name, _ := sig.Body[4].(string)
+				msg, _ := sig.Body[5].(string)
+				if result != "done" {
+					if name == "" {
+						name = ErrorPrefix + "Failed"
+					}
+					return fromDBusError(godbus.Error{Name: name, Body: []any{msg}})
+				}
+				return nil
+			case w != nil && sig.Path == job && sig.Name == "org.freedesktop.DBus.Properties.PropertiesChanged" && len(sig.Body) >= 2:
+				changed, _ := sig.Body[1].(map[string]godbus.Variant)
+				if err := storeProps(changed, &jp); err == nil && (changed["Progress"].Value() != nil || changed["Message"].Value() != nil) {
+					w(jp.Progress, jp.Message)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,68 @@
+// Package dbus is rockond's D-Bus API: the names, the wire types, the named
+// errors, the server that exports a Backend on a bus connection, and the Go
+// client the command-line tool uses.
+//
+// Bus name:   org.rockon.rockon1 (system bus)
+//
+// Objects:
+//
+//	/org/rockon/rockon1                     org.rockon.rockon1.Manager
+//	/org/rockon/rockon1/rockon/<slug>       org.rockon.rockon1.RockOn (one per catalog or installed rock-on;
+//	                                         the slug is path-encoded: every byte other than [A-Za-z0-9] is _xx)
+//	/org/rockon/rockon1/job/<id>            org.rockon.rockon1.Job    (while the job runs)
+//
+// Manager methods (reads are open to every caller; the others need root or
+// the polkit action named next to them):
+//
+//	RefreshCatalog() -> (u entries)                          org.rockon.rockon1.refresh-catalog
+//	ListRockOns(b installed_only) -> (a(ssssbsso) rockons)   name, slug, version, description, installed, desired state, state, object
+//	GetRockOn(s name) -> (o rockon)
+//	GetDefinition(s name) -> (s json)                        the catalog definition, as the registry file has it
+//	GetConfig(s name) -> (s toml)                            the install choices (secrets included)          org.rockon.rockon1.manage
+//	Install(s name, a{sv} choices, a{sv} options) -> (o job) org.rockon.rockon1.manage
+//	Uninstall(s name) -> (o job)                             org.rockon.rockon1.manage
+//	Start(s name) -> (o job), Stop, Restart                  org.rockon.rockon1.manage
+//	Update(s name) -> (o job)                                org.rockon.rockon1.manage
+//	Reconfigure(s name, a{sv} choices) -> (o job)            org.rockon.rockon1.manage
+//
+// choices: "config" (s) is the install-config TOML text (unitgen.Choices,
+// the format of `rockon install --config`). options: "start" (b, default
+// true) starts the rock-on once installed.
+//
+// Manager signals: JobNew(u id, o job, s rockon, s kind) and
+// JobRemoved(u id, o job, s rockon, s result, s error, s message); result
+// is "done" or "failed", error the D-Bus error name of a failure. A client subscribes before calling, then waits for the
+// JobRemoved of the path it got back.
+//
+// Errors are org.rockon.rockon1.Error.<Name>: NoSuchRockOn, NotInstalled,
+// AlreadyInstalled, PortInUse, InvalidArgs (the message names the field),
+// AccessDenied, Busy, Failed.
+package dbus
+
+// Names of the service.
+const (
+	BusName          = "org.rockon.rockon1"
+	ManagerPath      = "/org/rockon/rockon1"
+	ManagerInterface = "org.rockon.rockon1.Manager"
+	RockOnInterface  = "org.rockon.rockon1.RockOn"
+	JobInterface     = "org.rockon.rockon1.Job"
+	RockOnPathPrefix = "/org/rockon/rockon1/rockon"
+	JobPathPrefix    = "/org/rockon/rockon1/job"
+	ErrorPrefix      = "org.rockon.rockon1.Error."
+)
+
+// Polkit actions; packaging installs their .policy from this list.
+const (
+	// ActionManage covers every change to rock-ons: install, uninstall,
+	// start, stop, restart, update, reconfigure, and reading the install
+	// choices (they may hold secrets).
+	ActionManage = "org.rockon.rockon1.manage"
+	// ActionRefreshCatalog covers fetching the catalog again.
+	ActionRefreshCatalog = "org.rockon.rockon1.refresh-catalog"
+)
+
+// Actions lists every polkit action id with a one-line description.
+var Actions = map[string]string{
+	ActionManage:         "Install, remove, start, stop, update and reconfigure rock-ons",
+	ActionRefreshCatalog: "Refresh the rock-on catalog",
+}

@@ -1,0 +1,425 @@
+package dbus
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	godbus "github.com/godbus/dbus/v5"
+)
+
+// Server exports a Backend on a bus connection.
+type Server struct {
+	conn *godbus.Conn
+	b    Backend
+	auth Authorizer
+	ctx  context.Context
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	objects map[string]*rockonObject // by slug
+	jobs    map[uint32]*job
+	nextJob uint32
+	wg      sync.WaitGroup
+
+	dirty   map[string]bool
+	dirtyCh chan struct{}
+}
+
+type rockonObject struct {
+	path  godbus.ObjectPath
+	props *propObject
+}
+
+// NewServer exports the Manager and one object per rock-on on conn. It does
+// not request the bus name: the caller does that once everything is
+// exported (see RequestName). ctx bounds jobs: cancelling it cancels the
+// running operations.
+func NewServer(ctx context.Context, conn *godbus.Conn, b Backend, auth Authorizer, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{conn: conn, b: b, auth: auth, ctx: ctx, log: log,
+		objects: map[string]*rockonObject{}, jobs: map[uint32]*job{},
+		dirty: map[string]bool{}, dirtyCh: make(chan struct{}, 1)}
+	m := &manager{s: s}
+	if err := conn.Export(m, ManagerPath, ManagerInterface); err != nil {
+		return nil, fmt.Errorf("exporting the manager: %w", err)
+	}
+	if err := conn.Export(introspectable{ifaces: []ifaceDesc{managerIface(m)}, children: func() []string { return []string{"rockon", "job"} }},
+		ManagerPath, "org.freedesktop.DBus.Introspectable"); err != nil {
+		return nil, err
+	}
+	if err := conn.Export(introspectable{children: s.rockonChildren}, RockOnPathPrefix, "org.freedesktop.DBus.Introspectable"); err != nil {
+		return nil, err
+	}
+	if err := conn.Export(introspectable{children: s.jobChildren}, JobPathPrefix, "org.freedesktop.DBus.Introspectable"); err != nil {
+		return nil, err
+	}
+	s.sync("")
+	b.Watch(s.markDirty)
+	go s.loop()
+	return s, nil
+}
+
+// RequestName owns name on the bus; it fails when someone else has it.
+func RequestName(conn *godbus.Conn, name string) error {
+	reply, err := conn.RequestName(name, godbus.NameFlagDoNotQueue)
+	if err != nil {
+		return fmt.Errorf("requesting bus name %s: %w", name, err)
+	}
+	if reply != godbus.RequestNameReplyPrimaryOwner && reply != godbus.RequestNameReplyAlreadyOwner {
+		return fmt.Errorf("bus name %s is already owned by another process", name)
+	}
+	return nil
+}
+
+// Wait waits for running jobs to end (after the context was cancelled).
+func (s *Server) Wait() { s.wg.Wait() }
+
+func (s *Server) markDirty(name string) {
+	s.mu.Lock()
+	s.dirty[name] = true
+	s.mu.Unlock()
+	select {
+	case s.dirtyCh <- struct{}{}:
+	default:
+	}
+}
+
+// loop applies change notifications outside the backend's call stack.
+func (s *Server) loop() {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.dirtyCh:
+		}
+		s.mu.Lock()
+		names := s.dirty
+		s.dirty = map[string]bool{}
+		s.mu.Unlock()
+		if names[""] {
+			s.sync("")
+			continue
+		}
+		for n := range names {
+			s.sync(n)
+		}
+	}
+}
+
+// sync refreshes one rock-on's object, or with "" the whole set.
+func (s *Server) sync(name string) {
+	if name != "" {
+		p, err := s.b.Properties(name)
+		if err != nil {
+			s.sync("")
+			return
+		}
+		s.mu.Lock()
+		o := s.objects[p.Slug]
+		s.mu.Unlock()
+		if o == nil {
+			s.sync("")
+			return
+		}
+		o.props.update(p)
+		return
+	}
+	list := s.b.List(false)
+	seen := map[string]bool{}
+	for _, sum := range list {
+		seen[sum.Slug] = true
+		p, err := s.b.Properties(sum.Slug)
+		if err != nil {
+			continue
+		}
+		s.mu.Lock()
+		o := s.objects[sum.Slug]
+		s.mu.Unlock()
+		if o != nil {
+			o.props.update(p)
+			continue
+		}
+		if err := s.exportRockOn(p); err != nil {
+			s.log.Warn("exporting rock-on object", "slug", sum.Slug, "err", err)
+		}
+	}
+	s.mu.Lock()
+	var gone []*rockonObject
+	for slug, o := range s.objects {
+		if !seen[slug] {
+			gone = append(gone, o)
+			delete(s.objects, slug)
+		}
+	}
+	s.mu.Unlock()
+	for _, o := range gone {
+		_ = s.conn.Export(nil, o.path, RockOnInterface)
+		_ = s.conn.Export(nil, o.path, "org.freedesktop.DBus.Properties")
+		_ = s.conn.Export(nil, o.path, "org.freedesktop.DBus.Introspectable")
+	}
+}
+
+func (s *Server) exportRockOn(p Properties) error {
+	path := RockOnPath(p.Slug)
+	o := &rockonObject{path: path, props: newPropObject(s.conn, path, RockOnInterface, p)}
+	if err := s.conn.Export(o.props, path, "org.freedesktop.DBus.Properties"); err != nil {
+		return err
+	}
+	if err := s.conn.Export(introspectable{ifaces: []ifaceDesc{{Name: RockOnInterface, Props: propIntrospection(Properties{})}}}, path, "org.freedesktop.DBus.Introspectable"); err != nil {
+		return err
+	}
+	// an interface with no methods, so that callers addressing it by name
+	// get Properties through it
+	if err := s.conn.ExportMethodTable(map[string]any{}, path, RockOnInterface); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.objects[p.Slug] = o
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Server) rockonChildren() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.objects))
+	for _, o := range s.objects {
+		out = append(out, string(o.path[strings.LastIndexByte(string(o.path), '/')+1:]))
+	}
+	return out
+}
+
+func (s *Server) jobChildren() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.jobs))
+	for id := range s.jobs {
+		out = append(out, fmt.Sprint(id))
+	}
+	return out
+}
+
+// job is a running operation exported at /org/rockon/rockon1/job/<id>.
+type job struct {
+	path  godbus.ObjectPath
+	props *propObject
+	mu    sync.Mutex
+	p     JobProperties
+}
+
+func (j *job) set(f func(p *JobProperties)) {
+	j.mu.Lock()
+	f(&j.p)
+	p := j.p
+	j.mu.Unlock()
+	j.props.update(p)
+}
+
+// startJob exports a job object and runs fn in the background.
+func (s *Server) startJob(op Operation, run func(ctx context.Context, report Report) error) godbus.ObjectPath {
+	s.mu.Lock()
+	s.nextJob++
+	id := s.nextJob
+	path := godbus.ObjectPath(fmt.Sprintf("%s/%d", JobPathPrefix, id))
+	j := &job{path: path, p: JobProperties{Id: id, RockOn: op.Name, Kind: op.Kind, State: "running"}}
+	j.props = newPropObject(s.conn, path, JobInterface, j.p)
+	s.jobs[id] = j
+	s.mu.Unlock()
+	_ = s.conn.Export(j.props, path, "org.freedesktop.DBus.Properties")
+	_ = s.conn.Export(introspectable{ifaces: []ifaceDesc{{Name: JobInterface, Props: propIntrospection(JobProperties{})}}}, path, "org.freedesktop.DBus.Introspectable")
+	_ = s.conn.ExportMethodTable(map[string]any{}, path, JobInterface)
+	_ = s.conn.Emit(ManagerPath, ManagerInterface+".JobNew", id, path, op.Name, op.Kind)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		start := time.Now()
+		err := run(s.ctx, func(progress float64, msg string) {
+			j.set(func(p *JobProperties) { p.Progress, p.Message = progress, msg })
+		})
+		result, errName, msg := "done", "", ""
+		if err != nil {
+			result, errName, msg = "failed", toDBusError(err).Name, err.Error()
+			s.log.Warn("job failed", "job", id, "kind", op.Kind, "rockon", op.Name, "err", err)
+		} else {
+			s.log.Info("job done", "job", id, "kind", op.Kind, "rockon", op.Name, "duration", time.Since(start).Round(time.Millisecond))
+		}
+		j.set(func(p *JobProperties) { p.State, p.Message = result, msg; p.Progress = 1 })
+		s.markDirty(op.Name)
+		_ = s.conn.Emit(ManagerPath, ManagerInterface+".JobRemoved", id, path, op.Name, result, errName, msg)
+		s.mu.Lock()
+		delete(s.jobs, id)
+		s.mu.Unlock()
+		_ = s.conn.Export(nil, path, "org.freedesktop.DBus.Properties")
+		_ = s.conn.Export(nil, path, "org.freedesktop.DBus.Introspectable")
+		_ = s.conn.Export(nil, path, JobInterface)
+	}()
+	return path
+}
+
+// manager holds the Manager interface's methods.
+type manager struct{ s *Server }
+
+func managerIface(m *manager) ifaceDesc {
+	return ifaceDesc{
+		Name: ManagerInterface,
+		Methods: []methodDesc{
+			{Name: "RefreshCatalog", Out: []string{"entries"}},
+			{Name: "ListRockOns", In: []string{"installed_only"}, Out: []string{"rockons"}},
+			{Name: "GetRockOn", In: []string{"name"}, Out: []string{"rockon"}},
+			{Name: "GetDefinition", In: []string{"name"}, Out: []string{"json"}},
+			{Name: "GetConfig", In: []string{"name"}, Out: []string{"toml"}},
+			{Name: "Install", In: []string{"name", "choices", "options"}, Out: []string{"job"}},
+			{Name: "Uninstall", In: []string{"name"}, Out: []string{"job"}},
+			{Name: "Start", In: []string{"name"}, Out: []string{"job"}},
+			{Name: "Stop", In: []string{"name"}, Out: []string{"job"}},
+			{Name: "Restart", In: []string{"name"}, Out: []string{"job"}},
+			{Name: "Update", In: []string{"name"}, Out: []string{"job"}},
+			{Name: "Reconfigure", In: []string{"name", "choices"}, Out: []string{"job"}},
+		},
+		Signals: []signalDesc{
+			{Name: "JobNew", Args: []string{"id u", "job o", "rockon s", "kind s"}},
+			{Name: "JobRemoved", Args: []string{"id u", "job o", "rockon s", "result s", "error s", "message s"}},
+		},
+	}.withReceiver(m)
+}
+
+func (d ifaceDesc) withReceiver(r any) ifaceDesc {
+	for i := range d.Methods {
+		d.Methods[i].receiver = r
+	}
+	return d
+}
+
+func (m *manager) authorize(sender godbus.Sender, action string) *godbus.Error {
+	if m.s.auth == nil {
+		return toDBusError(fmt.Errorf("%w: no authorizer", ErrAccessDenied))
+	}
+	if err := m.s.auth.Authorize(m.s.ctx, string(sender), action); err != nil {
+		return toDBusError(err)
+	}
+	return nil
+}
+
+func (m *manager) RefreshCatalog(sender godbus.Sender) (uint32, *godbus.Error) {
+	if err := m.authorize(sender, ActionRefreshCatalog); err != nil {
+		return 0, err
+	}
+	n, err := m.s.b.RefreshCatalog(m.s.ctx)
+	m.s.markDirty("")
+	return uint32(n), toDBusError(err)
+}
+
+func (m *manager) ListRockOns(installedOnly bool) ([]Summary, *godbus.Error) {
+	l := m.s.b.List(installedOnly)
+	if l == nil {
+		l = []Summary{}
+	}
+	for i := range l {
+		l[i].Path = RockOnPath(l[i].Slug)
+	}
+	return l, nil
+}
+
+func (m *manager) GetRockOn(name string) (godbus.ObjectPath, *godbus.Error) {
+	p, err := m.s.b.Properties(name)
+	if err != nil {
+		return "/", toDBusError(err)
+	}
+	return RockOnPath(p.Slug), nil
+}
+
+func (m *manager) GetDefinition(name string) (string, *godbus.Error) {
+	d, err := m.s.b.Definition(name)
+	return d, toDBusError(err)
+}
+
+func (m *manager) GetConfig(sender godbus.Sender, name string) (string, *godbus.Error) {
+	if err := m.authorize(sender, ActionManage); err != nil {
+		return "", err
+	}
+	c, err := m.s.b.Config(name)
+	return c, toDBusError(err)
+}
+
+func (m *manager) begin(sender godbus.Sender, op Operation) (godbus.ObjectPath, *godbus.Error) {
+	if err := m.authorize(sender, ActionManage); err != nil {
+		return "/", err
+	}
+	run, err := m.s.b.Begin(op)
+	if err != nil {
+		return "/", toDBusError(err)
+	}
+	return m.s.startJob(op, run), nil
+}
+
+func choicesConfig(ch map[string]godbus.Variant) (string, *godbus.Error) {
+	cfg := ""
+	for k, v := range ch {
+		switch k {
+		case "config":
+			s, ok := v.Value().(string)
+			if !ok {
+				return "", toDBusError(fmt.Errorf("%w: choices: \"config\" must be a string (TOML text)", ErrInvalidArgs))
+			}
+			cfg = s
+		default:
+			return "", toDBusError(fmt.Errorf("%w: choices: unknown key %q (known: config)", ErrInvalidArgs, k))
+		}
+	}
+	return cfg, nil
+}
+
+func (m *manager) Install(sender godbus.Sender, name string, choices, options map[string]godbus.Variant) (godbus.ObjectPath, *godbus.Error) {
+	cfg, derr := choicesConfig(choices)
+	if derr != nil {
+		return "/", derr
+	}
+	op := Operation{Kind: "install", Name: name, Config: cfg, Start: true}
+	for k, v := range options {
+		switch k {
+		case "start":
+			b, ok := v.Value().(bool)
+			if !ok {
+				return "/", toDBusError(fmt.Errorf("%w: options: \"start\" must be a boolean", ErrInvalidArgs))
+			}
+			op.Start = b
+		default:
+			return "/", toDBusError(fmt.Errorf("%w: options: unknown key %q (known: start)", ErrInvalidArgs, k))
+		}
+	}
+	return m.begin(sender, op)
+}
+
+func (m *manager) Uninstall(sender godbus.Sender, name string) (godbus.ObjectPath, *godbus.Error) {
+	return m.begin(sender, Operation{Kind: "uninstall", Name: name})
+}
+
+func (m *manager) Start(sender godbus.Sender, name string) (godbus.ObjectPath, *godbus.Error) {
+	return m.begin(sender, Operation{Kind: "start", Name: name})
+}
+
+func (m *manager) Stop(sender godbus.Sender, name string) (godbus.ObjectPath, *godbus.Error) {
+	return m.begin(sender, Operation{Kind: "stop", Name: name})
+}
+
+func (m *manager) Restart(sender godbus.Sender, name string) (godbus.ObjectPath, *godbus.Error) {
+	return m.begin(sender, Operation{Kind: "restart", Name: name})
+}
+
+func (m *manager) Update(sender godbus.Sender, name string) (godbus.ObjectPath, *godbus.Error) {
+	return m.begin(sender, Operation{Kind: "update", Name: name})
+}
+
+func (m *manager) Reconfigure(sender godbus.Sender, name string, choices map[string]godbus.Variant) (godbus.ObjectPath, *godbus.Error) {
+	cfg, derr := choicesConfig(choices)
+	if derr != nil {
+		return "/", derr
+	}
+	return m.begin(sender, Operation{Kind: "reconfigure", Name: name, Config: cfg})
+}

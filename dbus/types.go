@@ -1,0 +1,236 @@
+package dbus
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	godbus "github.com/godbus/dbus/v5"
+)
+
+// Summary is one element of ListRockOns.
+type Summary struct {
+	Name         string
+	Slug         string
+	Version      string
+	Description  string
+	Installed    bool
+	DesiredState string // "on", "off", or "" when not installed
+	State        string
+	Path         godbus.ObjectPath
+}
+
+// Container is the live state of one container of an installed rock-on,
+// as systemd reports its unit.
+type Container struct {
+	Name        string
+	Unit        string
+	State       string // running, starting, restarting, stopped, failed
+	ActiveState string // systemd's
+	SubState    string // systemd's
+	Image       string
+	ImageID     string
+	ExitCode    int32  // of the main process when it last exited
+	Restarts    uint32 // systemd's NRestarts
+	Since       uint64 // µs since the epoch of the last state change
+	LastLog     string // last journal lines when failed
+}
+
+// Port is a published (or publishable) port.
+type Port struct {
+	Container     string
+	ContainerPort uint32
+	Protocol      string
+	HostPort      uint32 // 0: not published
+	UI            bool
+}
+
+// Volume is a container path mapped to a host directory.
+type Volume struct {
+	Container string
+	Path      string
+	Host      string
+}
+
+// Properties are the read-only properties of a RockOn object.
+type Properties struct {
+	Name         string
+	Slug         string
+	Version      string
+	Description  string
+	Website      string
+	Installed    bool
+	DesiredState string // on, off, "" when not installed
+	State        string // running, stopped, degraded, failed, starting, stopping, installing, uninstalling, updating, not-installed
+	Engine       string
+	Target       string
+	UIURL        string
+	Containers   []Container
+	Ports        []Port
+	Volumes      []Volume
+	InstalledAt  uint64 // µs since the epoch
+	UpdatedAt    uint64
+	LastError    string
+}
+
+// JobProperties are the properties of a Job object.
+type JobProperties struct {
+	Id       uint32
+	RockOn   string
+	Kind     string
+	State    string // running, done, failed
+	Progress float64
+	Message  string
+}
+
+// Sentinel errors: a Backend wraps one of them (fmt.Errorf("%w: ...")) and
+// the server sends the matching D-Bus error name; the client turns the name
+// back into an *Error that matches the same sentinel with errors.Is.
+var (
+	ErrNoSuchRockOn     = errors.New("no such rock-on")
+	ErrNotInstalled     = errors.New("rock-on not installed")
+	ErrAlreadyInstalled = errors.New("rock-on already installed")
+	ErrPortInUse        = errors.New("port in use")
+	ErrInvalidArgs      = errors.New("invalid arguments")
+	ErrAccessDenied     = errors.New("access denied")
+	ErrBusy             = errors.New("rock-on busy")
+	ErrFailed           = errors.New("operation failed")
+	// ErrDaemonNotRunning is returned by the client when nothing owns the
+	// bus name and activation did not start the daemon.
+	ErrDaemonNotRunning = errors.New("rockond is not running (start it with: systemctl start rockon)")
+)
+
+var errorNames = []struct {
+	name string
+	err  error
+}{
+	{"NoSuchRockOn", ErrNoSuchRockOn},
+	{"NotInstalled", ErrNotInstalled},
+	{"AlreadyInstalled", ErrAlreadyInstalled},
+	{"PortInUse", ErrPortInUse},
+	{"InvalidArgs", ErrInvalidArgs},
+	{"AccessDenied", ErrAccessDenied},
+	{"Busy", ErrBusy},
+	{"Failed", ErrFailed},
+}
+
+// Error is an API error received from the daemon.
+type Error struct {
+	Name    string // full D-Bus error name
+	Message string
+	kind    error
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Unwrap returns the sentinel the error name stands for (nil if unknown).
+func (e *Error) Unwrap() error { return e.kind }
+
+// toDBusError maps a backend error to a named D-Bus error.
+func toDBusError(err error) *godbus.Error {
+	if err == nil {
+		return nil
+	}
+	for _, n := range errorNames {
+		if errors.Is(err, n.err) {
+			return godbus.NewError(ErrorPrefix+n.name, []any{err.Error()})
+		}
+	}
+	return godbus.NewError(ErrorPrefix+"Failed", []any{err.Error()})
+}
+
+// fromDBusError maps an error returned by a call to the API's errors.
+func fromDBusError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var de godbus.Error
+	var dep *godbus.Error
+	switch {
+	case errors.As(err, &dep):
+		de = *dep
+	case errors.As(err, &de):
+	default:
+		if isUnreachable(err.Error()) {
+			return fmt.Errorf("%w: %v", ErrDaemonNotRunning, err)
+		}
+		return err
+	}
+	msg := ""
+	if len(de.Body) > 0 {
+		msg, _ = de.Body[0].(string)
+	}
+	if name, ok := strings.CutPrefix(de.Name, ErrorPrefix); ok {
+		for _, n := range errorNames {
+			if n.name == name {
+				return &Error{Name: de.Name, Message: msg, kind: n.err}
+			}
+		}
+		return &Error{Name: de.Name, Message: msg}
+	}
+	switch de.Name {
+	case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NoReply",
+		"org.freedesktop.DBus.Error.NameHasNoOwner", "org.freedesktop.systemd1.NoSuchUnit",
+		"org.freedesktop.DBus.Error.Spawn.ChildExited", "org.freedesktop.DBus.Error.Spawn.Failed",
+		"org.freedesktop.DBus.Error.TimedOut":
+		return fmt.Errorf("%w: %s", ErrDaemonNotRunning, msg)
+	case "org.freedesktop.DBus.Error.AccessDenied":
+		return &Error{Name: de.Name, Message: msg, kind: ErrAccessDenied}
+	case "org.freedesktop.DBus.Error.InvalidArgs":
+		return &Error{Name: de.Name, Message: msg, kind: ErrInvalidArgs}
+	}
+	return &Error{Name: de.Name, Message: de.Name + ": " + msg}
+}
+
+func isUnreachable(msg string) bool {
+	return strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such file or directory") ||
+		strings.Contains(msg, "connection closed") || strings.Contains(msg, "broken pipe")
+}
+
+// RockOnPath is the object path of the rock-on with the given slug.
+func RockOnPath(slug string) godbus.ObjectPath {
+	return godbus.ObjectPath(RockOnPathPrefix + "/" + PathEncode(slug))
+}
+
+// PathEncode escapes s into one object path element the way
+// sd_bus_path_encode does: every byte other than [A-Za-z0-9] becomes _xx
+// (lower-case hex), and the empty string becomes "_".
+func PathEncode(s string) string {
+	if s == "" {
+		return "_"
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' && i > 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "_%02x", c)
+		}
+	}
+	return b.String()
+}
+
+// PathDecode reverses PathEncode.
+func PathDecode(e string) (string, error) {
+	if e == "_" {
+		return "", nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(e); i++ {
+		if e[i] != '_' {
+			b.WriteByte(e[i])
+			continue
+		}
+		if i+2 >= len(e) {
+			return "", fmt.Errorf("bad escape in %q", e)
+		}
+		var c byte
+		if _, err := fmt.Sscanf(e[i+1:i+3], "%02x", &c); err != nil {
+			return "", fmt.Errorf("bad escape in %q", e)
+		}
+		b.WriteByte(c)
+		i += 2
+	}
+	return b.String(), nil
+}

@@ -1,0 +1,295 @@
+// Package engine drives a container engine (docker or podman) through its
+// command-line client. Every call runs the client with an argument vector,
+// never a shell string, and with a timeout, so a hung engine cannot hang the
+// daemon.
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// Engine is one container engine client.
+type Engine struct {
+	Kind   string // "docker" or "podman"
+	Binary string // path of the client binary
+	// Timeout bounds every call except Pull; PullTimeout bounds Pull.
+	Timeout     time.Duration
+	PullTimeout time.Duration
+}
+
+// ErrNotFound is returned when an image, container or network does not exist.
+var ErrNotFound = errors.New("not found")
+
+// New returns an engine of the given kind; binary "" means the default path.
+func New(kind, binary string) (*Engine, error) {
+	switch kind {
+	case "docker", "podman":
+	default:
+		return nil, fmt.Errorf("unknown container engine %q (want docker or podman)", kind)
+	}
+	if binary == "" {
+		binary = "/usr/bin/" + kind
+	}
+	return &Engine{Kind: kind, Binary: binary, Timeout: 2 * time.Minute, PullTimeout: 30 * time.Minute}, nil
+}
+
+// LocalOnly reports whether ref names an image that no registry serves
+// (localhost/...): such images are never pulled.
+func LocalOnly(ref string) bool {
+	return strings.HasPrefix(ref, "localhost/")
+}
+
+// checkRef refuses references that could be taken for options or that
+// hold characters no image reference has.
+func checkRef(ref string) error {
+	if ref == "" || strings.HasPrefix(ref, "-") {
+		return fmt.Errorf("invalid image or object name %q", ref)
+	}
+	for _, r := range ref {
+		if r <= ' ' || r == 0x7f || strings.ContainsRune(";|&$`\"'\\", r) {
+			return fmt.Errorf("invalid image or object name %q", ref)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) run(ctx context.Context, timeout time.Duration, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, e.Binary, args...)
+	var out, stderr bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &stderr
+	cmd.WaitDelay = 5 * time.Second
+	err := cmd.Run()
+	if err != nil {
+		if ctx.Err() == context.DeadlineExceeded {
+			return "", fmt.Errorf("%s %s: timed out after %s", e.Kind, args[0], timeout)
+		}
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = strings.TrimSpace(out.String())
+		}
+		return out.String(), fmt.Errorf("%s %s: %w: %s", e.Kind, strings.Join(args, " "), err, msg)
+	}
+	return out.String(), nil
+}
+
+// ImageID returns the ID of a local image, or ErrNotFound.
+func (e *Engine) ImageID(ctx context.Context, ref string) (string, error) {
+	if err := checkRef(ref); err != nil {
+		return "", err
+	}
+	out, err := e.run(ctx, e.Timeout, "image", "inspect", "--format", "{{.Id}}", "--", ref)
+	if err != nil {
+		if isMissing(err) {
+			return "", fmt.Errorf("image %s: %w", ref, ErrNotFound)
+		}
+		return "", err
+	}
+	return strings.TrimSpace(out), nil
+}
+
+// ImageExists reports whether ref is present locally.
+func (e *Engine) ImageExists(ctx context.Context, ref string) (bool, error) {
+	_, err := e.ImageID(ctx, ref)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// isMissing tells "no such object" failures from others by the exit status
+// and the clients' messages (both exit 1 or 125 and say so on stderr).
+func isMissing(err error) bool {
+	msg := strings.ToLower(err.Error())
+	for _, s := range []string{"no such", "not found", "does not exist", "unknown image", "no container with name", "unable to find"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Progress is called with each line an image pull prints.
+type Progress func(line string)
+
+// Pull fetches ref from its registry; progress, when not nil, gets the
+// client's output line by line.
+func (e *Engine) Pull(ctx context.Context, ref string, progress Progress) error {
+	if err := checkRef(ref); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.PullTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, e.Binary, "pull", "--", ref)
+	cmd.WaitDelay = 5 * time.Second
+	pr, pw := io.Pipe()
+	cmd.Stdout = pw
+	var stderr bytes.Buffer
+	cmd.Stderr = io.MultiWriter(&stderr, pw)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			if progress != nil {
+				progress(sc.Text())
+			}
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	err := cmd.Run()
+	pw.Close()
+	<-done
+	if err != nil {
+		if ctx.Err() == context.DeadlineExceeded {
+			return fmt.Errorf("pulling %s: timed out after %s", ref, e.PullTimeout)
+		}
+		return fmt.Errorf("pulling %s: %w: %s", ref, err, lastLine(stderr.String()))
+	}
+	return nil
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// Ensure makes ref available locally: a present local-only image is used as
+// it is; a missing one is pulled; always=true pulls even a present image
+// unless it is local-only (that is how an update looks for a newer image).
+// It reports whether a pull ran.
+func (e *Engine) Ensure(ctx context.Context, ref string, always bool, progress Progress) (pulled bool, err error) {
+	ok, err := e.ImageExists(ctx, ref)
+	if err != nil {
+		return false, err
+	}
+	if ok && (!always || LocalOnly(ref)) {
+		return false, nil
+	}
+	if LocalOnly(ref) {
+		return false, fmt.Errorf("image %s is local-only and not present", ref)
+	}
+	return true, e.Pull(ctx, ref, progress)
+}
+
+// Tag gives the image src the additional name dst.
+func (e *Engine) Tag(ctx context.Context, src, dst string) error {
+	if err := checkRef(src); err != nil {
+		return err
+	}
+	if err := checkRef(dst); err != nil {
+		return err
+	}
+	_, err := e.run(ctx, e.Timeout, "tag", src, dst)
+	return err
+}
+
+// RemoveImage removes an image name; a missing image is not an error.
+func (e *Engine) RemoveImage(ctx context.Context, ref string) error {
+	if err := checkRef(ref); err != nil {
+		return err
+	}
+	_, err := e.run(ctx, e.Timeout, "image", "rm", "--", ref)
+	if err != nil && isMissing(err) {
+		return nil
+	}
+	return err
+}
+
+// ContainerExists reports whether a container of that name exists.
+func (e *Engine) ContainerExists(ctx context.Context, name string) (bool, error) {
+	if err := checkRef(name); err != nil {
+		return false, err
+	}
+	_, err := e.run(ctx, e.Timeout, "container", "inspect", "--format", "{{.Id}}", "--", name)
+	if err != nil {
+		if isMissing(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// RemoveContainer force-removes a container; a missing one is not an error.
+func (e *Engine) RemoveContainer(ctx context.Context, name string) error {
+	if err := checkRef(name); err != nil {
+		return err
+	}
+	_, err := e.run(ctx, e.Timeout, "rm", "--force", "--", name)
+	if err != nil && isMissing(err) {
+		return nil
+	}
+	return err
+}
+
+// NetworkExists reports whether a network of that name exists.
+func (e *Engine) NetworkExists(ctx context.Context, name string) (bool, error) {
+	if err := checkRef(name); err != nil {
+		return false, err
+	}
+	_, err := e.run(ctx, e.Timeout, "network", "inspect", "--", name)
+	if err != nil {
+		if isMissing(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// RemoveNetwork removes a network; a missing one is not an error.
+func (e *Engine) RemoveNetwork(ctx context.Context, name string) error {
+	if err := checkRef(name); err != nil {
+		return err
+	}
+	_, err := e.run(ctx, e.Timeout, "network", "rm", "--", name)
+	if err != nil && isMissing(err) {
+		return nil
+	}
+	return err
+}
+
+// Containers lists the names of all containers (running or not) whose name
+// starts with prefix.
+func (e *Engine) Containers(ctx context.Context, prefix string) ([]string, error) {
+	out, err := e.run(ctx, e.Timeout, "ps", "--all", "--format", "{{.Names}}")
+	if err != nil {
+		return nil, err
+	}
+	return withPrefix(out, prefix), nil
+}
+
+// Networks lists the names of networks whose name starts with prefix.
+func (e *Engine) Networks(ctx context.Context, prefix string) ([]string, error) {
+	out, err := e.run(ctx, e.Timeout, "network", "ls", "--format", "{{.Name}}")
+	if err != nil {
+		return nil, err
+	}
+	return withPrefix(out, prefix), nil
+}
+
+func withPrefix(out, prefix string) []string {
+	var names []string
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && strings.HasPrefix(l, prefix) {
+			names = append(names, l)
+		}
+	}
+	return names
+}
