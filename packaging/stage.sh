@@ -1,0 +1,29 @@
+#!/bin/sh
+# Generates the package's derived files into STAGE_DIR from the built binaries:
+# the rockon(1) man page, bash and zsh completions (both from the CLI's hidden
+# generate-man / generate-completion commands) and the Debian changelog.
+#
+#   packaging/stage.sh BIN_DIR STAGE_DIR VERSION
+set -eu
+
+bin=$1 stage=$2 version=$3
+rm -rf "$stage"
+mkdir -p "$stage"
+
+# gzip -n: no name or time stamp in the header, so builds are reproducible.
+"$bin/rockon" generate-man >"$stage/rockon.1"
+gzip -n -9 "$stage/rockon.1"
+"$bin/rockon" generate-completion bash >"$stage/rockon.bash"
+"$bin/rockon" generate-completion zsh >"$stage/_rockon"
+
+# A native package's changelog (/usr/share/doc/rockon/changelog.gz), one
+# entry for this build, dated by its commit so rebuilding gives the same file.
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+date=$(git log -1 --format=%cD 2>/dev/null || date -R -u -d @0)
+maintainer=${MAINTAINER:-rockon developers <rockon@example.org>}
+{
+	printf 'rockon (%s) unstable; urgency=medium\n\n' "$version"
+	printf '  * Build of commit %s.\n\n' "$commit"
+	printf ' -- %s  %s\n' "$maintainer" "$date"
+} >"$stage/changelog"
+gzip -n -9 "$stage/changelog"
