@@ -23,8 +23,16 @@ type RockOn struct {
 
 	// Raw is the definition's JSON exactly as read (the whole file's
 	// top-level object), kept so that an installed rock-on records what it
-	// was installed from byte for byte.
+	// was installed from byte for byte. A file may define several rock-ons;
+	// each then carries the whole file, and decoding Raw again and picking
+	// the rock-on by Name gives the same definition back.
 	Raw json.RawMessage
+
+	// File is the file name or URL the definition was read from.
+	File string
+	// Warnings are problems that do not prevent using the definition, such
+	// as opts rockon drops because they cannot work under systemd.
+	Warnings []Problem
 }
 
 // UI describes the web interface link: http(s)://HOST:UIPORT/Slug.
