@@ -42,6 +42,14 @@ type Options struct {
 	EngineBinary string // default /usr/bin/docker or /usr/bin/podman
 	SharesRoot   string // where named shares live, default /mnt2
 	EnvDir       string // directory of the root-only env files, default /var/lib/rockon/env
+
+	// PathOwner returns the owner and group of a host directory. It
+	// resolves uid -1 / gid -1 (the first volume's owner and group); the
+	// daemon fills it with a stat of the path. Compile fails when a
+	// definition needs it and it is nil.
+	PathOwner func(path string) (uid, gid int, err error)
+	// DockerGID returns the docker group's id, for gid -2.
+	DockerGID func() (int, error)
 }
 
 // File is one generated file.
@@ -58,4 +66,19 @@ type Result struct {
 	Units    []File // for the unit directory, sorted by name
 	EnvFiles []File // for Options.EnvDir, sorted by name
 	Warnings []string
+
+	// Containers maps every container to its unit, in launch order.
+	Containers []ContainerUnit
+	// Networks are the engine networks the units create; removing them
+	// on uninstall is the daemon's job.
+	Networks []string
+}
+
+// ContainerUnit tells which unit runs a container.
+type ContainerUnit struct {
+	Name string // the container name, as in the definition and the engine
+	Unit string // e.g. "rockon-immich-immich-server.service"
+	// Data is true for a data-only container: a oneshot unit that creates
+	// the container once and keeps it (see Compile).
+	Data bool
 }

@@ -1,0 +1,734 @@
+package unitgen
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"path"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/rockon/rockon/catalog"
+)
+
+// Engines.
+const (
+	Docker = "docker"
+	Podman = "podman"
+)
+
+// Supervision settings shared by every container unit.
+const (
+	stopTimeout     = 10  // seconds the engine waits after the stop signal
+	timeoutStopSec  = 30  // systemd's limit for the whole stop
+	timeoutStartSec = 900 // a first start pulls the image
+	restartSec      = 5
+	startLimitSec   = 600
+	startLimitBurst = 10
+)
+
+// withDefaults fills unset options.
+func (o Options) withDefaults() Options {
+	if o.Engine == "" {
+		o.Engine = Podman
+	}
+	if o.EngineBinary == "" {
+		o.EngineBinary = "/usr/bin/" + o.Engine
+	}
+	if o.SharesRoot == "" {
+		o.SharesRoot = "/mnt2"
+	}
+	if o.EnvDir == "" {
+		o.EnvDir = "/var/lib/rockon/env"
+	}
+	return o
+}
+
+// Unit names of a rock-on.
+func targetUnit(slug string) string { return "rockon-" + slug + ".target" }
+func containerUnit(slug, cslug string) string {
+	return "rockon-" + slug + "-" + cslug + ".service"
+}
+func networkUnit(slug, nslug string) string {
+	return "rockon-" + slug + "-net-" + nslug + ".service"
+}
+
+// ctrPlan is what Compile decided for one container.
+type ctrPlan struct {
+	c        *catalog.Container
+	unit     string
+	data     bool
+	hostNet  bool
+	networks []string // engine networks to join, in order
+	netUnits []string
+	aliases  []string
+	after    []string // units of the previous launch_order group
+	mounts   []string // host volume paths
+	runArgs  []string // options between "run"/"create" and the image
+	envFile  string   // path in EnvDir, "" when no env
+	env      []byte
+}
+
+// netPlan is an engine network the units create.
+type netPlan struct {
+	name string // engine network name
+	unit string
+}
+
+// IsDataContainer is the rule that identifies data-only containers
+// (openvpn's ovpn-data, zabbix-xxl's zabbix-db-storage): another container
+// of the same rock-on takes its volumes (--volumes-from NAME), and it
+// publishes no ports and asks for no environment and no devices. Such a
+// container exists only to hold volumes, so it is compiled into a oneshot
+// unit that creates the container once if it is missing and keeps it, with
+// its volumes, across stop/start and reboots; it is never run (busybox
+// would exit at once) and never removed by its unit (uninstall removes it).
+func IsDataContainer(def *catalog.RockOn, c *catalog.Container) bool {
+	if len(c.Ports) > 0 || len(c.Env) > 0 || len(c.Devices) > 0 {
+		return false
+	}
+	for i := range def.Containers {
+		o := &def.Containers[i]
+		if o.Name == c.Name {
+			continue
+		}
+		for _, p := range o.Opts {
+			po := parseOpt(p)
+			if po.flag == "--volumes-from" {
+				src, _, _ := strings.Cut(po.value, ":")
+				if src == c.Name {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// CustomConfigEnv is the name of the environment variable that carries a
+// custom_config value into every (non-data) container of the rock-on:
+// "ROCKON_CUSTOM_" + the key upper-cased, other characters than letters,
+// digits and "_" replaced by "_" (openvpn's servername ->
+// ROCKON_CUSTOM_SERVERNAME).
+func CustomConfigEnv(key string) string {
+	b := []byte(strings.ToUpper(key))
+	for i, c := range b {
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	return "ROCKON_CUSTOM_" + string(b)
+}
+
+// Compile turns a rock-on definition and the user's choices into unit
+// files and env files. It validates the choices first (see
+// Choices.Validate). Layout:
+//
+//   - rockon-<slug>.target: the unit the user starts, stops and enables
+//     ([Install] WantedBy=multi-user.target); it wants every container.
+//   - rockon-<slug>-<container-slug>.service per container, PartOf= the
+//     target, with Requires=/After= on the containers of the previous
+//     launch_order, so starting follows launch_order and stopping is the
+//     reverse.
+//   - rockon-<slug>-net-<network-slug>.service: a oneshot per network that
+//     container_links (and podman's translation of --link) need; it
+//     creates the engine network rockon-<slug>-<network-slug> if missing.
+//   - one env file per container with environment (0600, in EnvDir),
+//     passed with --env-file: values never appear in unit text.
+//
+// Compile is pure: it reads no file and runs nothing.
+func Compile(def *catalog.RockOn, ch Choices, opt Options) (*Result, error) {
+	opt = opt.withDefaults()
+	if opt.Engine != Docker && opt.Engine != Podman {
+		return nil, fmt.Errorf("compiling %q: unknown engine %q (docker or podman)", def.Name, opt.Engine)
+	}
+	if err := checkName(def.Name); err != nil {
+		return nil, fmt.Errorf("compiling %q: %w", def.Name, err)
+	}
+	slug, err := CheckSlug(def.Name)
+	if err != nil {
+		return nil, fmt.Errorf("compiling %q: %w", def.Name, err)
+	}
+	if len(def.Containers) == 0 {
+		return nil, fmt.Errorf("compiling %q: the definition has no containers", def.Name)
+	}
+	if err := ch.Validate(def, opt); err != nil {
+		return nil, fmt.Errorf("compiling %q: %w", def.Name, err)
+	}
+	g := &generator{def: def, ch: ch, opt: opt, slug: slug}
+	res, err := g.run()
+	if err != nil {
+		return nil, fmt.Errorf("compiling %q: %w", def.Name, err)
+	}
+	return res, nil
+}
+
+// checkName refuses names that cannot appear in a unit at all.
+func checkName(n string) error {
+	if !utf8.ValidString(n) {
+		return fmt.Errorf("name is not valid UTF-8")
+	}
+	for _, r := range n {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("name contains a control character")
+		}
+	}
+	return nil
+}
+
+type generator struct {
+	def      *catalog.RockOn
+	ch       Choices
+	opt      Options
+	slug     string
+	ctrs     []*ctrPlan
+	nets     []*netPlan
+	warnings []string
+}
+
+func (g *generator) warn(format string, a ...any) {
+	g.warnings = append(g.warnings, fmt.Sprintf(format, a...))
+}
+
+func (g *generator) ctr(name string) *ctrPlan {
+	for _, p := range g.ctrs {
+		if p.c.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// network returns the plan of a rock-on network, adding it if new.
+func (g *generator) network(catalogName string) (*netPlan, error) {
+	ns := Slug(catalogName)
+	if ns == "" || len(ns) > MaxSlugLen {
+		return nil, fmt.Errorf("network %q: no usable slug", catalogName)
+	}
+	name := "rockon-" + g.slug + "-" + ns
+	for _, n := range g.nets {
+		if n.name == name {
+			return n, nil
+		}
+	}
+	n := &netPlan{name: name, unit: networkUnit(g.slug, ns)}
+	g.nets = append(g.nets, n)
+	return n, nil
+}
+
+func (p *ctrPlan) join(n *netPlan) {
+	if !slices.Contains(p.networks, n.name) {
+		p.networks = append(p.networks, n.name)
+		p.netUnits = append(p.netUnits, n.unit)
+	}
+}
+
+func (g *generator) run() (*Result, error) {
+	def := g.def
+	// Plans in launch order (the model keeps Containers sorted by it).
+	units := map[string]string{targetUnit(g.slug): "the target"}
+	claim := func(unit, what string) error {
+		if prev, ok := units[unit]; ok {
+			return fmt.Errorf("%s and %s would both be %s", prev, what, unit)
+		}
+		units[unit] = what
+		return nil
+	}
+	for i := range def.Containers {
+		c := &def.Containers[i]
+		if !engineNameRE.MatchString(c.Name) {
+			return nil, fmt.Errorf("container name %q is not a valid engine name", c.Name)
+		}
+		cs, err := CheckSlug(c.Name)
+		if err != nil {
+			return nil, fmt.Errorf("container %w", err)
+		}
+		p := &ctrPlan{c: c, unit: containerUnit(g.slug, cs), data: IsDataContainer(def, c), hostNet: hostNetwork(c)}
+		if err := claim(p.unit, fmt.Sprintf("container %q", c.Name)); err != nil {
+			return nil, err
+		}
+		g.ctrs = append(g.ctrs, p)
+	}
+	sort.SliceStable(g.ctrs, func(i, j int) bool { return g.ctrs[i].c.LaunchOrder < g.ctrs[j].c.LaunchOrder })
+
+	// Launch order: each container needs the whole previous group.
+	var prev, cur []string
+	last := 0
+	for i, p := range g.ctrs {
+		if i == 0 || p.c.LaunchOrder != last {
+			prev, cur = cur, nil
+			last = p.c.LaunchOrder
+		}
+		p.after = prev
+		cur = append(cur, p.unit)
+	}
+
+	if err := g.planNetworks(); err != nil {
+		return nil, err
+	}
+	for _, n := range g.nets {
+		if err := claim(n.unit, fmt.Sprintf("network %q", n.name)); err != nil {
+			return nil, err
+		}
+	}
+
+	res := &Result{Slug: g.slug, Target: targetUnit(g.slug)}
+	for _, p := range g.ctrs {
+		if err := g.planContainer(p); err != nil {
+			return nil, fmt.Errorf("container %q: %w", p.c.Name, err)
+		}
+	}
+	for _, p := range g.ctrs {
+		u, err := g.containerUnitFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("container %q: %w", p.c.Name, err)
+		}
+		res.Units = append(res.Units, File{Name: p.unit, Content: u.bytes(), Mode: 0o644})
+		if p.envFile != "" {
+			res.EnvFiles = append(res.EnvFiles, File{Name: path.Base(p.envFile), Content: p.env, Mode: 0o600})
+		}
+		res.Containers = append(res.Containers, ContainerUnit{Name: p.c.Name, Unit: p.unit, Data: p.data})
+	}
+	for _, n := range g.nets {
+		u, err := g.networkUnitFile(n)
+		if err != nil {
+			return nil, fmt.Errorf("network %q: %w", n.name, err)
+		}
+		res.Units = append(res.Units, File{Name: n.unit, Content: u.bytes(), Mode: 0o644})
+		res.Networks = append(res.Networks, n.name)
+	}
+	res.Units = append(res.Units, File{Name: res.Target, Content: g.targetUnitFile().bytes(), Mode: 0o644})
+	sort.Slice(res.Units, func(i, j int) bool { return res.Units[i].Name < res.Units[j].Name })
+	sort.Slice(res.EnvFiles, func(i, j int) bool { return res.EnvFiles[i].Name < res.EnvFiles[j].Name })
+	res.Warnings = g.warnings
+	return res, nil
+}
+
+// planNetworks decides which networks each container joins: both ends of
+// every container_links entry, and, on podman (which has no --link), the
+// linking and linked containers of every --link, with the link's alias.
+func (g *generator) planNetworks() error {
+	for _, l := range g.def.Links {
+		n, err := g.network(l.Network)
+		if err != nil {
+			return err
+		}
+		for _, name := range []string{l.Target, l.Source} {
+			p := g.ctr(name)
+			if p == nil {
+				return fmt.Errorf("container_links: no container %q", name)
+			}
+			switch {
+			case p.data:
+				// A data container is never run: it joins nothing.
+			case p.hostNet:
+				g.warn("container %q uses the host's network and does not join network %q", name, l.Network)
+			default:
+				if own, ok := ownNetwork(p.c); ok {
+					g.warn("container %q sets its own network %q and does not join network %q", name, own, l.Network)
+					continue
+				}
+				p.join(n)
+			}
+		}
+	}
+	if g.opt.Engine != Podman {
+		return nil
+	}
+	for _, p := range g.ctrs {
+		for _, pair := range p.c.Opts {
+			o := parseOpt(pair)
+			if o.flag != "--link" {
+				continue
+			}
+			target, alias, _ := strings.Cut(o.value, ":")
+			t := g.ctr(target)
+			if t == nil || t.data || t.hostNet || p.hostNet {
+				g.warn("container %q: --link %s dropped: podman has no --link and %q is not a container it can share a network with", p.c.Name, o.value, target)
+				continue
+			}
+			n, err := g.network("links")
+			if err != nil {
+				return err
+			}
+			p.join(n)
+			t.join(n)
+			if alias != "" && alias != target && !slices.Contains(t.aliases, alias) {
+				t.aliases = append(t.aliases, alias)
+			}
+			g.warn("container %q: --link %s translated for podman: both containers join network %s (alias %q)", p.c.Name, o.value, n.name, alias)
+		}
+	}
+	return nil
+}
+
+// planContainer builds the engine options, the env file and the mounts,
+// in Rockstor's order: volumes, localtime, devices, user, ports, opts,
+// env, labels.
+func (g *generator) planContainer(p *ctrPlan) error {
+	c, cc := p.c, g.ch.Containers[p.c.Name]
+	var a []string
+
+	// Volumes: the definition's in order, then extra ones sorted.
+	var vols []string
+	for _, v := range c.Volumes {
+		vols = append(vols, v.Path)
+	}
+	for _, k := range sortedKeys(cc.Volumes) {
+		if !slices.Contains(vols, k) {
+			vols = append(vols, k)
+		}
+	}
+	firstHost := ""
+	for _, dest := range vols {
+		host, err := HostPath(cc.Volumes[dest], g.opt.SharesRoot)
+		if err != nil {
+			return fmt.Errorf("volume %q: %w", dest, err)
+		}
+		if firstHost == "" {
+			firstHost = host
+		}
+		a = append(a, "-v", host+":"+dest)
+		if !slices.Contains(p.mounts, host) {
+			p.mounts = append(p.mounts, host)
+		}
+	}
+	a = append(a, "-v", "/etc/localtime:/etc/localtime:ro")
+
+	for _, d := range c.Devices {
+		if v := cc.Devices[d.Name]; v != "" {
+			a = append(a, "--device", v)
+		}
+	}
+
+	if c.UID != nil {
+		u, err := g.user(c, firstHost)
+		if err != nil {
+			return err
+		}
+		a = append(a, "-u", u)
+	}
+
+	if !p.data {
+		for _, pp := range resolvedPorts(c, cc) {
+			a = append(a, "-p", fmt.Sprintf("%d:%d/%s", pp.host, pp.container, pp.proto))
+		}
+	}
+
+	// Env: the user's values and custom_config go to the env file; a
+	// catalog "-e KEY=..." that the user also sets is dropped so that the
+	// user's value wins, as it does in Rockstor (its -e comes later).
+	var env bytes.Buffer
+	userEnv := map[string]bool{}
+	for _, e := range c.Env {
+		userEnv[EnvName(e.Name)] = true
+		if EnvName(e.Name) != e.Name {
+			g.warn("container %q: environment variable %q is passed as %s", c.Name, e.Name, EnvName(e.Name))
+		}
+	}
+	for _, pair := range c.Opts {
+		o := parseOpt(pair)
+		switch {
+		case droppedFlag(o.flag):
+			g.warn("container %q: option %s dropped: systemd supervises the container", c.Name, strings.Join(o.args(), " "))
+			continue
+		case o.flag == "--link" && g.opt.Engine == Podman:
+			continue // translated in planNetworks
+		case (o.flag == "-e" || o.flag == "--env") && userEnv[strings.SplitN(o.value, "=", 2)[0]]:
+			continue
+		case (o.flag == "-v" || o.flag == "--volume") && g.opt.Engine == Podman && isEngineSocket(strings.SplitN(o.value, ":", 2)[0]):
+			g.warn("container %q: %s is docker's API socket; on podman it exists only with podman's docker-compatible socket enabled", c.Name, o.value)
+		case (o.flag == "--net" || o.flag == "--network") && o.value == "host":
+			g.warn("container %q uses the host's network (--net=host): it can bind any host port", c.Name)
+		}
+		a = append(a, o.args()...)
+	}
+	if !p.data {
+		for _, e := range c.Env {
+			fmt.Fprintf(&env, "%s=%s\n", EnvName(e.Name), g.ch.Containers[c.Name].Env[e.Name])
+		}
+		for _, f := range g.def.CustomConfig {
+			fmt.Fprintf(&env, "%s=%s\n", CustomConfigEnv(f.Key), g.ch.CustomConfig[f.Key])
+		}
+	}
+	if env.Len() > 0 {
+		p.envFile = path.Join(g.opt.EnvDir, strings.TrimSuffix(p.unit, ".service")+".env")
+		p.env = append([]byte("# Generated by rockon for "+p.unit+"; root-only: it holds the container's environment.\n"), env.Bytes()...)
+		a = append(a, "--env-file", p.envFile)
+	}
+
+	for _, k := range sortedKeys(cc.Labels) {
+		a = append(a, "--label", k+"="+cc.Labels[k])
+	}
+	p.runArgs = a
+	return nil
+}
+
+// user resolves uid/gid into the -u value (Rockstor: uid -1 is the owner
+// of the first volume's host directory, gid -1 its group, gid -2 the
+// docker group).
+func (g *generator) user(c *catalog.Container, firstHost string) (string, error) {
+	uid := *c.UID
+	var ownerUID, ownerGID int
+	needOwner := uid == -1 || (c.GID != nil && *c.GID == -1)
+	if needOwner {
+		if firstHost == "" {
+			return "", fmt.Errorf("uid/gid -1 needs a volume, and the container has none")
+		}
+		if g.opt.PathOwner == nil {
+			return "", fmt.Errorf("uid/gid -1 needs the owner of %s, and no owner lookup was given", firstHost)
+		}
+		var err error
+		if ownerUID, ownerGID, err = g.opt.PathOwner(firstHost); err != nil {
+			return "", fmt.Errorf("owner of %s: %w", firstHost, err)
+		}
+	}
+	if uid == -1 {
+		uid = ownerUID
+	}
+	if uid < 0 {
+		return "", fmt.Errorf("uid %d is not valid", uid)
+	}
+	s := strconv.Itoa(uid)
+	if c.GID == nil {
+		return s, nil
+	}
+	gid := *c.GID
+	switch gid {
+	case -1:
+		gid = ownerGID
+	case -2:
+		if g.opt.DockerGID == nil {
+			return "", fmt.Errorf("gid -2 needs the docker group, and no group lookup was given")
+		}
+		var err error
+		if gid, err = g.opt.DockerGID(); err != nil {
+			return "", fmt.Errorf("docker group: %w", err)
+		}
+	}
+	if gid < 0 {
+		return "", fmt.Errorf("gid %d is not valid", gid)
+	}
+	return s + ":" + strconv.Itoa(gid), nil
+}
+
+// header is the comment on top of every generated unit.
+func header(unit string) []string {
+	return []string{
+		"Generated by rockon: do not edit, rockon rewrites this file.",
+		"To change a setting, add a drop-in, e.g. with `systemctl edit " + unit + "`",
+		"(/etc/systemd/system/" + unit + ".d/*.conf): rockon never touches drop-ins.",
+	}
+}
+
+// commonUnit writes the [Unit] lines every file of the rock-on has.
+func (g *generator) commonUnit(u *unitFile, description string) *section {
+	s := u.section("Unit")
+	s.text("Description", description)
+	if doc, ok := documentationURL(g.def.Website); ok {
+		s.raw("Documentation", doc)
+	}
+	s.text("X-Rockon-RockOn", g.def.Name)
+	s.raw("X-Rockon-Slug", g.slug)
+	return s
+}
+
+// documentationURL returns the website as systemd's Documentation= takes
+// it: an http(s) URL without spaces, quotes or backslashes.
+func documentationURL(site string) (string, bool) {
+	u, err := url.Parse(site)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", false
+	}
+	for _, r := range site {
+		if r <= ' ' || r >= 0x7f || r == '"' || r == '\'' || r == '\\' {
+			return "", false
+		}
+	}
+	return strings.ReplaceAll(site, "%", "%%"), true
+}
+
+func (g *generator) engineUnits() []string {
+	if g.opt.Engine == Docker {
+		return []string{"docker.service"}
+	}
+	return nil
+}
+
+func (g *generator) targetUnitFile() *unitFile {
+	u := &unitFile{comments: header(targetUnit(g.slug))}
+	s := g.commonUnit(u, "Rock-on "+g.def.Name)
+	var all []string
+	for _, p := range g.ctrs {
+		all = append(all, p.unit)
+	}
+	s.raw("Wants", strings.Join(all, " "))
+	s.raw("After", strings.Join(all, " "))
+	u.section("Install").raw("WantedBy", "multi-user.target")
+	return u
+}
+
+func (g *generator) networkUnitFile(n *netPlan) (*unitFile, error) {
+	u := &unitFile{comments: header(n.unit)}
+	s := g.commonUnit(u, "Rock-on "+g.def.Name+": network "+n.name)
+	s.raw("PartOf", targetUnit(g.slug))
+	if e := g.engineUnits(); e != nil {
+		s.raw("Requires", strings.Join(e, " "))
+		s.raw("After", strings.Join(e, " "))
+	}
+	s.raw("X-Rockon-Network", n.name)
+	sv := u.section("Service")
+	sv.raw("Type", "oneshot")
+	sv.raw("RemainAfterExit", "yes")
+	bin := g.opt.EngineBinary
+	// Create, tolerating an existing network ("-": the failure of create
+	// is ignored), then make sure it exists.
+	if err := sv.exec("ExecStart", "-", []string{bin, "network", "create", n.name}); err != nil {
+		return nil, err
+	}
+	if err := sv.exec("ExecStart", "", []string{bin, "network", "inspect", "--format", "{{.Name}}", n.name}); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
+	c := p.c
+	u := &unitFile{comments: header(p.unit)}
+	desc := "Rock-on " + g.def.Name + ": container " + c.Name
+	if p.data {
+		desc += " (data)"
+	}
+	s := g.commonUnit(u, desc)
+	s.raw("X-Rockon-Container", c.Name)
+	s.raw("PartOf", targetUnit(g.slug))
+	var req []string
+	req = append(req, g.engineUnits()...)
+	req = append(req, p.netUnits...)
+	req = append(req, p.after...)
+	if len(req) > 0 {
+		s.raw("Requires", strings.Join(req, " "))
+	}
+	after := append([]string{"network-online.target"}, req...)
+	s.raw("Wants", "network-online.target")
+	s.raw("After", strings.Join(after, " "))
+	if len(p.mounts) > 0 {
+		if err := s.paths("RequiresMountsFor", p.mounts); err != nil {
+			return nil, err
+		}
+	}
+	s.raw("StartLimitIntervalSec", strconv.Itoa(startLimitSec))
+	s.raw("StartLimitBurst", strconv.Itoa(startLimitBurst))
+
+	sv := u.section("Service")
+	bin := g.opt.EngineBinary
+	image := c.Image + ":" + c.Tag
+	if c.Tag == "" {
+		image = c.Image + ":latest"
+	}
+	var cmdArgs []string
+	for _, pair := range c.CmdArgs {
+		cmdArgs = append(cmdArgs, parseOpt(pair).args()...)
+	}
+	ex := func(key, prefix string, argv ...string) error { return sv.exec(key, prefix, argv) }
+	name := c.Name
+
+	if p.data {
+		// Created once, kept: never started, never removed by the unit.
+		sv.raw("Type", "oneshot")
+		sv.raw("RemainAfterExit", "yes")
+		sv.raw("TimeoutStartSec", strconv.Itoa(timeoutStartSec))
+		sv.raw("SyslogIdentifier", name)
+		create := append([]string{bin, "create", "--name", name}, p.runArgs...)
+		create = append(append(create, image), cmdArgs...)
+		if err := ex("ExecStart", "-", create...); err != nil {
+			return nil, err
+		}
+		return u, ex("ExecStart", "", bin, "container", "inspect", "--format", "{{.Name}}", name)
+	}
+
+	sv.raw("SyslogIdentifier", name)
+	sv.raw("KillMode", "mixed")
+	sv.raw("TimeoutStartSec", strconv.Itoa(timeoutStartSec))
+	sv.raw("TimeoutStopSec", strconv.Itoa(timeoutStopSec))
+	sv.raw("Restart", "on-failure")
+	sv.raw("RestartSec", strconv.Itoa(restartSec))
+	// A container stopped by its stop signal exits 128+signal: SIGTERM
+	// (143), or SIGINT (130) / SIGQUIT (131) for images whose STOPSIGNAL
+	// is one of these. A SIGKILL (137) stays a failure: it is what an
+	// out-of-memory kill or a hung container gets.
+	sv.raw("SuccessExitStatus", "130 131 143")
+
+	var err error
+	if g.opt.Engine == Podman {
+		sv.raw("Type", "notify")
+		sv.raw("NotifyAccess", "all")
+		sv.raw("Delegate", "yes")
+		sv.raw("Environment", "PODMAN_SYSTEMD_UNIT=%n")
+		run := []string{bin, "run", "--name", name, "--replace", "--rm", "--sdnotify=conmon", "--cgroups=no-conmon"}
+		for _, n := range p.networks {
+			run = append(run, "--network", n)
+		}
+		for _, n := range g.ch.Containers[name].Networks {
+			run = append(run, "--network", n)
+		}
+		for _, al := range p.aliases {
+			run = append(run, "--network-alias", al)
+		}
+		run = append(append(append(run, p.runArgs...), image), cmdArgs...)
+		err = firstErr(
+			ex("ExecStart", "", run...),
+			ex("ExecStop", "", bin, "stop", "--ignore", "--time", strconv.Itoa(stopTimeout), name),
+			ex("ExecStopPost", "-", bin, "rm", "--force", "--ignore", name),
+		)
+		return u, err
+	}
+
+	// Docker: create, connect, start, then follow the container in the
+	// foreground. docker 20.10 takes one --network at create; the others
+	// are connected before the start. The unit is started once the
+	// container runs (docker start returns then), so launch_order holds
+	// for readiness of the process, and "docker attach" is the main
+	// process: it prints the container's output to the journal and exits
+	// with the container's exit status.
+	sv.raw("Type", "exec")
+	nets := append(slices.Clone(p.networks), g.ch.Containers[name].Networks...)
+	create := []string{bin, "create", "--rm", "--name", name}
+	if len(nets) > 0 {
+		create = append(create, "--network", nets[0])
+	}
+	for _, al := range p.aliases {
+		create = append(create, "--network-alias", al)
+	}
+	create = append(append(append(create, p.runArgs...), image), cmdArgs...)
+	err = firstErr(
+		ex("ExecStartPre", "-", bin, "rm", "--force", name),
+		ex("ExecStartPre", "", create...),
+	)
+	for _, n := range nets[min(1, len(nets)):] {
+		connect := []string{bin, "network", "connect"}
+		for _, al := range p.aliases {
+			connect = append(connect, "--alias", al)
+		}
+		err = firstErr(err, ex("ExecStartPre", "", append(connect, n, name)...))
+	}
+	err = firstErr(err,
+		ex("ExecStartPre", "", bin, "start", name),
+		ex("ExecStart", "", bin, "attach", "--no-stdin", "--sig-proxy=true", name),
+		ex("ExecStop", "-", bin, "stop", "--time", strconv.Itoa(stopTimeout), name),
+		ex("ExecStopPost", "-", bin, "rm", "--force", name),
+	)
+	return u, err
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}

@@ -1,0 +1,132 @@
+package unitgen
+
+// Helpers for `rockon compile` and the daemon: everything here touches the
+// filesystem or the host's user database, unlike the rest of the package.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/BurntSushi/toml"
+	"github.com/rockon/rockon/catalog"
+)
+
+// DecodeChoices parses an install-config file (TOML). Keys that Choices
+// does not have are errors naming them, so a typo never goes unnoticed.
+func DecodeChoices(data []byte) (Choices, error) {
+	var ch Choices
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&ch)
+	if err != nil {
+		return Choices{}, err
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = strconv.Quote(k.String())
+		}
+		return Choices{}, fmt.Errorf("unknown keys %s", strings.Join(keys, ", "))
+	}
+	return ch, nil
+}
+
+// LoadChoicesFile reads an install-config file.
+func LoadChoicesFile(path string) (Choices, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Choices{}, fmt.Errorf("reading install config: %w", err)
+	}
+	ch, err := DecodeChoices(data)
+	if err != nil {
+		return Choices{}, fmt.Errorf("install config %s: %w", path, err)
+	}
+	return ch, nil
+}
+
+// EncodeChoices writes choices as an install-config file.
+func EncodeChoices(ch Choices) ([]byte, error) {
+	var b bytes.Buffer
+	if err := toml.NewEncoder(&b).Encode(ch); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// HostOptions are options for this host: the engine's defaults, the owner
+// of a path from stat(2), and the docker group from the group database.
+func HostOptions(engine string) Options {
+	return Options{Engine: engine, PathOwner: StatOwner, DockerGID: DockerGroupID}.withDefaults()
+}
+
+// StatOwner returns the owner and group of path.
+func StatOwner(path string) (int, int, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, 0, fmt.Errorf("%s: no owner information", path)
+	}
+	return int(st.Uid), int(st.Gid), nil
+}
+
+// DockerGroupID returns the id of the host's docker group.
+func DockerGroupID() (int, error) {
+	g, err := user.LookupGroup("docker")
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(g.Gid)
+}
+
+// WriteResult writes a compile result under dir the way `rockon compile
+// --out DIR` shows it: units in dir, env files (0600) in dir/env.
+func WriteResult(dir string, res *Result) error {
+	if err := writeFiles(dir, res.Units); err != nil {
+		return err
+	}
+	if len(res.EnvFiles) == 0 {
+		return nil
+	}
+	return writeFiles(filepath.Join(dir, "env"), res.EnvFiles)
+}
+
+func writeFiles(dir string, files []File) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range files {
+		p := filepath.Join(dir, f.Name)
+		if err := os.WriteFile(p, f.Content, f.Mode); err != nil {
+			return err
+		}
+		if err := os.Chmod(p, f.Mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CompileSamples compiles every definition with SampleChoices and
+// SampleOptions (`rockon compile --all --sample`), recording failures and
+// going on.
+func CompileSamples(defs []*catalog.RockOn, engine, sampleRoot string) ([]*Result, error) {
+	var out []*Result
+	var errs []error
+	for _, d := range defs {
+		res, err := Compile(d, SampleChoices(d, sampleRoot), SampleOptions(engine))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, res)
+	}
+	return out, errors.Join(errs...)
+}
