@@ -36,9 +36,9 @@ func loadRegistry(t testing.TB) []*catalog.RockOn {
 // stubUnits stand in for units the generated ones depend on but that a
 // verify directory does not have.
 var stubUnits = map[string]string{
-	"docker.service":         "[Unit]\nDescription=stub\n[Service]\nExecStart=/bin/true\n",
-	"network-online.target":  "[Unit]\nDescription=stub\n",
-	"multi-user.target":      "[Unit]\nDescription=stub\n",
+	"docker.service":        "[Unit]\nDescription=stub\n[Service]\nExecStart=/bin/true\n",
+	"network-online.target": "[Unit]\nDescription=stub\n",
+	"multi-user.target":     "[Unit]\nDescription=stub\n",
 }
 
 // TestCompileRegistryVerify compiles every registry rock-on with sample
