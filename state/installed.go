@@ -184,9 +184,9 @@ func (d *Definition) UnmarshalTOML(v any) error {
 }
 
 // literalOK reports whether s survives a multi-line literal string
-// unchanged: no ''' inside, no trailing quote that would merge with the
-// closing delimiter, no carriage return (newlines may be normalised) and
-// no other control character but tab and newline.
+// unchanged: no run of three single quotes inside, no trailing quote that
+// would merge with the closing delimiter, no carriage return (newlines may
+// be normalised) and no other control character but tab and newline.
 func literalOK(s []byte) bool {
 	if bytes.Contains(s, []byte("'''")) || bytes.HasSuffix(s, []byte("'")) {
 		return false

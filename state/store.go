@@ -399,6 +399,9 @@ func encodeInstalled(in *Installed) ([]byte, error) {
 func decodeInstalled(file string, data []byte) (*Installed, error) {
 	in := new(Installed)
 	err := decodeStrict(file, data, in)
+	if errors.Is(err, ErrEmptyFile) {
+		return nil, err
+	}
 	if err == nil && in.Schema == CurrentSchema {
 		return finishDecode(file, data, in)
 	}
