@@ -1,0 +1,154 @@
+// Command rockond is the rock-on daemon: it owns org.rockon.rockon1 on the
+// system bus, compiles rock-ons into systemd units and follows their state.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	sddaemon "github.com/coreos/go-systemd/v22/daemon"
+	godbus "github.com/godbus/dbus/v5"
+	"github.com/rockon/rockon/daemon"
+	api "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/metrics"
+	"github.com/rockon/rockon/state"
+)
+
+func main() {
+	configPath := flag.String("config", state.DefaultConfigPath, "configuration file")
+	flag.Parse()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *configPath, log); err != nil {
+		log.Error("rockond", "err", err)
+		notify("STATUS=failed: " + err.Error())
+		os.Exit(1)
+	}
+}
+
+func notify(state string) {
+	_, _ = sddaemon.SdNotify(false, state)
+}
+
+func loadConfig(path string) (*state.Config, error) {
+	cfg, err := state.LoadConfig(path)
+	if errors.Is(err, fs.ErrNotExist) && path == state.DefaultConfigPath {
+		return state.DefaultConfig(), nil
+	}
+	return cfg, err
+}
+
+func connectBus(ctx context.Context, bus string) (*godbus.Conn, error) {
+	switch bus {
+	case "", "system":
+		return godbus.ConnectSystemBus(godbus.WithContext(ctx))
+	case "session":
+		return godbus.ConnectSessionBus(godbus.WithContext(ctx))
+	default:
+		return godbus.Connect(bus, godbus.WithContext(ctx))
+	}
+}
+
+func run(ctx context.Context, configPath string, log *slog.Logger) error {
+	cfg, err := loadConfig(configPath)
+	if err != nil {
+		return err
+	}
+	notify("STATUS=starting")
+	// the metrics socket is bound first: a taken port is a startup error
+	ln, err := metrics.Listen(cfg.Metrics.Listen)
+	if err != nil {
+		return err
+	}
+	rec := metrics.NewRecorder()
+	mgr, err := daemon.New(ctx, daemon.Options{Config: cfg, Recorder: rec, Log: log})
+	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
+		return err
+	}
+	conn, err := connectBus(ctx, cfg.DBus.Bus)
+	if err != nil {
+		return fmt.Errorf("connecting to the %s bus: %w", cfg.DBus.Bus, err)
+	}
+	defer conn.Close()
+	var auth api.Authorizer = api.BusAuthorizer{Conn: conn}
+	if !cfg.DBus.Polkit {
+		auth = rootOnly{conn}
+	}
+	srv, err := api.NewServer(ctx, conn, mgr, auth, log)
+	if err != nil {
+		return err
+	}
+	if err := api.RequestName(conn, api.BusName); err != nil {
+		return err
+	}
+	metricsDone := make(chan error, 1)
+	web := metrics.WebConfig{TLSCertFile: cfg.Metrics.TLSCert, TLSKeyFile: cfg.Metrics.TLSKey, BasicAuthUsers: cfg.Metrics.BasicAuthUsers}
+	go func() { metricsDone <- metrics.Serve(ctx, ln, metrics.Handler(metrics.NewRegistry(mgr, rec)), web) }()
+
+	notify("READY=1")
+	notify("STATUS=serving on " + api.BusName)
+	log.Info("rockond ready", "bus", cfg.DBus.Bus, "metrics", cfg.Metrics.Listen, "engine", cfg.Engine.Name)
+	go watchdog(ctx)
+
+	select {
+	case <-ctx.Done():
+	case err := <-metricsDone:
+		if err != nil {
+			return err
+		}
+		<-ctx.Done()
+	}
+	notify("STOPPING=1")
+	notify("STATUS=stopping")
+	log.Info("rockond stopping")
+	srv.Wait()
+	return nil
+}
+
+// watchdog pings systemd at half the interval it asks for.
+func watchdog(ctx context.Context) {
+	usec, err := strconv.ParseInt(os.Getenv("WATCHDOG_USEC"), 10, 64)
+	if err != nil || usec <= 0 {
+		return
+	}
+	if pid := os.Getenv("WATCHDOG_PID"); pid != "" && pid != strconv.Itoa(os.Getpid()) {
+		return
+	}
+	t := time.NewTicker(time.Duration(usec) * time.Microsecond / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			notify("WATCHDOG=1")
+		}
+	}
+}
+
+// rootOnly allows uid 0 only (polkit turned off in the configuration).
+type rootOnly struct{ conn *godbus.Conn }
+
+func (r rootOnly) Authorize(ctx context.Context, sender, action string) error {
+	var uid uint32
+	if err := r.conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetConnectionUnixUser", 0, sender).Store(&uid); err != nil {
+		return fmt.Errorf("%w: cannot identify the caller: %v", api.ErrAccessDenied, err)
+	}
+	if uid != 0 {
+		return fmt.Errorf("%w: only root may %s", api.ErrAccessDenied, action)
+	}
+	return nil
+}

@@ -1,0 +1,561 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rockon/rockon/catalog"
+	api "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/engine"
+	"github.com/rockon/rockon/state"
+	"github.com/rockon/rockon/unitgen"
+)
+
+// imageRef is the reference a container's image is pulled by.
+func imageRef(c catalog.Container) string {
+	if c.Tag == "" {
+		return c.Image + ":latest"
+	}
+	return c.Image + ":" + c.Tag
+}
+
+// pullImages makes every image of def available; always=true looks for a
+// newer image even when one is present (update).
+func (m *Manager) pullImages(ctx context.Context, def *catalog.RockOn, always bool, r api.Report, from, to float64) ([]state.Image, error) {
+	var imgs []state.Image
+	n := len(def.Containers)
+	for i, c := range def.Containers {
+		ref := imageRef(c)
+		frac := from + (to-from)*float64(i)/float64(max(n, 1))
+		r(frac, "pulling "+ref)
+		start := time.Now()
+		var lines int64
+		pulled, err := m.eng.Ensure(ctx, ref, always, func(line string) {
+			lines++
+			r(frac, ref+": "+line)
+		})
+		if err != nil {
+			return nil, err
+		}
+		id, err := m.eng.ImageID(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		if pulled && m.rec != nil {
+			m.rec.ObservePull(0, time.Since(start))
+		}
+		imgs = append(imgs, state.Image{Container: c.Name, Ref: ref, ID: id, PulledAt: time.Now().UTC()})
+	}
+	return imgs, nil
+}
+
+func (m *Manager) install(ctx context.Context, slug string, def *catalog.RockOn, ch unitgen.Choices, res *unitgen.Result, start bool, r api.Report) error {
+	now := time.Now().UTC()
+	in := &state.Installed{Name: def.Name, Phase: state.PhaseInstalling, PhaseSince: now, Desired: state.DesiredOff,
+		Definition: state.Definition(def.Raw), Choices: ch, Units: generated(res.Units), EnvFiles: generated(res.EnvFiles)}
+	m.mu.Lock()
+	if e, ok := m.catalog[def.Name]; ok {
+		in.Source = e.source
+	}
+	m.mu.Unlock()
+	// the record goes first: whatever happens next, recovery knows what to
+	// remove
+	if err := m.store.Create(in); err != nil {
+		return fmt.Errorf("%w: recording the install: %v", api.ErrFailed, err)
+	}
+	m.mu.Lock()
+	m.installed[slug] = in
+	m.results[slug] = res
+	m.mu.Unlock()
+	m.notify(slug)
+	err := func() error {
+		imgs, err := m.pullImages(ctx, def, false, r, 0, 0.7)
+		if err != nil {
+			return err
+		}
+		in.Images = imgs
+		r(0.75, "writing units")
+		if err := m.checkWritable(res); err != nil {
+			return err
+		}
+		if err := m.writeFiles(res); err != nil {
+			return err
+		}
+		if err := m.sd.reload(ctx); err != nil {
+			return err
+		}
+		in.Phase, in.PhaseSince = state.PhaseInstalled, time.Now().UTC()
+		in.InstalledAt, in.UpdatedAt = in.PhaseSince, in.PhaseSince
+		return m.save(in)
+	}()
+	if err != nil {
+		r(0.9, "rolling back")
+		if rerr := m.rollbackInstall(context.WithoutCancel(ctx), in, res); rerr != nil {
+			err = fmt.Errorf("%w (and rolling back: %v)", err, rerr)
+		}
+		return fmt.Errorf("installing %s: %w", def.Name, err)
+	}
+	m.trackUnits(ctx, res)
+	if start {
+		r(0.85, "starting")
+		if err := m.toggle(ctx, slug, "start", r); err != nil {
+			return fmt.Errorf("%s is installed but did not start: %w", def.Name, err)
+		}
+	}
+	r(1, "installed")
+	return nil
+}
+
+// checkWritable refuses to overwrite a file rockon does not own.
+func (m *Manager) checkWritable(res *unitgen.Result) error {
+	check := func(dir string, files []unitgen.File) error {
+		for _, f := range files {
+			data, err := os.ReadFile(filepath.Join(dir, f.Name))
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if !bytes.Contains(data, []byte(ownershipKey)) {
+				return fmt.Errorf("%w: %s exists and is not rockon's; remove it or choose another rock-on", api.ErrFailed, filepath.Join(dir, f.Name))
+			}
+		}
+		return nil
+	}
+	if err := check(m.cfg.UnitDir, res.Units); err != nil {
+		return err
+	}
+	return check(m.cfg.EnvDir, res.EnvFiles)
+}
+
+// rollbackInstall removes everything an unfinished install made, then its
+// record.
+func (m *Manager) rollbackInstall(ctx context.Context, in *state.Installed, res *unitgen.Result) error {
+	var errs []error
+	errs = append(errs, m.teardown(ctx, in, res))
+	errs = append(errs, m.forget(in))
+	m.mu.Lock()
+	delete(m.results, unitgen.Slug(in.Name))
+	m.mu.Unlock()
+	m.notify("")
+	return errors.Join(errs...)
+}
+
+// teardown stops and disables a rock-on's units and removes them, its env
+// files, containers and networks. Data volumes (host directories) are never
+// touched. res may be nil when the record no longer compiles.
+func (m *Manager) teardown(ctx context.Context, in *state.Installed, res *unitgen.Result) error {
+	var errs []error
+	units := names(in.Units)
+	envs := names(in.EnvFiles)
+	var containers []string
+	var networks []string
+	if res != nil {
+		for _, f := range res.Units {
+			units = appendNew(units, f.Name)
+		}
+		for _, f := range res.EnvFiles {
+			envs = appendNew(envs, f.Name)
+		}
+		for _, c := range res.Containers {
+			containers = append(containers, c.Name)
+		}
+		networks = res.Networks
+	}
+	stopTimeout := time.Duration(m.cfg.Timeouts.Stop)
+	if stopTimeout <= 0 {
+		stopTimeout = 2 * time.Minute
+	}
+	// stop the target first, then every unit (reverse order)
+	for i := len(units) - 1; i >= 0; i-- {
+		if strings.HasSuffix(units[i], ".target") {
+			errs = append(errs, m.sd.job(ctx, "stop", units[i], stopTimeout))
+		}
+	}
+	for i := len(units) - 1; i >= 0; i-- {
+		if !strings.HasSuffix(units[i], ".target") {
+			errs = append(errs, m.sd.job(ctx, "stop", units[i], stopTimeout))
+		}
+	}
+	errs = append(errs, m.sd.disable(ctx, units))
+	for _, c := range containers {
+		errs = append(errs, m.eng.RemoveContainer(ctx, c))
+	}
+	for _, n := range networks {
+		errs = append(errs, m.eng.RemoveNetwork(ctx, n))
+	}
+	errs = append(errs, m.removeFiles(units, envs))
+	errs = append(errs, m.sd.reload(ctx))
+	for _, u := range units {
+		m.sd.resetFailed(ctx, u)
+	}
+	m.mu.Lock()
+	for _, u := range units {
+		delete(m.units, u)
+		delete(m.logs, u)
+	}
+	m.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+func appendNew(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+func (m *Manager) uninstall(ctx context.Context, slug string, r api.Report) error {
+	in := m.get(slug)
+	if in == nil {
+		return fmt.Errorf("%w: %s", api.ErrNotInstalled, slug)
+	}
+	cp := *in
+	cp.Phase, cp.PhaseSince, cp.Pending = state.PhaseUninstalling, time.Now().UTC(), nil
+	if err := m.save(&cp); err != nil {
+		return err
+	}
+	r(0.1, "stopping and removing")
+	m.mu.Lock()
+	res := m.results[slug]
+	m.mu.Unlock()
+	if err := m.teardown(ctx, &cp, res); err != nil {
+		return fmt.Errorf("uninstalling %s: %w", in.Name, err)
+	}
+	if err := m.forget(&cp); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	delete(m.results, slug)
+	m.mu.Unlock()
+	m.notify("")
+	r(1, "uninstalled")
+	return nil
+}
+
+// installUnits lists the units that carry an [Install] section: the ones
+// enabling means something for.
+func installUnits(res *unitgen.Result) []string {
+	var out []string
+	for _, f := range res.Units {
+		if bytes.Contains(f.Content, []byte("\n[Install]")) || bytes.HasPrefix(f.Content, []byte("[Install]")) {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+// toggle starts (enable + start), stops (stop + disable) or restarts.
+func (m *Manager) toggle(ctx context.Context, slug, kind string, r api.Report) error {
+	in := m.get(slug)
+	m.mu.Lock()
+	res := m.results[slug]
+	m.mu.Unlock()
+	if in == nil || res == nil {
+		return fmt.Errorf("%w: %s", api.ErrNotInstalled, slug)
+	}
+	startTimeout := time.Duration(m.cfg.Timeouts.Start)
+	if startTimeout <= 0 {
+		startTimeout = 5 * time.Minute
+	}
+	stopTimeout := time.Duration(m.cfg.Timeouts.Stop)
+	if stopTimeout <= 0 {
+		stopTimeout = 2 * time.Minute
+	}
+	setDesired := func(d state.Desired) error {
+		cp := *in
+		cp.Desired = d
+		return m.save(&cp)
+	}
+	switch kind {
+	case "start":
+		r(0.2, "enabling")
+		// desired first: a crash from here on still ends with it on
+		if err := setDesired(state.DesiredOn); err != nil {
+			return err
+		}
+		if err := m.sd.enable(ctx, installUnits(res)); err != nil {
+			return err
+		}
+		r(0.4, "starting "+res.Target)
+		before := m.restarts(ctx, res)
+		for _, c := range res.Containers {
+			m.sd.resetFailed(ctx, c.Unit)
+		}
+		if err := m.sd.job(ctx, "start", res.Target, startTimeout); err != nil {
+			return err
+		}
+		return m.checkStarted(ctx, res, before)
+	case "stop":
+		r(0.2, "stopping "+res.Target)
+		if err := setDesired(state.DesiredOff); err != nil {
+			return err
+		}
+		var errs []error
+		errs = append(errs, m.sd.job(ctx, "stop", res.Target, stopTimeout))
+		for i := len(res.Containers) - 1; i >= 0; i-- {
+			errs = append(errs, m.sd.job(ctx, "stop", res.Containers[i].Unit, stopTimeout))
+		}
+		errs = append(errs, m.sd.disable(ctx, installUnits(res)))
+		return errors.Join(errs...)
+	case "restart":
+		r(0.2, "restarting")
+		if err := setDesired(state.DesiredOn); err != nil {
+			return err
+		}
+		if err := m.sd.enable(ctx, installUnits(res)); err != nil {
+			return err
+		}
+		for i := len(res.Containers) - 1; i >= 0; i-- {
+			if err := m.sd.job(ctx, "stop", res.Containers[i].Unit, stopTimeout); err != nil {
+				return err
+			}
+		}
+		before := m.restarts(ctx, res)
+		for _, c := range res.Containers {
+			m.sd.resetFailed(ctx, c.Unit)
+		}
+		if err := m.sd.job(ctx, "start", res.Target, startTimeout); err != nil {
+			return err
+		}
+		return m.checkStarted(ctx, res, before)
+	}
+	return fmt.Errorf("%w: unknown operation %q", api.ErrInvalidArgs, kind)
+}
+
+// settle is how long a freshly started container must stay up before it
+// counts as started: a container that exits at once (a broken image) is
+// caught here rather than reported as running.
+const settle = 3 * time.Second
+
+// checkStarted waits briefly and fails if a long-running container unit is
+// not active (it exited, failed or is restarting).
+func (m *Manager) checkStarted(ctx context.Context, res *unitgen.Result, before map[string]uint32) error {
+	select {
+	case <-time.After(settle):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	var errs []error
+	for _, c := range res.Containers {
+		ui, err := m.sd.info(ctx, c.Unit)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		m.setUnit(ui)
+		if c.Data {
+			if ui.ActiveState == "failed" {
+				errs = append(errs, fmt.Errorf("container %s (%s) failed", c.Name, c.Unit))
+			}
+			continue
+		}
+		if ui.ActiveState != "active" || ui.Restarts > before[c.Unit] {
+			msg := fmt.Sprintf("container %s (%s) is %s/%s", c.Name, c.Unit, ui.ActiveState, ui.SubState)
+			if tail := journalTail(ctx, c.Unit, 10); tail != "" {
+				msg += ":\n" + tail
+			}
+			errs = append(errs, errors.New(msg))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// restarts reads every container unit's NRestarts.
+func (m *Manager) restarts(ctx context.Context, res *unitgen.Result) map[string]uint32 {
+	out := map[string]uint32{}
+	for _, c := range res.Containers {
+		if ui, err := m.sd.info(ctx, c.Unit); err == nil {
+			out[c.Unit] = ui.Restarts
+		}
+	}
+	return out
+}
+
+// update pulls newer images (and takes the catalog's current definition),
+// recompiles and restarts what changed, rolling back on failure.
+func (m *Manager) update(ctx context.Context, slug string, r api.Report) error {
+	in := m.get(slug)
+	if in == nil {
+		return fmt.Errorf("%w: %s", api.ErrNotInstalled, slug)
+	}
+	def, err := definition(in.Name, in.Definition)
+	if err != nil {
+		return fmt.Errorf("%w: %v", api.ErrFailed, err)
+	}
+	m.mu.Lock()
+	if e, ok := m.catalog[in.Name]; ok {
+		def = e.def
+	}
+	m.mu.Unlock()
+	res, err := m.compile(def, in.Choices)
+	if err != nil {
+		return err
+	}
+	return m.apply(ctx, slug, def, in.Choices, res, true, r)
+}
+
+func (m *Manager) reconfigure(ctx context.Context, slug string, def *catalog.RockOn, ch unitgen.Choices, res *unitgen.Result, r api.Report) error {
+	return m.apply(ctx, slug, def, ch, res, false, r)
+}
+
+// apply moves an installed rock-on to a new definition and choices: the
+// record is marked updating with the change pending, the new units are
+// written and the changed containers restarted; if they do not come up,
+// the previous units (and image tags) are put back.
+func (m *Manager) apply(ctx context.Context, slug string, def *catalog.RockOn, ch unitgen.Choices, res *unitgen.Result, pull bool, r api.Report) error {
+	in := m.get(slug)
+	m.mu.Lock()
+	oldRes := m.results[slug]
+	m.mu.Unlock()
+	if in == nil || oldRes == nil {
+		return fmt.Errorf("%w: %s", api.ErrNotInstalled, slug)
+	}
+	if err := m.checkWritable(res); err != nil {
+		return err
+	}
+	imgs, err := m.pullImages(ctx, def, pull, r, 0, 0.5)
+	if err != nil {
+		return err
+	}
+	cp := *in
+	cp.Phase, cp.PhaseSince = state.PhaseUpdating, time.Now().UTC()
+	cp.Pending = &state.Change{Definition: state.Definition(def.Raw), Choices: ch, Images: imgs}
+	if err := m.save(&cp); err != nil {
+		return err
+	}
+	// what changed: unit content or image ID
+	oldContent := map[string][]byte{}
+	for _, f := range oldRes.Units {
+		oldContent[f.Name] = f.Content
+	}
+	oldID := map[string]string{}
+	for _, im := range in.Images {
+		oldID[im.Container] = im.ID
+	}
+	newID := map[string]string{}
+	for _, im := range imgs {
+		newID[im.Container] = im.ID
+	}
+	var changed []unitgen.ContainerUnit
+	for _, c := range res.Containers {
+		var content []byte
+		for _, f := range res.Units {
+			if f.Name == c.Unit {
+				content = f.Content
+			}
+		}
+		if !bytes.Equal(content, oldContent[c.Unit]) || oldID[c.Name] != newID[c.Name] {
+			changed = append(changed, c)
+		}
+	}
+	r(0.6, fmt.Sprintf("writing units (%d containers changed)", len(changed)))
+	err = m.switchTo(ctx, oldRes, res, in.Desired == state.DesiredOn, changed)
+	if err != nil {
+		r(0.8, "rolling back")
+		rerr := m.rollbackApply(context.WithoutCancel(ctx), in, oldRes, res, imgs)
+		if rerr != nil {
+			err = fmt.Errorf("%w (and rolling back: %v)", err, rerr)
+		}
+		return fmt.Errorf("%w: %v; the previous version was restored", api.ErrFailed, err)
+	}
+	done := *in
+	done.Phase, done.PhaseSince, done.Pending = state.PhaseInstalled, time.Now().UTC(), nil
+	done.Definition, done.Choices, done.Images = state.Definition(def.Raw), ch, imgs
+	done.Units, done.EnvFiles = generated(res.Units), generated(res.EnvFiles)
+	done.UpdatedAt = done.PhaseSince
+	if err := m.save(&done); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.results[slug] = res
+	m.mu.Unlock()
+	m.trackUnits(ctx, res)
+	r(1, "applied")
+	return nil
+}
+
+// switchTo writes res in place of old and restarts the changed containers.
+func (m *Manager) switchTo(ctx context.Context, old, res *unitgen.Result, on bool, changed []unitgen.ContainerUnit) error {
+	if err := m.writeFiles(res); err != nil {
+		return err
+	}
+	// units of the old version the new one no longer has
+	keep := map[string]bool{}
+	for _, f := range res.Units {
+		keep[f.Name] = true
+	}
+	var drop []string
+	for _, f := range old.Units {
+		if !keep[f.Name] {
+			drop = append(drop, f.Name)
+		}
+	}
+	stopTimeout := time.Duration(m.cfg.Timeouts.Stop)
+	if stopTimeout <= 0 {
+		stopTimeout = 2 * time.Minute
+	}
+	for _, u := range drop {
+		_ = m.sd.job(ctx, "stop", u, stopTimeout)
+	}
+	_ = m.sd.disable(ctx, drop)
+	if err := m.removeFiles(drop, nil); err != nil {
+		return err
+	}
+	if err := m.sd.reload(ctx); err != nil {
+		return err
+	}
+	if !on {
+		return nil
+	}
+	if err := m.sd.enable(ctx, installUnits(res)); err != nil {
+		return err
+	}
+	for i := len(changed) - 1; i >= 0; i-- {
+		if err := m.sd.job(ctx, "stop", changed[i].Unit, stopTimeout); err != nil {
+			return err
+		}
+	}
+	before := m.restarts(ctx, res)
+	for _, c := range res.Containers {
+		m.sd.resetFailed(ctx, c.Unit)
+	}
+	startTimeout := time.Duration(m.cfg.Timeouts.Start)
+	if startTimeout <= 0 {
+		startTimeout = 5 * time.Minute
+	}
+	if err := m.sd.job(ctx, "start", res.Target, startTimeout); err != nil {
+		return err
+	}
+	return m.checkStarted(ctx, res, before)
+}
+
+// rollbackApply restores the previous units and image tags.
+func (m *Manager) rollbackApply(ctx context.Context, in *state.Installed, old, res *unitgen.Result, imgs []state.Image) error {
+	var errs []error
+	// a tag that moved to the new image goes back to the old one
+	for _, oldImg := range in.Images {
+		for _, im := range imgs {
+			if im.Container == oldImg.Container && im.Ref == oldImg.Ref && im.ID != oldImg.ID && oldImg.ID != "" && !engine.LocalOnly(oldImg.Ref) {
+				errs = append(errs, m.eng.Tag(ctx, oldImg.ID, oldImg.Ref))
+			}
+		}
+	}
+	var all []unitgen.ContainerUnit
+	all = append(all, old.Containers...)
+	err := m.switchTo(ctx, res, old, in.Desired == state.DesiredOn, all)
+	errs = append(errs, err)
+	restored := *in
+	restored.Phase, restored.PhaseSince, restored.Pending = state.PhaseInstalled, time.Now().UTC(), nil
+	errs = append(errs, m.save(&restored))
+	return errors.Join(errs...)
+}

@@ -1,0 +1,537 @@
+// Package daemon is rockond's manager: it keeps the catalog and the
+// installed rock-ons, turns requests into unit files and systemd jobs, and
+// follows the state of every container from systemd's signals.
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/rockon/rockon/catalog"
+	api "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/engine"
+	"github.com/rockon/rockon/metrics"
+	"github.com/rockon/rockon/state"
+	"github.com/rockon/rockon/unitgen"
+)
+
+// Manager implements the D-Bus API's Backend and the metrics Source.
+type Manager struct {
+	cfg   *state.Config
+	store *state.Store
+	eng   *engine.Engine
+	sd    *systemd
+	rec   *metrics.Recorder
+	log   *slog.Logger
+	ctx   context.Context
+
+	mu          sync.Mutex
+	catalog     map[string]catalogEntry // by name
+	refreshedAt time.Time
+	installed   map[string]*state.Installed // by slug
+	busy        map[string]string           // slug -> operation kind
+	units       map[string]unitInfo         // unit name -> last known state
+	logs        map[string]string           // unit name -> last journal lines when it failed
+	results     map[string]*unitgen.Result  // slug -> compiled units of the installed rock-on
+	watchers    []func(string)
+}
+
+// Options configure a Manager.
+type Options struct {
+	Config   *state.Config
+	Recorder *metrics.Recorder // may be nil
+	Log      *slog.Logger
+}
+
+// New connects to systemd, loads state and the catalog, recovers from an
+// interrupted operation, and starts following unit state. ctx bounds the
+// manager's life.
+func New(ctx context.Context, opt Options) (*Manager, error) {
+	cfg := opt.Config
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	eng, err := engine.New(cfg.Engine.Name, cfg.Engine.Binary)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Timeouts.Pull > 0 {
+		eng.PullTimeout = time.Duration(cfg.Timeouts.Pull)
+	}
+	for _, d := range []string{cfg.StateDir, cfg.EnvDir, cfg.UnitDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("creating %s: %w", d, err)
+		}
+	}
+	if err := os.Chmod(cfg.EnvDir, 0o700); err != nil {
+		return nil, fmt.Errorf("securing %s: %w", cfg.EnvDir, err)
+	}
+	store, err := state.Open(cfg.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("opening state: %w", err)
+	}
+	sd, err := connectSystemd(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{cfg: cfg, store: store, eng: eng, sd: sd, rec: opt.Recorder, log: opt.Log, ctx: ctx,
+		catalog: map[string]catalogEntry{}, installed: map[string]*state.Installed{},
+		busy: map[string]string{}, units: map[string]unitInfo{}, logs: map[string]string{},
+		results: map[string]*unitgen.Result{}}
+	if err := m.loadInstalled(); err != nil {
+		sd.close()
+		return nil, err
+	}
+	// follow units before recovery so that no change is missed
+	if err := sd.watch(ctx, func(u string) bool { return strings.HasPrefix(u, "rockon-") }, m.unitChanged); err != nil {
+		sd.close()
+		return nil, err
+	}
+	if _, err := m.RefreshCatalog(ctx); err != nil {
+		m.log.Warn("catalog", "err", err)
+	}
+	m.recover(ctx)
+	m.refreshAllUnits(ctx)
+	go func() { <-ctx.Done(); sd.close() }()
+	return m, nil
+}
+
+func (m *Manager) loadInstalled() error {
+	recs, errs := m.store.List()
+	for _, err := range errs {
+		m.log.Error("installed rock-on record unreadable; left alone", "err", err)
+	}
+	for _, in := range recs {
+		slug := unitgen.Slug(in.Name)
+		m.installed[slug] = in
+		if d, err := definition(in.Name, in.Definition); err == nil {
+			if res, err := m.compile(d, in.Choices); err == nil {
+				m.results[slug] = res
+			} else {
+				m.log.Warn("installed rock-on no longer compiles", "name", in.Name, "err", err)
+			}
+		}
+	}
+	return nil
+}
+
+// Watch implements api.Backend.
+func (m *Manager) Watch(f func(string)) {
+	m.mu.Lock()
+	m.watchers = append(m.watchers, f)
+	m.mu.Unlock()
+}
+
+func (m *Manager) notify(name string) {
+	m.mu.Lock()
+	ws := append([]func(string){}, m.watchers...)
+	m.mu.Unlock()
+	for _, w := range ws {
+		w(name)
+	}
+}
+
+// RefreshCatalog implements api.Backend.
+func (m *Manager) RefreshCatalog(ctx context.Context) (int, error) {
+	start := time.Now()
+	timeout := time.Duration(m.cfg.Timeouts.Fetch)
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	entries, errs := fetchCatalog(ctx, m.cfg.Metastore, timeout)
+	err := errors.Join(errs...)
+	if len(entries) == 0 && err == nil && m.cfg.Metastore.RemoteURL == "" && m.cfg.Metastore.LocalDir == "" {
+		err = errNoCatalog
+	}
+	if m.rec != nil {
+		m.rec.ObserveRefresh(time.Since(start), err)
+	}
+	m.mu.Lock()
+	if len(entries) > 0 || len(m.catalog) == 0 {
+		m.catalog = entries
+		m.refreshedAt = time.Now()
+	}
+	n := len(m.catalog)
+	m.mu.Unlock()
+	m.notify("")
+	if err != nil {
+		return n, fmt.Errorf("refreshing the catalog: %w", err)
+	}
+	return n, nil
+}
+
+// lookup finds a rock-on by name or slug, in the installed ones first.
+func (m *Manager) lookup(name string) (slug string, def *catalog.RockOn, in *state.Installed, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	slug = unitgen.Slug(name)
+	if in = m.installed[slug]; in != nil {
+		return slug, nil, in, nil
+	}
+	if e, ok := m.catalog[name]; ok {
+		return slug, e.def, nil, nil
+	}
+	for _, e := range m.catalog {
+		if unitgen.Slug(e.def.Name) == slug {
+			return slug, e.def, nil, nil
+		}
+	}
+	return "", nil, nil, fmt.Errorf("%w: %q (not in the catalog; try refreshing it)", api.ErrNoSuchRockOn, name)
+}
+
+// definition decodes an installed rock-on's recorded definition.
+func definition(name string, raw []byte) (*catalog.RockOn, error) {
+	defs, err := catalog.Decode(name+" (installed)", raw)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range defs {
+		if d.Name == name {
+			return d, nil
+		}
+	}
+	if len(defs) == 1 {
+		return defs[0], nil
+	}
+	return nil, fmt.Errorf("installed definition of %q does not define it", name)
+}
+
+// List implements api.Backend.
+func (m *Manager) List(installedOnly bool) []api.Summary {
+	m.mu.Lock()
+	var out []api.Summary
+	seen := map[string]bool{}
+	for slug, in := range m.installed {
+		seen[slug] = true
+		s := api.Summary{Name: in.Name, Slug: slug, Installed: true, DesiredState: string(in.Desired), State: m.stateLocked(slug, in)}
+		if e, ok := m.catalog[in.Name]; ok {
+			s.Description = e.def.Description
+		}
+		s.Version = versionOf(in.Definition)
+		out = append(out, s)
+	}
+	if !installedOnly {
+		for _, e := range m.catalog {
+			slug := unitgen.Slug(e.def.Name)
+			if seen[slug] || slug == "" {
+				continue
+			}
+			seen[slug] = true
+			out = append(out, api.Summary{Name: e.def.Name, Slug: slug, Version: e.def.Version, Description: e.def.Description,
+				State: m.stateLocked(slug, nil)})
+		}
+	}
+	m.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Name) < strings.ToLower(out[j].Name) })
+	return out
+}
+
+func versionOf(raw []byte) string {
+	// cheap: decode only when asked; errors leave it empty
+	defs, err := catalog.Decode("installed", raw)
+	if err != nil || len(defs) == 0 {
+		return ""
+	}
+	return defs[0].Version
+}
+
+// Definition implements api.Backend.
+func (m *Manager) Definition(name string) (string, error) {
+	_, def, in, err := m.lookup(name)
+	if err != nil {
+		return "", err
+	}
+	if in != nil {
+		return string(in.Definition), nil
+	}
+	return string(def.Raw), nil
+}
+
+// Config implements api.Backend.
+func (m *Manager) Config(name string) (string, error) {
+	_, _, in, err := m.lookup(name)
+	if err != nil {
+		return "", err
+	}
+	if in == nil {
+		return "", fmt.Errorf("%w: %s", api.ErrNotInstalled, name)
+	}
+	var b bytes.Buffer
+	if err := toml.NewEncoder(&b).Encode(in.Choices); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// parseChoices decodes install-config TOML strictly.
+func parseChoices(text string) (unitgen.Choices, error) {
+	var ch unitgen.Choices
+	md, err := toml.Decode(text, &ch)
+	if err != nil {
+		return ch, fmt.Errorf("%w: config: %v", api.ErrInvalidArgs, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return ch, fmt.Errorf("%w: config: unknown key %s", api.ErrInvalidArgs, und[0])
+	}
+	return ch, nil
+}
+
+// reserve marks slug busy with op, or says who holds it.
+func (m *Manager) reserve(slug, op string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if cur, ok := m.busy[slug]; ok {
+		return fmt.Errorf("%w: %s is in progress for this rock-on", api.ErrBusy, cur)
+	}
+	m.busy[slug] = op
+	return nil
+}
+
+func (m *Manager) release(slug string) {
+	m.mu.Lock()
+	delete(m.busy, slug)
+	m.mu.Unlock()
+}
+
+// Begin implements api.Backend.
+func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) error, error) {
+	slug, def, in, err := m.lookup(op.Name)
+	if err != nil {
+		return nil, err
+	}
+	var work func(context.Context, api.Report) error
+	switch op.Kind {
+	case "install":
+		if in != nil {
+			return nil, fmt.Errorf("%w: %s", api.ErrAlreadyInstalled, in.Name)
+		}
+		ch, err := parseChoices(op.Config)
+		if err != nil {
+			return nil, err
+		}
+		ch.Consent = append(ch.Consent, m.cfg.Install.Consent...)
+		res, err := m.compile(def, ch)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.checkPorts(slug, def, ch); err != nil {
+			return nil, err
+		}
+		work = func(ctx context.Context, r api.Report) error { return m.install(ctx, slug, def, ch, res, op.Start, r) }
+	case "reconfigure":
+		if in == nil {
+			return nil, fmt.Errorf("%w: %s", api.ErrNotInstalled, op.Name)
+		}
+		ch, err := parseChoices(op.Config)
+		if err != nil {
+			return nil, err
+		}
+		d, err := definition(in.Name, in.Definition)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", api.ErrFailed, err)
+		}
+		res, err := m.compile(d, ch)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.checkPorts(slug, d, ch); err != nil {
+			return nil, err
+		}
+		work = func(ctx context.Context, r api.Report) error { return m.reconfigure(ctx, slug, d, ch, res, r) }
+	case "uninstall", "start", "stop", "restart", "update":
+		if in == nil {
+			return nil, fmt.Errorf("%w: %s", api.ErrNotInstalled, op.Name)
+		}
+		switch op.Kind {
+		case "uninstall":
+			work = func(ctx context.Context, r api.Report) error { return m.uninstall(ctx, slug, r) }
+		case "update":
+			work = func(ctx context.Context, r api.Report) error { return m.update(ctx, slug, r) }
+		default:
+			kind := op.Kind
+			work = func(ctx context.Context, r api.Report) error { return m.toggle(ctx, slug, kind, r) }
+		}
+	default:
+		return nil, fmt.Errorf("%w: unknown operation %q", api.ErrInvalidArgs, op.Kind)
+	}
+	if err := m.reserve(slug, op.Kind); err != nil {
+		return nil, err
+	}
+	m.notify(slug)
+	return func(ctx context.Context, r api.Report) error {
+		start := time.Now()
+		defer func() {
+			m.release(slug)
+			m.notify(slug)
+		}()
+		err := work(ctx, r)
+		if m.rec != nil {
+			result := "success"
+			if err != nil {
+				result = "failure"
+			}
+			m.rec.ObserveOperation(op.Kind, result, time.Since(start))
+		}
+		return err
+	}, nil
+}
+
+// compile runs unitgen and turns its refusals into InvalidArgs.
+func (m *Manager) compile(def *catalog.RockOn, ch unitgen.Choices) (*unitgen.Result, error) {
+	opt := m.cfg.UnitgenOptions()
+	opt.PathOwner = pathOwner
+	opt.DockerGID = dockerGID
+	res, err := unitgen.Compile(def, ch, opt)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", api.ErrInvalidArgs, err)
+	}
+	return res, nil
+}
+
+// checkPorts refuses host ports another installed rock-on publishes or a
+// host service listens on (the rock-on's own current ports excepted).
+func (m *Manager) checkPorts(slug string, def *catalog.RockOn, ch unitgen.Choices) error {
+	want := publishedPorts(def, ch)
+	own := map[hostPort]bool{}
+	m.mu.Lock()
+	others := map[hostPort]string{}
+	for s, in := range m.installed {
+		d, err := definition(in.Name, in.Definition)
+		if err != nil {
+			continue
+		}
+		for hp := range publishedPorts(d, in.Choices) {
+			if s == slug {
+				own[hp] = true
+			} else {
+				others[hp] = in.Name
+			}
+		}
+	}
+	m.mu.Unlock()
+	listening := listeningPorts()
+	var keys []hostPort
+	for hp := range want {
+		keys = append(keys, hp)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].Port < keys[j].Port })
+	for _, hp := range keys {
+		if o, ok := others[hp]; ok {
+			return fmt.Errorf("%w: port %s (%s) is used by rock-on %s; choose another", api.ErrPortInUse, hp, want[hp], o)
+		}
+		if listening[hp] && !own[hp] {
+			return fmt.Errorf("%w: port %s (%s) is in use by a service on this host; choose another", api.ErrPortInUse, hp, want[hp])
+		}
+	}
+	return nil
+}
+
+func sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+func generated(files []unitgen.File) []state.GeneratedFile {
+	out := make([]state.GeneratedFile, len(files))
+	for i, f := range files {
+		out[i] = state.GeneratedFile{Name: f.Name, SHA256: sum(f.Content)}
+	}
+	return out
+}
+
+// writeFiles writes the units and env files atomically.
+func (m *Manager) writeFiles(res *unitgen.Result) error {
+	for _, f := range res.EnvFiles {
+		if err := state.WriteFileAtomic(filepath.Join(m.cfg.EnvDir, f.Name), f.Content, 0o600); err != nil {
+			return err
+		}
+	}
+	for _, f := range res.Units {
+		if err := state.WriteFileAtomic(filepath.Join(m.cfg.UnitDir, f.Name), f.Content, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ownershipKey marks every file rockon generates; a file without it is
+// never overwritten or removed.
+const ownershipKey = "X-Rockon"
+
+// removeOwned removes a generated file if it is rockon's.
+func removeOwned(path string) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !bytes.Contains(data, []byte(ownershipKey)) {
+		return fmt.Errorf("%s is not rockon's (no %s marker); left in place", path, ownershipKey)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// removeFiles removes the named units and env files.
+func (m *Manager) removeFiles(units, envs []string) error {
+	var errs []error
+	for _, u := range units {
+		errs = append(errs, removeOwned(filepath.Join(m.cfg.UnitDir, u)))
+		// drop-in directories systemctl may have made for the unit
+		_ = os.Remove(filepath.Join(m.cfg.UnitDir, u+".d"))
+	}
+	for _, e := range envs {
+		errs = append(errs, removeOwned(filepath.Join(m.cfg.EnvDir, e)))
+	}
+	return errors.Join(errs...)
+}
+
+func names(files []state.GeneratedFile) []string {
+	out := make([]string, len(files))
+	for i, f := range files {
+		out[i] = f.Name
+	}
+	return out
+}
+
+func (m *Manager) save(in *state.Installed) error {
+	if err := m.store.Save(in); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("saving state of %s: %w", in.Name, err)
+	}
+	m.mu.Lock()
+	m.installed[unitgen.Slug(in.Name)] = in
+	m.mu.Unlock()
+	return nil
+}
+
+func (m *Manager) forget(in *state.Installed) error {
+	if err := m.store.Delete(in.Name); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("deleting state of %s: %w", in.Name, err)
+	}
+	m.mu.Lock()
+	delete(m.installed, unitgen.Slug(in.Name))
+	m.mu.Unlock()
+	return nil
+}
+
+func (m *Manager) get(slug string) *state.Installed {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.installed[slug]
+}

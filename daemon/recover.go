@@ -1,0 +1,179 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rockon/rockon/state"
+	"github.com/rockon/rockon/unitgen"
+)
+
+// recover finishes or undoes what a crash interrupted, and brings unit
+// files back in line with the records (after an upgrade of rockon changed
+// the generator, or a file was lost).
+func (m *Manager) recover(ctx context.Context) {
+	m.mu.Lock()
+	var recs []*state.Installed
+	for _, in := range m.installed {
+		recs = append(recs, in)
+	}
+	m.mu.Unlock()
+	reload := false
+	for _, in := range recs {
+		slug := unitgen.Slug(in.Name)
+		m.mu.Lock()
+		res := m.results[slug]
+		m.mu.Unlock()
+		log := m.log.With("rockon", in.Name, "phase", in.Phase)
+		switch in.Phase {
+		case state.PhaseInstalling:
+			log.Warn("rolling back an interrupted install")
+			if err := m.rollbackInstall(ctx, in, res); err != nil {
+				log.Error("rolling back", "err", err)
+			}
+		case state.PhaseUninstalling:
+			log.Warn("finishing an interrupted uninstall")
+			if err := m.teardown(ctx, in, res); err != nil {
+				log.Error("uninstalling", "err", err)
+			}
+			if err := m.forget(in); err != nil {
+				log.Error("uninstalling", "err", err)
+			}
+			m.mu.Lock()
+			delete(m.results, slug)
+			m.mu.Unlock()
+		case state.PhaseUpdating:
+			log.Warn("rolling back an interrupted update")
+			cp := *in
+			cp.Phase, cp.PhaseSince, cp.Pending = state.PhaseInstalled, time.Now().UTC(), nil
+			if res != nil {
+				if err := m.writeFiles(res); err != nil {
+					log.Error("restoring units", "err", err)
+					continue
+				}
+				cp.Units, cp.EnvFiles = generated(res.Units), generated(res.EnvFiles)
+			}
+			if err := m.save(&cp); err != nil {
+				log.Error("restoring", "err", err)
+			}
+			reload = true
+			if in.Desired == state.DesiredOn && res != nil {
+				defer func() {
+					_ = m.sd.enable(ctx, installUnits(res))
+					_ = m.sd.job(ctx, "start", res.Target, time.Minute)
+				}()
+			}
+		case state.PhaseInstalled:
+			if res == nil {
+				continue
+			}
+			if m.regenerate(in, res) {
+				reload = true
+			}
+		}
+	}
+	if reload {
+		if err := m.sd.reload(ctx); err != nil {
+			m.log.Error("recovery", "err", err)
+		}
+	}
+	m.removeOrphans(ctx)
+}
+
+// regenerate rewrites the units and env files that differ from what the
+// record compiles to; it reports whether it wrote any.
+func (m *Manager) regenerate(in *state.Installed, res *unitgen.Result) bool {
+	wrote := false
+	for _, set := range []struct {
+		dir   string
+		files []unitgen.File
+		mode  os.FileMode
+	}{{m.cfg.UnitDir, res.Units, 0o644}, {m.cfg.EnvDir, res.EnvFiles, 0o600}} {
+		for _, f := range set.files {
+			path := filepath.Join(set.dir, f.Name)
+			cur, err := os.ReadFile(path)
+			if err == nil && bytes.Equal(cur, f.Content) {
+				continue
+			}
+			if err == nil && !bytes.Contains(cur, []byte(ownershipKey)) {
+				m.log.Warn("not replacing a file rockon does not own", "path", path)
+				continue
+			}
+			if err := state.WriteFileAtomic(path, f.Content, set.mode); err != nil {
+				m.log.Error("regenerating", "path", path, "err", err)
+				continue
+			}
+			m.log.Info("regenerated", "rockon", in.Name, "path", path)
+			wrote = true
+		}
+	}
+	if wrote {
+		cp := *in
+		cp.Units, cp.EnvFiles = generated(res.Units), generated(res.EnvFiles)
+		if err := m.save(&cp); err != nil {
+			m.log.Error("recording regenerated units", "err", err)
+		}
+	}
+	return wrote
+}
+
+// removeOrphans removes rockon-owned unit and env files that no record
+// claims: leftovers of a record lost or moved aside by hand. A file
+// without the ownership marker is never touched.
+func (m *Manager) removeOrphans(ctx context.Context) {
+	claimed := map[string]bool{}
+	m.mu.Lock()
+	for slug, in := range m.installed {
+		for _, f := range in.Units {
+			claimed[f.Name] = true
+		}
+		for _, f := range in.EnvFiles {
+			claimed[f.Name] = true
+		}
+		if res := m.results[slug]; res != nil {
+			for _, f := range res.Units {
+				claimed[f.Name] = true
+			}
+			for _, f := range res.EnvFiles {
+				claimed[f.Name] = true
+			}
+		}
+	}
+	m.mu.Unlock()
+	var units, envs []string
+	scan := func(dir string, out *[]string) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return
+		}
+		for _, e := range entries {
+			n := e.Name()
+			if !strings.HasPrefix(n, "rockon-") || !e.Type().IsRegular() || claimed[n] {
+				continue
+			}
+			data, err := os.ReadFile(filepath.Join(dir, n))
+			if err != nil || !bytes.Contains(data, []byte(ownershipKey)) {
+				continue
+			}
+			*out = append(*out, n)
+		}
+	}
+	scan(m.cfg.UnitDir, &units)
+	scan(m.cfg.EnvDir, &envs)
+	if len(units)+len(envs) == 0 {
+		return
+	}
+	m.log.Warn("removing files no installed rock-on claims", "units", units, "env_files", envs)
+	for _, u := range units {
+		_ = m.sd.job(ctx, "stop", u, time.Minute)
+	}
+	_ = m.sd.disable(ctx, units)
+	if err := m.removeFiles(units, envs); err != nil {
+		m.log.Error("removing orphans", "err", err)
+	}
+	_ = m.sd.reload(ctx)
+}

@@ -1,0 +1,316 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rockon/rockon/catalog"
+	api "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/metrics"
+	"github.com/rockon/rockon/state"
+	"github.com/rockon/rockon/unitgen"
+)
+
+// unitChanged is called from systemd's signals; "" means changes may have
+// been missed.
+func (m *Manager) unitChanged(unit string) {
+	if unit == "" {
+		m.refreshAllUnits(m.ctx)
+		return
+	}
+	ui, err := m.sd.info(m.ctx, unit)
+	if err != nil {
+		return
+	}
+	if ui.ActiveState == "failed" || ui.SubState == "auto-restart" {
+		ui2 := ui
+		go func() {
+			tail := journalTail(m.ctx, unit, 10)
+			m.mu.Lock()
+			m.logs[unit] = tail
+			m.mu.Unlock()
+			m.notify(m.ownerOf(ui2.Name))
+		}()
+	}
+	m.setUnit(ui)
+}
+
+// setUnit records a unit's state and tells the watchers.
+func (m *Manager) setUnit(ui unitInfo) {
+	m.mu.Lock()
+	m.units[ui.Name] = ui
+	if ui.ActiveState == "active" {
+		delete(m.logs, ui.Name)
+	}
+	m.mu.Unlock()
+	if slug := m.ownerOf(ui.Name); slug != "" {
+		m.notify(slug)
+	}
+}
+
+// ownerOf finds the installed rock-on a unit belongs to.
+func (m *Manager) ownerOf(unit string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for slug, res := range m.results {
+		for _, f := range res.Units {
+			if f.Name == unit {
+				return slug
+			}
+		}
+	}
+	return ""
+}
+
+// trackUnits reads the current state of a rock-on's units once; signals
+// keep it current afterwards.
+func (m *Manager) trackUnits(ctx context.Context, res *unitgen.Result) {
+	for _, f := range res.Units {
+		if ui, err := m.sd.info(ctx, f.Name); err == nil {
+			m.setUnit(ui)
+		}
+	}
+}
+
+func (m *Manager) refreshAllUnits(ctx context.Context) {
+	m.mu.Lock()
+	var all []*unitgen.Result
+	for _, r := range m.results {
+		all = append(all, r)
+	}
+	m.mu.Unlock()
+	for _, r := range all {
+		m.trackUnits(ctx, r)
+	}
+}
+
+// containerState maps systemd's view of a container unit to one word.
+func containerState(ui unitInfo, known bool) string {
+	if !known {
+		return "unknown"
+	}
+	switch ui.ActiveState {
+	case "active", "reloading":
+		if ui.SubState == "exited" {
+			return "exited"
+		}
+		return "running"
+	case "activating":
+		if ui.SubState == "auto-restart" {
+			return "restarting"
+		}
+		return "starting"
+	case "deactivating":
+		return "stopping"
+	case "failed":
+		return "failed"
+	case "inactive":
+		return "stopped"
+	}
+	return "unknown"
+}
+
+var busyState = map[string]string{
+	"install": metrics.StateInstalling, "uninstall": metrics.StateUninstalling, "update": metrics.StateUpdating,
+	"reconfigure": metrics.StateUpdating, "start": metrics.StateStarting, "stop": metrics.StateStopping,
+	"restart": metrics.StateStarting,
+}
+
+// stateLocked is a rock-on's one-word state. m.mu must be held.
+func (m *Manager) stateLocked(slug string, in *state.Installed) string {
+	if op, ok := m.busy[slug]; ok {
+		return busyState[op]
+	}
+	if in == nil {
+		return "not-installed"
+	}
+	switch in.Phase {
+	case state.PhaseInstalling:
+		return metrics.StateInstalling
+	case state.PhaseUninstalling:
+		return metrics.StateUninstalling
+	case state.PhaseUpdating:
+		return metrics.StateUpdating
+	}
+	res := m.results[slug]
+	if res == nil {
+		return metrics.StateUnknown
+	}
+	var running, failed, starting, stopping, stopped, total int
+	for _, c := range res.Containers {
+		if c.Data {
+			continue
+		}
+		total++
+		ui, ok := m.units[c.Unit]
+		switch containerState(ui, ok) {
+		case "running":
+			running++
+		case "failed":
+			failed++
+		case "starting", "restarting":
+			starting++
+		case "stopping":
+			stopping++
+		default:
+			stopped++
+		}
+	}
+	switch {
+	case total == 0:
+		if in.Desired == state.DesiredOn {
+			return metrics.StateRunning
+		}
+		return metrics.StateStopped
+	case running == total:
+		return metrics.StateRunning
+	case in.Desired == state.DesiredOff:
+		if running > 0 || starting > 0 {
+			return metrics.StateDegraded
+		}
+		if stopping > 0 {
+			return metrics.StateStopping
+		}
+		return metrics.StateStopped
+	case running > 0:
+		return metrics.StateDegraded
+	case failed > 0:
+		return metrics.StateFailed
+	case starting > 0:
+		return metrics.StateStarting
+	default:
+		return metrics.StateStopped
+	}
+}
+
+// Properties implements api.Backend.
+func (m *Manager) Properties(name string) (api.Properties, error) {
+	slug, def, in, err := m.lookup(name)
+	if err != nil {
+		return api.Properties{}, err
+	}
+	if in != nil {
+		if d, err := definition(in.Name, in.Definition); err == nil {
+			def = d
+		}
+	}
+	p := api.Properties{Slug: slug, Engine: m.cfg.Engine.Name}
+	if def != nil {
+		p.Name, p.Version, p.Description, p.Website = def.Name, def.Version, def.Description, def.Website
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p.State = m.stateLocked(slug, in)
+	if in == nil {
+		for _, c := range def.Containers {
+			for _, port := range c.Ports {
+				p.Ports = append(p.Ports, api.Port{Container: c.Name, ContainerPort: uint32(port.ContainerPort), Protocol: port.Protocol, HostPort: uint32(port.HostDefault), UI: port.UI})
+			}
+		}
+		return p, nil
+	}
+	p.Name = in.Name
+	p.Installed = in.Phase != state.PhaseInstalling
+	p.DesiredState = string(in.Desired)
+	p.InstalledAt = usec(in.InstalledAt)
+	p.UpdatedAt = usec(in.UpdatedAt)
+	p.LastError = in.Last.Message
+	res := m.results[slug]
+	ids := map[string]state.Image{}
+	for _, im := range in.Images {
+		ids[im.Container] = im
+	}
+	if res != nil {
+		p.Target = res.Target
+		for _, c := range res.Containers {
+			ui, ok := m.units[c.Unit]
+			ct := api.Container{Name: c.Name, Unit: c.Unit, State: containerState(ui, ok), ActiveState: ui.ActiveState, SubState: ui.SubState,
+				Image: ids[c.Name].Ref, ImageID: ids[c.Name].ID, ExitCode: ui.ExitStatus, Restarts: ui.Restarts, Since: ui.Since}
+			if ct.State == "failed" || ct.State == "restarting" {
+				ct.LastLog = m.logs[c.Unit]
+			}
+			p.Containers = append(p.Containers, ct)
+		}
+	}
+	if def != nil {
+		for hp, what := range publishedPorts(def, in.Choices) {
+			cname, cport, _ := strings.Cut(what, ":")
+			var port catalog.Port
+			if c, ok := def.Container(cname); ok {
+				for _, pp := range c.Ports {
+					if fmt.Sprint(pp.ContainerPort) == cport {
+						port = pp
+					}
+				}
+			}
+			p.Ports = append(p.Ports, api.Port{Container: cname, ContainerPort: uint32(port.ContainerPort), Protocol: hp.Proto, HostPort: uint32(hp.Port), UI: port.UI})
+		}
+		sort.Slice(p.Ports, func(i, j int) bool {
+			if p.Ports[i].HostPort != p.Ports[j].HostPort {
+				return p.Ports[i].HostPort < p.Ports[j].HostPort
+			}
+			return p.Ports[i].Protocol < p.Ports[j].Protocol
+		})
+		for _, c := range def.Containers {
+			cc := in.Choices.Containers[c.Name]
+			for path, host := range cc.Volumes {
+				if !strings.HasPrefix(host, "/") {
+					host = m.cfg.Volumes.SharesRoot + "/" + host
+				}
+				p.Volumes = append(p.Volumes, api.Volume{Container: c.Name, Path: path, Host: host})
+			}
+		}
+		sort.Slice(p.Volumes, func(i, j int) bool {
+			return p.Volumes[i].Container+p.Volumes[i].Path < p.Volumes[j].Container+p.Volumes[j].Path
+		})
+		if def.UI != nil {
+			for _, port := range p.Ports {
+				if port.UI && port.HostPort > 0 {
+					scheme := "http"
+					if def.UI.HTTPS {
+						scheme = "https"
+					}
+					p.UIURL = fmt.Sprintf("%s://localhost:%d/%s", scheme, port.HostPort, strings.TrimPrefix(def.UI.Slug, "/"))
+					break
+				}
+			}
+		}
+	}
+	return p, nil
+}
+
+func usec(t time.Time) uint64 {
+	if t.IsZero() {
+		return 0
+	}
+	return uint64(t.UnixMicro())
+}
+
+// Snapshot implements metrics.Source from the systemd-driven view.
+func (m *Manager) Snapshot() metrics.Snapshot {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := metrics.Snapshot{Catalog: metrics.CatalogSnapshot{Entries: len(m.catalog), LastRefresh: m.refreshedAt}}
+	for slug, in := range m.installed {
+		r := metrics.RockOnSnapshot{Name: in.Name, Engine: m.cfg.Engine.Name, State: m.stateLocked(slug, in)}
+		if res := m.results[slug]; res != nil {
+			for _, c := range res.Containers {
+				ui, ok := m.units[c.Unit]
+				cs := metrics.ContainerSnapshot{Name: c.Name, Unit: c.Unit, ActiveState: ui.ActiveState, SubState: ui.SubState, NRestarts: uint64(ui.Restarts)}
+				if !ok {
+					cs.ActiveState = "unknown"
+				}
+				if ui.ActiveEnter > 0 {
+					cs.StartTime = time.UnixMicro(int64(ui.ActiveEnter))
+				}
+				r.Containers = append(r.Containers, cs)
+			}
+		}
+		s.RockOns = append(s.RockOns, r)
+	}
+	sort.Slice(s.RockOns, func(i, j int) bool { return s.RockOns[i].Name < s.RockOns[j].Name })
+	return s
+}

@@ -1,0 +1,176 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+
+	sddbus "github.com/coreos/go-systemd/v22/dbus"
+	godbus "github.com/godbus/dbus/v5"
+)
+
+// unitInfo is what systemd says about one unit.
+type unitInfo struct {
+	Name        string
+	LoadState   string
+	ActiveState string
+	SubState    string
+	ExitStatus  int32  // ExecMainStatus
+	Restarts    uint32 // NRestarts
+	Since       uint64 // StateChangeTimestamp, µs
+	ActiveEnter uint64 // ActiveEnterTimestamp, µs
+	Result      string
+}
+
+// systemd is the daemon's side of systemd: unit jobs, enablement and the
+// unit state it learns from signals.
+type systemd struct {
+	conn *sddbus.Conn
+}
+
+func connectSystemd(ctx context.Context) (*systemd, error) {
+	c, err := sddbus.NewWithContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to systemd: %w", err)
+	}
+	return &systemd{conn: c}, nil
+}
+
+func (s *systemd) close() { s.conn.Close() }
+
+func (s *systemd) reload(ctx context.Context) error {
+	if err := s.conn.ReloadContext(ctx); err != nil {
+		return fmt.Errorf("systemctl daemon-reload: %w", err)
+	}
+	return nil
+}
+
+func (s *systemd) enable(ctx context.Context, units []string) error {
+	if len(units) == 0 {
+		return nil
+	}
+	if _, _, err := s.conn.EnableUnitFilesContext(ctx, units, false, true); err != nil {
+		return fmt.Errorf("enabling %s: %w", strings.Join(units, " "), err)
+	}
+	return nil
+}
+
+func (s *systemd) disable(ctx context.Context, units []string) error {
+	if len(units) == 0 {
+		return nil
+	}
+	if _, err := s.conn.DisableUnitFilesContext(ctx, units, false); err != nil {
+		var de godbus.Error
+		if errors.As(err, &de) && de.Name == "org.freedesktop.systemd1.NoSuchUnit" {
+			return nil
+		}
+		return fmt.Errorf("disabling %s: %w", strings.Join(units, " "), err)
+	}
+	return nil
+}
+
+// job runs a unit job and waits for its result.
+func (s *systemd) job(ctx context.Context, verb, unit string, timeout time.Duration) error {
+	ch := make(chan string, 1)
+	var err error
+	switch verb {
+	case "start":
+		_, err = s.conn.StartUnitContext(ctx, unit, "replace", ch)
+	case "stop":
+		_, err = s.conn.StopUnitContext(ctx, unit, "replace", ch)
+	case "restart":
+		_, err = s.conn.RestartUnitContext(ctx, unit, "replace", ch)
+	default:
+		panic("unknown job verb " + verb)
+	}
+	if err != nil {
+		var de godbus.Error
+		if verb == "stop" && errors.As(err, &de) && de.Name == "org.freedesktop.systemd1.NoSuchUnit" {
+			return nil
+		}
+		return fmt.Errorf("%s %s: %w", verb, unit, err)
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case r := <-ch:
+		if r != "done" {
+			return fmt.Errorf("%s %s: job %s", verb, unit, r)
+		}
+		return nil
+	case <-t.C:
+		return fmt.Errorf("%s %s: timed out after %s", verb, unit, timeout)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *systemd) resetFailed(ctx context.Context, unit string) {
+	_ = s.conn.ResetFailedUnitContext(ctx, unit)
+}
+
+// info reads a unit's state.
+func (s *systemd) info(ctx context.Context, unit string) (unitInfo, error) {
+	ui := unitInfo{Name: unit}
+	p, err := s.conn.GetUnitPropertiesContext(ctx, unit)
+	if err != nil {
+		return ui, err
+	}
+	ui.LoadState, _ = p["LoadState"].(string)
+	ui.ActiveState, _ = p["ActiveState"].(string)
+	ui.SubState, _ = p["SubState"].(string)
+	ui.Since, _ = p["StateChangeTimestamp"].(uint64)
+	ui.ActiveEnter, _ = p["ActiveEnterTimestamp"].(uint64)
+	if strings.HasSuffix(unit, ".service") && ui.LoadState == "loaded" {
+		sp, err := s.conn.GetUnitTypePropertiesContext(ctx, unit, "Service")
+		if err == nil {
+			ui.ExitStatus, _ = sp["ExecMainStatus"].(int32)
+			ui.Restarts, _ = sp["NRestarts"].(uint32)
+			ui.Result, _ = sp["Result"].(string)
+		}
+	}
+	return ui, nil
+}
+
+// watch calls f with the name of every unit matching keep whose
+// properties change, until ctx ends. It listens to systemd's signals; it
+// never polls.
+func (s *systemd) watch(ctx context.Context, keep func(string) bool, f func(unit string)) error {
+	if err := s.conn.Subscribe(); err != nil {
+		return fmt.Errorf("subscribing to systemd signals: %w", err)
+	}
+	updates := make(chan *sddbus.PropertiesUpdate, 1024)
+	errs := make(chan error, 16)
+	s.conn.SetPropertiesSubscriber(updates, errs)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case u := <-updates:
+				if keep(u.UnitName) {
+					f(u.UnitName)
+				}
+			case <-errs:
+				// a full channel: updates were dropped; tell about
+				// everything so nothing stays stale
+				f("")
+			}
+		}
+	}()
+	return nil
+}
+
+// journalTail returns the last n lines a unit logged.
+func journalTail(ctx context.Context, unit string, n int) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "journalctl", "--no-pager", "-u", unit, "-n", fmt.Sprint(n), "-o", "cat").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
