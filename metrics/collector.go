@@ -1,11 +1,13 @@
 package metrics
 
 import (
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Descriptors are built once; only the constant metrics hanging off them are
@@ -94,15 +96,35 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	// A rock-on or container listed twice would make the registry reject
 	// the whole scrape (duplicate series); keep the first and drop the rest.
 	seen := make(map[string]bool, len(snap.RockOns))
-	for i := range snap.RockOns {
+	var containers []containerRef
+	for _, i := range byName(len(snap.RockOns), func(i int) string { return snap.RockOns[i].Name }) {
 		r := &snap.RockOns[i]
 		name := label(r.Name)
 		if seen[name] {
 			continue
 		}
 		seen[name] = true
-		collectRockOn(ch, name, r)
+		containers = collectRockOn(ch, name, r, containers)
 	}
+
+	// Container series are labelled {container, rockon, ...}: the
+	// exposition orders them by container name first.
+	sort.SliceStable(containers, func(a, b int) bool {
+		if containers[a].name != containers[b].name {
+			return containers[a].name < containers[b].name
+		}
+		return containers[a].rockon.GetValue() < containers[b].rockon.GetValue()
+	})
+	for _, c := range containers {
+		collectContainer(ch, c.rockon, c.name, c.ct)
+	}
+}
+
+// containerRef is a container to export, with its rock-on's label pair.
+type containerRef struct {
+	rockon *dto.LabelPair
+	name   string
+	ct     *ContainerSnapshot
 }
 
 func (c *Collector) collectCatalog(ch chan<- prometheus.Metric, cat CatalogSnapshot) {
@@ -119,17 +141,29 @@ func (c *Collector) collectCatalog(ch chan<- prometheus.Metric, cat CatalogSnaps
 	}
 }
 
-func collectRockOn(ch chan<- prometheus.Metric, name string, r *RockOnSnapshot) {
-	ch <- prometheus.MustNewConstMetric(descRockOnInfo, prometheus.GaugeValue, 1, name, label(r.Version), label(r.Engine))
+// collectRockOn sends the rock-on's own series and appends its containers
+// to containers.
+func collectRockOn(ch chan<- prometheus.Metric, name string, r *RockOnSnapshot, containers []containerRef) []containerRef {
+	// Label pairs sorted by label name, as the exposition wants them; the
+	// name pair is shared by every series of this rock-on.
+	namePair := pair("name", name)
+	ch <- &sample{desc: descRockOnInfo, value: 1,
+		labels: []*dto.LabelPair{pair("engine", label(r.Engine)), namePair, pair("version", label(r.Version))}}
 
 	cur, ok := stateIndex[r.State]
 	if !ok {
 		cur = stateIndex[StateUnknown]
 	}
-	for i, s := range States {
-		ch <- prometheus.MustNewConstMetric(descRockOnState, prometheus.GaugeValue, boolValue(i == cur), name, s)
+	samples := make([]sample, len(States))
+	labels := make([]*dto.LabelPair, 2*len(States))
+	for _, i := range stateOrder {
+		l := labels[2*i : 2*i+2 : 2*i+2]
+		l[0], l[1] = namePair, statePairs[i]
+		samples[i] = sample{desc: descRockOnState, labels: l, value: boolValue(i == cur)}
+		ch <- &samples[i]
 	}
 
+	rockonPair := pair("rockon", name)
 	seen := make(map[string]bool, len(r.Containers))
 	for i := range r.Containers {
 		ct := &r.Containers[i]
@@ -138,25 +172,113 @@ func collectRockOn(ch chan<- prometheus.Metric, name string, r *RockOnSnapshot) 
 			continue
 		}
 		seen[cname] = true
-		collectContainer(ch, name, cname, ct)
+		containers = append(containers, containerRef{rockon: rockonPair, name: cname, ct: ct})
 	}
+	return containers
 }
 
-func collectContainer(ch chan<- prometheus.Metric, rockon, name string, ct *ContainerSnapshot) {
-	ch <- prometheus.MustNewConstMetric(descContainerInfo, prometheus.GaugeValue, 1, rockon, name, label(ct.Unit), label(ct.SubState))
+// containerSeries is how many series collectContainer sends at most.
+var containerSeries = len(ActiveStates) + 3
+
+func collectContainer(ch chan<- prometheus.Metric, rockonPair *dto.LabelPair, name string, ct *ContainerSnapshot) {
+	// One allocation each for the samples and their label slices.
+	samples := make([]sample, 0, containerSeries)
+	labels := make([]*dto.LabelPair, 0, 3*len(ActiveStates)+4+2)
+	take := func(ps ...*dto.LabelPair) []*dto.LabelPair {
+		n := len(labels)
+		labels = append(labels, ps...)
+		return labels[n:len(labels):len(labels)]
+	}
+	send := func(desc *prometheus.Desc, value float64, counter bool, l []*dto.LabelPair) {
+		samples = append(samples, sample{desc: desc, labels: l, value: value, counter: counter})
+		ch <- &samples[len(samples)-1]
+	}
+
+	containerPair := pair("container", name)
+	send(descContainerInfo, 1, false, take(containerPair, rockonPair, pair("sub_state", label(ct.SubState)), pair("unit", label(ct.Unit))))
 
 	cur, ok := activeStateIndex[ct.ActiveState]
 	if !ok {
 		cur = activeStateIndex["unknown"]
 	}
-	for i, s := range ActiveStates {
-		ch <- prometheus.MustNewConstMetric(descContainerState, prometheus.GaugeValue, boolValue(i == cur), rockon, name, s)
+	for _, i := range activeStateOrder {
+		send(descContainerState, boolValue(i == cur), false, take(containerPair, rockonPair, activeStatePairs[i]))
 	}
 
-	ch <- prometheus.MustNewConstMetric(descContainerRestarts, prometheus.CounterValue, float64(ct.NRestarts), rockon, name)
+	both := take(containerPair, rockonPair)
+	send(descContainerRestarts, float64(ct.NRestarts), true, both)
 	if !ct.StartTime.IsZero() {
-		ch <- prometheus.MustNewConstMetric(descContainerStart, prometheus.GaugeValue, unixSeconds(ct.StartTime), rockon, name)
+		send(descContainerStart, unixSeconds(ct.StartTime), false, both)
 	}
+}
+
+// sample is a constant gauge or counter whose label pairs are built by the
+// caller and may be shared between series. With thousands of series per
+// scrape, building every pair afresh (as prometheus.NewConstMetric does)
+// was most of the scrape time. The pairs must be sorted by label name and
+// match the descriptor's labels; the tests gather through a pedantic
+// registry, which checks both.
+type sample struct {
+	desc    *prometheus.Desc
+	labels  []*dto.LabelPair
+	value   float64
+	counter bool
+}
+
+func (s *sample) Desc() *prometheus.Desc { return s.desc }
+
+func (s *sample) Write(m *dto.Metric) error {
+	m.Label = s.labels
+	v := s.value
+	if s.counter {
+		m.Counter = &dto.Counter{Value: &v}
+	} else {
+		m.Gauge = &dto.Gauge{Value: &v}
+	}
+	return nil
+}
+
+func pair(name, value string) *dto.LabelPair {
+	return &dto.LabelPair{Name: &name, Value: &value}
+}
+
+// The registry sorts every family by label values before writing it out;
+// sending series already in that order makes its sort a linear pass, which
+// matters with thousands of series. stateOrder and activeStateOrder are the
+// indexes of States and ActiveStates in alphabetical order.
+var (
+	stateOrder       = alphabetical(States)
+	activeStateOrder = alphabetical(ActiveStates)
+)
+
+func alphabetical(list []string) []int {
+	return byName(len(list), func(i int) string { return list[i] })
+}
+
+// byName returns the indexes 0..n-1 ordered by name(i); equal names keep
+// their order, so "the first one wins" still holds for duplicates.
+func byName(n int, name func(int) string) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return name(idx[a]) < name(idx[b]) })
+	return idx
+}
+
+// Label pairs for the fixed state values, built once and shared by every
+// scrape (the exposition code only reads them).
+var (
+	statePairs       = statePairList(States)
+	activeStatePairs = statePairList(ActiveStates)
+)
+
+func statePairList(states []string) []*dto.LabelPair {
+	ps := make([]*dto.LabelPair, len(states))
+	for i, s := range states {
+		ps[i] = pair("state", s)
+	}
+	return ps
 }
 
 func boolValue(b bool) float64 {

@@ -37,9 +37,11 @@ func Handler(reg *prometheus.Registry) http.Handler {
 		Registry:            reg,
 		MaxRequestsInFlight: 4,
 		Timeout:             scrapeTimeout,
+		// Compressed by gzipResponses, at a faster level.
+		DisableCompression: true,
 	}))
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", metricsHandler)
+	mux.Handle("/metrics", gzipResponses(metricsHandler))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
