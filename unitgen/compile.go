@@ -335,9 +335,38 @@ func (g *generator) planNetworks() error {
 			}
 		}
 	}
-	if g.opt.Engine != Podman {
-		return nil
+	if g.opt.Engine == Podman {
+		if err := g.translateLinks(); err != nil {
+			return err
+		}
 	}
+	// A network that fewer than two containers join (the other end is a
+	// data container or on the host's network) connects nothing.
+	g.nets = slices.DeleteFunc(g.nets, func(n *netPlan) bool {
+		members := 0
+		for _, p := range g.ctrs {
+			if slices.Contains(p.networks, n.name) {
+				members++
+			}
+		}
+		if members >= 2 {
+			return false
+		}
+		for _, p := range g.ctrs {
+			if i := slices.Index(p.networks, n.name); i >= 0 {
+				p.networks = slices.Delete(p.networks, i, i+1)
+				p.netUnits = slices.Delete(p.netUnits, i, i+1)
+			}
+		}
+		return true
+	})
+	return nil
+}
+
+// translateLinks replaces --link, which podman does not have: the linking
+// and the linked container join a shared network, and the link's alias
+// becomes a network alias of the linked container.
+func (g *generator) translateLinks() error {
 	for _, p := range g.ctrs {
 		for _, pair := range p.c.Opts {
 			o := parseOpt(pair)
@@ -412,7 +441,9 @@ func (g *generator) planContainer(p *ctrPlan) error {
 		a = append(a, "-u", u)
 	}
 
-	if !p.data {
+	// Publishing means nothing on the host's network (the engines only
+	// warn): the ports are the host's already.
+	if !p.data && !p.hostNet {
 		for _, pp := range resolvedPorts(c, cc) {
 			a = append(a, "-p", fmt.Sprintf("%d:%d/%s", pp.host, pp.container, pp.proto))
 		}
