@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -410,5 +411,41 @@ func TestServeGracefulShutdown(t *testing.T) {
 	}
 	if err := <-stopped; err != nil {
 		t.Errorf("Serve after cancel: %v, want nil", err)
+	}
+}
+
+func TestGzip(t *testing.T) {
+	srv := httptest.NewServer(sampleRegistryHandler())
+	defer srv.Close()
+	// Go's transport asks for gzip and decompresses on its own only when
+	// the caller did not set Accept-Encoding; set it to see the raw body.
+	_, hdr, raw := get(t, srv.Client(), srv.URL+"/metrics", func(r *http.Request) {
+		r.Header.Set("Accept-Encoding", "deflate, gzip;q=0.8")
+	})
+	if hdr.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("Content-Encoding = %q, want gzip", hdr.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(strings.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("decompressing: %v", err)
+	}
+	if !strings.Contains(string(plain), "rockon_rockon_info{") {
+		t.Errorf("decompressed body lacks rockon_rockon_info: %.200s", plain)
+	}
+
+	for _, ae := range []string{"", "identity", "gzip;q=0", "br, gzip; q=0.0"} {
+		_, hdr, body := get(t, srv.Client(), srv.URL+"/metrics", func(r *http.Request) {
+			r.Header.Set("Accept-Encoding", ae)
+		})
+		if hdr.Get("Content-Encoding") != "" || !strings.Contains(body, "rockon_rockon_info{") {
+			t.Errorf("Accept-Encoding %q: Content-Encoding %q, body %.100q", ae, hdr.Get("Content-Encoding"), body)
+		}
+	}
+	if !acceptsGzip([]string{"*"}) || !acceptsGzip([]string{"br", "GZIP"}) || acceptsGzip([]string{"*;q=0"}) {
+		t.Error("acceptsGzip misreads wildcard, several values or case")
 	}
 }
