@@ -212,7 +212,9 @@ func loadFile(path, name string) fileResult {
 
 // readCapped reads a file refusing more than MaxFileSize bytes, so that a
 // huge or endless file (a FIFO, /dev/zero) costs nothing.
-func readCapped(path string) ([]byte, error) {
+func readCapped(path string) ([]byte, error) { return readCappedN(path, MaxFileSize) }
+
+func readCappedN(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -221,12 +223,12 @@ func readCapped(path string) ([]byte, error) {
 	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("reading %s: not a regular file", path)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("reading %s: file larger than %d bytes", path, MaxFileSize)
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("reading %s: file larger than %d bytes", path, limit)
 	}
 	return data, nil
 }
