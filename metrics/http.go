@@ -22,7 +22,7 @@ import (
 
 // DefaultListenAddress is where metrics are served unless configured
 // otherwise: loopback only, so nothing is exposed to the network by default.
-const DefaultListenAddress = "127.0.0.1:9779"
+const DefaultListenAddress = "127.0.0.1:9387"
 
 // scrapeTimeout bounds one scrape; Prometheus' default scrape timeout is 10s.
 const scrapeTimeout = 10 * time.Second

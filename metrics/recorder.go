@@ -7,18 +7,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Operation kinds the daemon reports to ObserveOperation. Their counters
+// Operation kinds the daemon reports to ObserveOperation (the D-Bus job
+// kinds; catalog refreshes go to ObserveRefresh instead). Their counters
 // start at zero for both results so that increase() works from the first
 // operation; other kinds may be passed too and appear when first used.
 const (
-	OpInstall   = "install"
-	OpUninstall = "uninstall"
-	OpStart     = "start"
-	OpStop      = "stop"
-	OpRestart   = "restart"
-	OpUpdate    = "update"
-	OpConfigure = "configure"
-	OpRefresh   = "refresh" // catalog refresh requested by a caller
+	OpInstall     = "install"
+	OpUninstall   = "uninstall"
+	OpStart       = "start"
+	OpStop        = "stop"
+	OpRestart     = "restart"
+	OpUpdate      = "update"      // new images or definition, same settings
+	OpReconfigure = "reconfigure" // new settings
 )
 
 // Operation results.
@@ -28,7 +28,7 @@ const (
 )
 
 // Operations lists the operation kinds whose counters are created up front.
-var Operations = []string{OpInstall, OpUninstall, OpStart, OpStop, OpRestart, OpUpdate, OpConfigure, OpRefresh}
+var Operations = []string{OpInstall, OpUninstall, OpStart, OpStop, OpRestart, OpUpdate, OpReconfigure}
 
 // Results lists the results whose counters are created up front.
 var Results = []string{ResultSuccess, ResultFailure}
