@@ -1,0 +1,291 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// app is the state shared by the commands of one invocation.
+type app struct {
+	stdin  io.Reader
+	o      *output
+	busArg string // --bus
+	client daemonClient
+}
+
+// choiceFlags are the install-choice flags of install and reconfigure.
+func choiceFlags() []cli.Flag {
+	return []cli.Flag{
+		multiFlag(&cli.GenericFlag{Name: "port", Aliases: []string{"p"}, Usage: "publish container port `C=H` on host port H (C may be 53/udp, or CONTAINER:C; H=0 leaves it unpublished)"}),
+		multiFlag(&cli.GenericFlag{Name: "volume", Aliases: []string{"v"}, Usage: "map container path `PATH=HOSTPATH|SHARE` (absolute host path or share name; CONTAINER:PATH to pick a container)"}),
+		multiFlag(&cli.GenericFlag{Name: "env", Aliases: []string{"e"}, Usage: "set environment variable `K=V` (CONTAINER:K=V to pick a container)"}),
+		multiFlag(&cli.GenericFlag{Name: "device", Usage: "pass device `NAME=PATH` (empty PATH: not passed)"}),
+		multiFlag(&cli.GenericFlag{Name: "label", Usage: "add container label `K=V` (CONTAINER:K=V for one container)"}),
+		multiFlag(&cli.GenericFlag{Name: "custom", Usage: "set custom configuration value `K=V`"}),
+		multiFlag(&cli.GenericFlag{Name: "consent", Usage: "accept the risky privilege `TOKEN` the rock-on asks for (e.g. privileged)"}),
+		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "read choices from install-config `FILE.toml` (flags override it)"},
+	}
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	a := &app{stdin: stdin, o: &output{out: stdout, err: stderr}}
+	busDefault := os.Getenv("ROCKON_BUS")
+	if busDefault == "" {
+		busDefault = "system"
+	}
+	nameComplete := func(installedOnly bool) cli.BashCompleteFunc {
+		return func(c *cli.Context) { a.completeNames(c, installedOnly) }
+	}
+	ca := &cli.App{
+		Name:                 "rockon",
+		Usage:                "run Rockstor rock-ons as systemd services",
+		Description:          "rockon browses the rock-on catalog, installs rock-ons with the choices their definitions ask for, starts, stops, updates, reconfigures and removes them, through the rockond daemon. validate and compile work offline.",
+		Reader:               stdin,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
+		HideHelpCommand:      true,
+		Suggest:              true,
+		ExitErrHandler:       func(*cli.Context, error) {}, // run() maps errors to exit codes
+		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
+			return withCode(exitUsage, err)
+		},
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "bus", Value: busDefault, Usage: "D-Bus to reach rockond on: `system`, session or a bus address (env ROCKON_BUS)"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of tables (listing and status commands)"},
+			&cli.BoolFlag{Name: "no-color", Usage: "never colour the output (NO_COLOR does the same)"},
+		},
+		Before: func(c *cli.Context) error {
+			a.busArg = c.String("bus")
+			a.o.json = c.Bool("json")
+			a.o.color = colorWanted(stdout, c.Bool("no-color"))
+			a.o.tty = isTerminal(stdout)
+			return nil
+		},
+		After: func(c *cli.Context) error {
+			if a.client != nil {
+				a.client.Close()
+			}
+			return nil
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErrorf("unknown command %q; see rockon --help", c.Args().First())
+			}
+			return withCode(exitUsage, errors.Join(cli.ShowAppHelp(c), errors.New("a command is required; see rockon --help")))
+		},
+		Commands: []*cli.Command{
+			{
+				Name:  "catalog",
+				Usage: "manage the catalog of available rock-ons",
+				Subcommands: []*cli.Command{{
+					Name:   "refresh",
+					Usage:  "fetch the catalog again from its metastores",
+					Action: a.catalogRefresh,
+				}},
+				Action: func(c *cli.Context) error {
+					if c.NArg() > 0 {
+						return usageErrorf("unknown catalog command %q; the only one is: refresh", c.Args().First())
+					}
+					return usageErrorf("catalog needs a subcommand: refresh")
+				},
+			},
+			{
+				Name:      "list",
+				Aliases:   []string{"ls"},
+				Usage:     "list rock-ons of the catalog with their state",
+				ArgsUsage: " ",
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "installed", Aliases: []string{"i"}, Usage: "only installed rock-ons"},
+				},
+				Action: a.list,
+			},
+			{
+				Name:      "search",
+				Usage:     "find rock-ons whose name or description contains TEXT",
+				ArgsUsage: "TEXT",
+				Action:    a.search,
+			},
+			{
+				Name:         "info",
+				Usage:        "show a rock-on's description, containers, ports, volumes, environment and devices",
+				ArgsUsage:    "NAME",
+				Action:       a.info,
+				BashComplete: nameComplete(false),
+			},
+			{
+				Name:      "install",
+				Usage:     "install a rock-on (asks for missing choices when run on a terminal)",
+				ArgsUsage: "NAME",
+				Flags: append(choiceFlags(),
+					&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the unit files it would write and change nothing"},
+					&cli.BoolFlag{Name: "no-input", Usage: "never ask questions, even on a terminal"},
+					&cli.BoolFlag{Name: "no-start", Usage: "leave the rock-on stopped once installed"},
+				),
+				Action:       a.install,
+				BashComplete: nameComplete(false),
+			},
+			{
+				Name: "start", Usage: "start a rock-on (and start it at boot)", ArgsUsage: "NAME",
+				Action: a.toggle("start"), BashComplete: nameComplete(true),
+			},
+			{
+				Name: "stop", Usage: "stop a rock-on (and do not start it at boot)", ArgsUsage: "NAME",
+				Action: a.toggle("stop"), BashComplete: nameComplete(true),
+			},
+			{
+				Name: "restart", Usage: "restart a rock-on's containers", ArgsUsage: "NAME",
+				Action: a.toggle("restart"), BashComplete: nameComplete(true),
+			},
+			{
+				Name:         "status",
+				Usage:        "show the state of installed rock-ons, or of each container of one",
+				ArgsUsage:    "[NAME]",
+				Action:       a.status,
+				BashComplete: nameComplete(true),
+			},
+			{
+				Name:      "logs",
+				Usage:     "show a rock-on's logs from the journal",
+				ArgsUsage: "NAME",
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing new lines"},
+					&cli.StringFlag{Name: "container", Aliases: []string{"C"}, Usage: "only container `NAME`"},
+					&cli.IntFlag{Name: "lines", Aliases: []string{"n"}, Value: -1, Usage: "show the last `N` lines"},
+				},
+				Action:       a.logs,
+				BashComplete: nameComplete(true),
+			},
+			{
+				Name:         "update",
+				Usage:        "pull newer images and restart what changed (rolls back on failure)",
+				ArgsUsage:    "NAME",
+				Action:       a.update,
+				BashComplete: nameComplete(true),
+			},
+			{
+				Name:      "reconfigure",
+				Usage:     "change an installed rock-on's ports, volumes, environment, devices, labels and networks",
+				ArgsUsage: "NAME",
+				Flags: append(choiceFlags(),
+					multiFlag(&cli.GenericFlag{Name: "unpublish", Usage: "stop publishing container port `C` (CONTAINER:C to pick a container)"}),
+					multiFlag(&cli.GenericFlag{Name: "network", Usage: "join engine network `NET` (CONTAINER:NET for one container)"}),
+				),
+				Action:       a.reconfigure,
+				BashComplete: nameComplete(true),
+			},
+			{
+				Name:         "uninstall",
+				Aliases:      []string{"remove", "rm"},
+				Usage:        "stop and remove a rock-on (its data volumes are kept)",
+				ArgsUsage:    "NAME",
+				Action:       a.uninstall,
+				BashComplete: nameComplete(true),
+			},
+			{
+				Name:      "validate",
+				Usage:     "check rock-on definition files offline (default: the current directory)",
+				ArgsUsage: "[FILES|DIRS...]",
+				Action:    a.validate,
+			},
+			{
+				Name:      "compile",
+				Usage:     "write the unit files for a rock-on offline, as the daemon would install them",
+				ArgsUsage: "NAME",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "catalog", Usage: "definitions: a registry `DIR` or one definition FILE"},
+					&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "install choices from `INSTALL.toml`"},
+					&cli.StringFlag{Name: "engine", Value: "docker", Usage: "container `ENGINE`: docker or podman (the daemon's default is docker)"},
+					&cli.StringFlag{Name: "engine-binary", Usage: "engine `PATH` (default /usr/bin/docker or /usr/bin/podman)"},
+					&cli.StringFlag{Name: "shares-root", Value: "/mnt2", Usage: "`DIR` where named shares live"},
+					&cli.StringFlag{Name: "env-dir", Value: "/var/lib/rockon/env", Usage: "`DIR` the env files are installed to"},
+					&cli.BoolFlag{Name: "all", Usage: "compile every rock-on of the catalog (needs --sample)"},
+					&cli.BoolFlag{Name: "sample", Usage: "use generated sample choices: default host ports, volumes under --sample-root, sample env values"},
+					&cli.StringFlag{Name: "sample-root", Value: "/srv/rockon-sample", Usage: "`DIR` under which sample volumes are placed"},
+					&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output `DIR` (one subdirectory per rock-on with --all)"},
+				},
+				Action: a.compile,
+			},
+			{
+				Name:   "generate-man",
+				Usage:  "print the rockon(1) manual page (roff)",
+				Hidden: true,
+				Action: func(c *cli.Context) error {
+					man, err := c.App.ToMan()
+					if err != nil {
+						return fmt.Errorf("generating the manual page: %w", err)
+					}
+					_, err = io.WriteString(c.App.Writer, man)
+					return err
+				},
+			},
+			{
+				Name:      "generate-completion",
+				Usage:     "print the shell completion script for bash or zsh",
+				ArgsUsage: "bash|zsh",
+				Hidden:    true,
+				Action:    generateCompletion,
+			},
+		},
+	}
+	setUsageErrors(ca.Commands, "rockon")
+	return ca
+}
+
+// setUsageErrors makes a flag error in any command a one-line usage error
+// (exit 2) instead of urfave's help dump.
+func setUsageErrors(cmds []*cli.Command, prefix string) {
+	for _, cmd := range cmds {
+		path := prefix + " " + cmd.Name
+		cmd.OnUsageError = func(c *cli.Context, err error, isSubcommand bool) error {
+			return usageErrorf("%s: %v; see %s --help", path, err, path)
+		}
+		setUsageErrors(cmd.Subcommands, path)
+	}
+}
+
+// oneName returns the single NAME argument of a command.
+func oneName(c *cli.Context) (string, error) {
+	switch c.NArg() {
+	case 1:
+		name := c.Args().First()
+		if strings.TrimSpace(name) == "" {
+			return "", usageErrorf("%s: the rock-on name is empty", c.Command.Name)
+		}
+		return name, nil
+	case 0:
+		return "", usageErrorf("%s needs a rock-on name: rockon %s NAME", c.Command.Name, c.Command.Name)
+	default:
+		return "", usageErrorf("%s takes one rock-on name, got %d arguments (quote names with spaces)", c.Command.Name, c.NArg())
+	}
+}
+
+// multiValue is a repeatable flag that keeps each value exactly as typed:
+// urfave's slice flags split on commas and trim spaces, which would
+// corrupt environment values and labels.
+type multiValue struct{ vals []string }
+
+func (m *multiValue) Set(s string) error { m.vals = append(m.vals, s); return nil }
+func (m *multiValue) String() string     { return "" }
+
+func multiFlag(f *cli.GenericFlag) *cli.GenericFlag {
+	f.Value = &multiValue{}
+	return f
+}
+
+// multiValues returns the values given to a repeatable flag.
+func multiValues(c *cli.Context, name string) []string {
+	for _, ctx := range c.Lineage() {
+		if ctx.IsSet(name) {
+			if m, ok := ctx.Generic(name).(*multiValue); ok {
+				return m.vals
+			}
+		}
+	}
+	return nil
+}

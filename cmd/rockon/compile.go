@@ -1,0 +1,220 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/unitgen"
+)
+
+// compileOne compiles one rock-on's units; invalid choices are usage
+// errors (the user fixes the config file or flags).
+func compileOne(def *catalog.RockOn, ch unitgen.Choices, opt unitgen.Options) (*unitgen.Result, error) {
+	res, err := unitgen.Compile(def, ch, opt)
+	if err != nil {
+		var ce *unitgen.ChoicesError
+		if errors.As(err, &ce) {
+			return nil, withCode(exitUsage, err)
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+// hostOptions completes opt with lookups on this host: the owner of a
+// volume's directory (uid/gid -1) and the docker group (gid -2).
+func hostOptions(opt unitgen.Options) unitgen.Options {
+	opt.PathOwner = func(path string) (int, int, error) {
+		st, err := os.Stat(path)
+		if err != nil {
+			return 0, 0, fmt.Errorf("finding the owner of the first volume: %w", err)
+		}
+		sys, ok := st.Sys().(*syscall.Stat_t)
+		if !ok {
+			return 0, 0, fmt.Errorf("finding the owner of %s: no owner information", path)
+		}
+		return int(sys.Uid), int(sys.Gid), nil
+	}
+	opt.DockerGID = func() (int, error) {
+		g, err := user.LookupGroup("docker")
+		if err != nil {
+			return 0, fmt.Errorf("looking up the docker group: %w", err)
+		}
+		return strconv.Atoi(g.Gid)
+	}
+	return opt
+}
+
+// loadCatalog reads definitions from a registry directory or one file.
+// Problems of other definitions do not stop the one asked for: they are
+// returned to be shown as warnings.
+func loadCatalog(path string) (*catalog.Catalog, []error, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, notFoundErrorf("--catalog %s does not exist", path)
+		}
+		return nil, nil, fmt.Errorf("--catalog: %w", err)
+	}
+	if st.IsDir() {
+		cat, errs := catalog.LoadDir(path)
+		return cat, errs, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--catalog: %w", err)
+	}
+	defs, err := catalog.Decode(filepath.Base(path), data)
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return catalog.FromDefs(defs), errs, nil
+}
+
+// writeResult writes a compile result under dir: unit files directly,
+// env files (0600) under dir/env.
+func writeResult(dir string, res *unitgen.Result) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, u := range res.Units {
+		if err := writeFileMode(filepath.Join(dir, u.Name), u.Content, u.Mode); err != nil {
+			return err
+		}
+	}
+	if len(res.EnvFiles) > 0 {
+		envDir := filepath.Join(dir, "env")
+		if err := os.MkdirAll(envDir, 0o700); err != nil {
+			return err
+		}
+		for _, e := range res.EnvFiles {
+			if err := writeFileMode(filepath.Join(envDir, e.Name), e.Content, e.Mode); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// writeFileMode writes a file with exactly mode (an existing file's mode
+// is corrected: env files must never stay world-readable).
+func writeFileMode(path string, data []byte, mode fs.FileMode) error {
+	if mode == 0 {
+		mode = 0o644
+	}
+	if err := os.WriteFile(path, data, mode); err != nil {
+		return err
+	}
+	return os.Chmod(path, mode)
+}
+
+func (a *app) compile(c *cli.Context) error {
+	all, sample := c.Bool("all"), c.Bool("sample")
+	switch {
+	case all && c.NArg() > 0:
+		return usageErrorf("compile --all takes no rock-on name")
+	case all && !sample:
+		return usageErrorf("compile --all needs --sample (each rock-on needs choices)")
+	case all && c.IsSet("config"):
+		return usageErrorf("compile --all cannot use --config (one install-config is for one rock-on)")
+	case sample && c.IsSet("config"):
+		return usageErrorf("compile: use either --sample or --config")
+	case c.String("catalog") == "":
+		return usageErrorf("compile needs --catalog DIR_OR_FILE")
+	case c.String("out") == "":
+		return usageErrorf("compile needs --out DIR")
+	case !all && c.NArg() != 1:
+		return usageErrorf("compile needs one rock-on name, or --all --sample")
+	}
+	engine := c.String("engine")
+	if engine != unitgen.Docker && engine != unitgen.Podman {
+		return usageErrorf("--engine %q: use docker or podman", engine)
+	}
+	opt := hostOptions(unitgen.Options{Engine: engine})
+	if sample {
+		// Sample volumes need not exist: fixed owners instead of lookups.
+		opt = unitgen.SampleOptions(engine)
+	}
+	opt.EngineBinary = c.String("engine-binary")
+	if opt.EngineBinary == "" {
+		opt.EngineBinary = "/usr/bin/" + engine
+	}
+	opt.SharesRoot, opt.EnvDir = c.String("shares-root"), c.String("env-dir")
+	if !filepath.IsAbs(opt.EngineBinary) {
+		return usageErrorf("--engine-binary %q: an absolute path is required", opt.EngineBinary)
+	}
+	cat, problems, err := loadCatalog(c.String("catalog"))
+	if err != nil {
+		return err
+	}
+	out := c.String("out")
+	if !all {
+		name := c.Args().First()
+		def, ok := cat.Get(name)
+		if !ok {
+			for _, p := range problems {
+				fmt.Fprintf(a.o.err, "%s\n", sanitizeCell(p.Error()))
+			}
+			return notFoundErrorf("no rock-on named %q in %s", name, c.String("catalog"))
+		}
+		ch := unitgen.Choices{}
+		if sample {
+			ch = unitgen.SampleChoices(def, c.String("sample-root"))
+		} else if f := c.String("config"); f != "" {
+			loaded, err := loadChoicesFile(f)
+			if err != nil {
+				return err
+			}
+			ch = *loaded
+		}
+		res, err := compileOne(def, ch, opt)
+		if err != nil {
+			return err
+		}
+		for _, w := range res.Warnings {
+			fmt.Fprintf(a.o.err, "%s: warning: %s\n", sanitizeCell(def.Name), sanitizeCell(w))
+		}
+		if err := writeResult(out, res); err != nil {
+			return fmt.Errorf("writing the units of %s: %w", def.Name, err)
+		}
+		fmt.Fprintf(a.o.err, "wrote %d unit(s) and %d env file(s) of %s to %s (start with: systemctl start %s)\n",
+			len(res.Units), len(res.EnvFiles), sanitizeCell(def.Name), out, res.Target)
+		return nil
+	}
+	for _, p := range problems {
+		fmt.Fprintf(a.o.err, "skipped: %s\n", sanitizeCell(p.Error()))
+	}
+	var failed []string
+	n := 0
+	for _, def := range cat.All() {
+		res, err := compileOne(def, unitgen.SampleChoices(def, c.String("sample-root")), opt)
+		if err == nil {
+			err = writeResult(filepath.Join(out, res.Slug), res)
+		}
+		if err != nil {
+			fmt.Fprintf(a.o.err, "%s: %s\n", sanitizeCell(def.Name), sanitizeCell(err.Error()))
+			failed = append(failed, def.Name)
+			continue
+		}
+		n++
+	}
+	fmt.Fprintf(a.o.err, "compiled %d rock-on(s) for %s into %s\n", n, engine, out)
+	if len(failed) > 0 {
+		return fmt.Errorf("%d rock-on(s) failed to compile: %s", len(failed), strings.Join(failed, ", "))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%d definition problem(s) in the catalog; see rockon validate %s", len(problems), c.String("catalog"))
+	}
+	return nil
+}

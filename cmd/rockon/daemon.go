@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rockon/rockon/catalog"
+	rdbus "github.com/rockon/rockon/dbus"
+)
+
+// daemonClient is the part of the daemon's D-Bus client the commands use.
+type daemonClient interface {
+	Close() error
+	RefreshCatalog(ctx context.Context) (int, error)
+	List(ctx context.Context, installedOnly bool) ([]rdbus.Summary, error)
+	Definition(ctx context.Context, name string) (string, error)
+	Config(ctx context.Context, name string) (string, error)
+	Status(ctx context.Context, name string) (rdbus.Properties, error)
+	Install(ctx context.Context, name, config string, start bool, w rdbus.Watcher) error
+	Uninstall(ctx context.Context, name string, w rdbus.Watcher) error
+	Start(ctx context.Context, name string, w rdbus.Watcher) error
+	Stop(ctx context.Context, name string, w rdbus.Watcher) error
+	Restart(ctx context.Context, name string, w rdbus.Watcher) error
+	Update(ctx context.Context, name string, w rdbus.Watcher) error
+	Reconfigure(ctx context.Context, name, config string, w rdbus.Watcher) error
+}
+
+// daemon connects to rockond on the bus chosen with --bus, once.
+func (a *app) daemon(ctx context.Context) (daemonClient, error) {
+	if a.client != nil {
+		return a.client, nil
+	}
+	c, err := rdbus.Dial(ctx, a.busArg)
+	if err != nil {
+		return nil, daemonError(err, "")
+	}
+	a.client = c
+	return c, nil
+}
+
+// commandContext is cancelled by SIGINT and SIGTERM so that waiting for a
+// job ends cleanly (the job itself goes on in the daemon).
+func commandContext(c *cli.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+}
+
+const startHint = "rockond is not running; start it with: systemctl start rockon"
+
+// daemonError turns an error from the daemon into one line with the exit
+// code it stands for. name is the rock-on concerned, if any.
+func daemonError(err error, name string) error {
+	if err == nil {
+		return nil
+	}
+	var de *rdbus.Error
+	msg := err.Error()
+	if errors.As(err, &de) && de.Message != "" {
+		msg = de.Message
+	}
+	switch {
+	case errors.Is(err, rdbus.ErrDaemonNotRunning):
+		return withCode(exitUnreachable, errors.New(startHint))
+	case errors.Is(err, context.Canceled):
+		return withCode(exitFailed, errors.New("interrupted; the operation goes on in rockond (see rockon status)"))
+	case errors.Is(err, rdbus.ErrNoSuchRockOn):
+		if name != "" {
+			return withCode(exitNotFound, fmt.Errorf("no rock-on named %q in the catalog; see rockon search", name))
+		}
+		return withCode(exitNotFound, errors.New(msg))
+	case errors.Is(err, rdbus.ErrNotInstalled):
+		if name != "" {
+			return withCode(exitNotFound, fmt.Errorf("%s is not installed; install it with: rockon install %s", name, shellQuote(name)))
+		}
+		return withCode(exitNotFound, errors.New(msg))
+	case errors.Is(err, rdbus.ErrAccessDenied):
+		return withCode(exitDenied, fmt.Errorf("access denied: %s (run as root, or get the polkit authorization %s)", msg, rdbus.ActionManage))
+	case errors.Is(err, rdbus.ErrBusy):
+		return withCode(exitBusy, fmt.Errorf("%s; try again when it has finished", msg))
+	case errors.Is(err, rdbus.ErrPortInUse):
+		if !strings.Contains(msg, "--port") {
+			msg += "; choose another host port with --port C=H"
+		}
+		return withCode(exitUsage, errors.New(msg))
+	case errors.Is(err, rdbus.ErrInvalidArgs):
+		return withCode(exitUsage, errors.New(msg))
+	case errors.Is(err, rdbus.ErrAlreadyInstalled):
+		if name != "" {
+			return withCode(exitFailed, fmt.Errorf("%s is already installed; change it with: rockon reconfigure %s", name, shellQuote(name)))
+		}
+		return withCode(exitFailed, errors.New(msg))
+	}
+	return withCode(exitFailed, errors.New(msg))
+}
+
+// shellQuote quotes s for a command line the user may copy.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.,/:=@+%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func (a *app) rockOnNames(c *cli.Context, installedOnly bool) ([]string, error) {
+	ctx, cancel := commandContext(c)
+	defer cancel()
+	d, err := a.daemon(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l, err := d.List(ctx, installedOnly)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(l))
+	for i, s := range l {
+		names[i] = s.Name
+	}
+	return names, nil
+}
+
+func (a *app) catalogRefresh(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageErrorf("catalog refresh takes no arguments")
+	}
+	ctx, cancel := commandContext(c)
+	defer cancel()
+	d, err := a.daemon(ctx)
+	if err != nil {
+		return err
+	}
+	n, err := d.RefreshCatalog(ctx)
+	if err != nil {
+		return daemonError(err, "")
+	}
+	if a.o.json {
+		return a.o.writeJSON(map[string]int{"entries": n})
+	}
+	fmt.Fprintf(a.o.out, "catalog refreshed: %d rock-ons\n", n)
+	return nil
+}
+
+// decodeDefinition parses the registry JSON the daemon returns for name.
+func decodeDefinition(name, js string) (*catalog.RockOn, error) {
+	// Decode returns the valid rock-ons of a file even when others in it
+	// have errors; only the one asked for matters here.
+	defs, err := catalog.Decode(name+".json", []byte(js))
+	for _, d := range defs {
+		if strings.EqualFold(d.Name, name) || len(defs) == 1 {
+			return d, nil
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the definition of %s from rockond is invalid: %w", name, err)
+	}
+	return nil, notFoundErrorf("the definition from rockond does not hold %s", name)
+}
+
+// definition fetches and decodes a rock-on's definition.
+func (a *app) definition(ctx context.Context, d daemonClient, name string) (*catalog.RockOn, error) {
+	js, err := d.Definition(ctx, name)
+	if err != nil {
+		return nil, daemonError(err, name)
+	}
+	return decodeDefinition(name, js)
+}
+
+// job runs one daemon operation, showing its progress.
+func (a *app) job(c *cli.Context, verb, done string, f func(ctx context.Context, d daemonClient, name string, w rdbus.Watcher) error) error {
+	name, err := oneName(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := commandContext(c)
+	defer cancel()
+	d, err := a.daemon(ctx)
+	if err != nil {
+		return err
+	}
+	return a.runJob(ctx, name, verb, done, func(w rdbus.Watcher) error { return f(ctx, d, name, w) })
+}
+
+// runJob calls f with a progress display and reports the result.
+func (a *app) runJob(ctx context.Context, name, verb, done string, f func(w rdbus.Watcher) error) error {
+	p := newProgress(a.o, verb+" "+name)
+	err := f(p.update)
+	p.finish(err == nil)
+	if err != nil {
+		return daemonError(err, name)
+	}
+	if a.o.json {
+		return a.o.writeJSON(jobJSON{Name: name, Operation: verb, Result: "done"})
+	}
+	fmt.Fprintf(a.o.out, "%s %s\n", sanitizeCell(name), done)
+	return nil
+}
+
+// jobJSON is what a change command prints with --json.
+type jobJSON struct {
+	Name      string `json:"name"`
+	Operation string `json:"operation"`
+	Result    string `json:"result"`
+}
+
+func (a *app) toggle(verb string) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		switch verb {
+		case "start":
+			return a.job(c, "starting", "started", func(ctx context.Context, d daemonClient, n string, w rdbus.Watcher) error { return d.Start(ctx, n, w) })
+		case "stop":
+			return a.job(c, "stopping", "stopped", func(ctx context.Context, d daemonClient, n string, w rdbus.Watcher) error { return d.Stop(ctx, n, w) })
+		default:
+			return a.job(c, "restarting", "restarted", func(ctx context.Context, d daemonClient, n string, w rdbus.Watcher) error {
+				return d.Restart(ctx, n, w)
+			})
+		}
+	}
+}
+
+func (a *app) update(c *cli.Context) error {
+	return a.job(c, "updating", "updated", func(ctx context.Context, d daemonClient, n string, w rdbus.Watcher) error { return d.Update(ctx, n, w) })
+}
+
+func (a *app) uninstall(c *cli.Context) error {
+	return a.job(c, "uninstalling", "uninstalled (data volumes kept)", func(ctx context.Context, d daemonClient, n string, w rdbus.Watcher) error {
+		return d.Uninstall(ctx, n, w)
+	})
+}

@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/urfave/cli/v2"
+
+	"github.com/rockon/rockon/catalog"
+	rdbus "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/state"
+	"github.com/rockon/rockon/unitgen"
+)
+
+// daemonConfigPath is rockond's configuration, read by install --dry-run
+// for the engine and directories the daemon would use.
+const daemonConfigPath = "/etc/rockon/rockond.toml"
+
+func readChoiceArgs(c *cli.Context) choiceArgs {
+	return choiceArgs{
+		ports: multiValues(c, "port"), volumes: multiValues(c, "volume"), envs: multiValues(c, "env"),
+		devices: multiValues(c, "device"), labels: multiValues(c, "label"), custom: multiValues(c, "custom"),
+		consent: multiValues(c, "consent"), unpublish: multiValues(c, "unpublish"), networks: multiValues(c, "network"),
+	}
+}
+
+// encodeChoices renders choices as install-config TOML, the format the
+// daemon's Install and Reconfigure take.
+func encodeChoices(ch *unitgen.Choices) (string, error) {
+	var b bytes.Buffer
+	if err := toml.NewEncoder(&b).Encode(ch); err != nil {
+		return "", fmt.Errorf("encoding the choices: %w", err)
+	}
+	return b.String(), nil
+}
+
+// decodeChoices parses install-config TOML, refusing unknown keys so that
+// a typo is not silently ignored.
+func decodeChoices(file string, data []byte) (*unitgen.Choices, error) {
+	var ch unitgen.Choices
+	md, err := toml.Decode(string(data), &ch)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s:%d: %s", file, pe.Position.Line, pe.Message)
+		}
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		var keys []string
+		for _, k := range und {
+			keys = append(keys, k.String())
+		}
+		return nil, fmt.Errorf("%s: unknown key(s): %s", file, strings.Join(keys, ", "))
+	}
+	return &ch, nil
+}
+
+func loadChoicesFile(path string) (*unitgen.Choices, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, notFoundErrorf("install-config file %s does not exist", path)
+		}
+		return nil, fmt.Errorf("reading the install-config file: %w", err)
+	}
+	ch, err := decodeChoices(path, data)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	return ch, nil
+}
+
+func (a *app) install(c *cli.Context) error {
+	name, err := oneName(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := commandContext(c)
+	defer cancel()
+	ch := &unitgen.Choices{}
+	if f := c.String("config"); f != "" {
+		if ch, err = loadChoicesFile(f); err != nil {
+			return err
+		}
+	}
+	d, err := a.daemon(ctx)
+	if err != nil {
+		return err
+	}
+	def, props, err := a.lookup(ctx, d, name)
+	if err != nil {
+		return err
+	}
+	if props.Installed && !c.Bool("dry-run") {
+		return daemonError(rdbus.ErrAlreadyInstalled, name)
+	}
+	if err := applyChoiceArgs(def, ch, readChoiceArgs(c)); err != nil {
+		return err
+	}
+	missing := missingChoices(def, ch, hostPorts(props))
+	interactive := isTerminal(a.stdin) && !c.Bool("no-input")
+	if interactive {
+		wz := newWizard(a.stdin, a.o)
+		if err := wz.fill(def, ch, missing); err != nil {
+			return err
+		}
+		if err := wz.consent(def, ch); err != nil {
+			return err
+		}
+		if !c.Bool("dry-run") {
+			ok, err := wz.yesNo(fmt.Sprintf("\nInstall %s now?", sanitizeCell(def.Name)), true)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errCancelled
+			}
+		}
+	} else if err := fillDefaults(def, ch, missing); err != nil {
+		return err
+	}
+	if hn := unitgen.HostNetworkContainers(def); len(hn) > 0 {
+		fmt.Fprintf(a.o.err, "note: %s share(s) the host's network: it sees every host interface and its ports are not remapped\n", strings.Join(hn, ", "))
+	}
+	if c.Bool("dry-run") {
+		return a.dryRun(def, ch)
+	}
+	cfg, err := encodeChoices(ch)
+	if err != nil {
+		return err
+	}
+	start := !c.Bool("no-start")
+	done := "installed and started"
+	if !start {
+		done = "installed (stopped; start it with: rockon start " + shellQuote(def.Name) + ")"
+	}
+	return a.runJob(ctx, name, "installing", done, func(w rdbus.Watcher) error {
+		return d.Install(ctx, name, cfg, start, w)
+	})
+}
+
+// fillDefaults completes choices given on the command line alone: ports
+// take their suggested free default, devices stay unset; volumes,
+// environment values and custom settings have no default, so their
+// absence is an error that lists the flags to add.
+func fillDefaults(def *catalog.RockOn, ch *unitgen.Choices, missing []missingChoice) error {
+	var need []string
+	for _, m := range missing {
+		switch m.kind {
+		case "port":
+			if m.def != "" {
+				if err := setChoice(ch, m, m.def); err != nil {
+					return err
+				}
+			}
+		case "device":
+		default:
+			placeholder := "VALUE"
+			if m.kind == "volume" {
+				placeholder = "HOSTPATH"
+			}
+			s := m.flag(placeholder)
+			if m.label != "" {
+				s += " (" + sanitizeCell(m.label) + ")"
+			}
+			need = append(need, s)
+		}
+	}
+	if len(need) > 0 {
+		return usageErrorf("%s needs values for: %s", def.Name, strings.Join(need, ", "))
+	}
+	return nil
+}
+
+// consent asks the user to accept each risky privilege the definition
+// needs and the choices do not already accept.
+func (w *wizard) consent(def *catalog.RockOn, ch *unitgen.Choices) error {
+	for _, tok := range unitgen.RequiredConsent(def) {
+		if contains(ch.Consent, tok) {
+			continue
+		}
+		fmt.Fprintf(w.out, "\n%s asks for a risky privilege: %s\n", sanitizeCell(def.Name), w.o.paint(ansiYellow, consentText(tok)))
+		ok, err := w.yesNo("Allow it?", false)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return withCode(exitFailed, fmt.Errorf("%s cannot be installed without %q; nothing was changed", def.Name, tok))
+		}
+		ch.Consent = append(ch.Consent, tok)
+	}
+	return nil
+}
+
+// consentText explains a consent token in words.
+func consentText(tok string) string {
+	switch {
+	case tok == "privileged":
+		return "privileged (the container gets full access to the host)"
+	case tok == "docker-socket":
+		return "docker-socket (the container controls the container engine, hence the host)"
+	case strings.HasPrefix(tok, "cap-add:"):
+		return tok + " (an extra kernel capability)"
+	}
+	return tok
+}
+
+// dryRun compiles the units locally, with the daemon's configuration,
+// and prints them instead of installing.
+func (a *app) dryRun(def *catalog.RockOn, ch *unitgen.Choices) error {
+	cfgPath := os.Getenv("ROCKON_CONFIG")
+	if cfgPath == "" {
+		cfgPath = daemonConfigPath
+	}
+	cfg, err := state.LoadConfig(cfgPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		cfg, err = state.DefaultConfig(), nil
+	}
+	if err != nil {
+		return err
+	}
+	res, err := compileOne(def, *ch, hostOptions(cfg.UnitgenOptions()))
+	if err != nil {
+		return err
+	}
+	for _, wmsg := range res.Warnings {
+		fmt.Fprintf(a.o.err, "warning: %s\n", sanitizeCell(wmsg))
+	}
+	for _, u := range res.Units {
+		fmt.Fprintf(a.o.out, "# %s\n%s\n", filepath.Join(cfg.UnitDir, u.Name), u.Content)
+	}
+	for _, e := range res.EnvFiles {
+		keys := envKeys(e.Content)
+		fmt.Fprintf(a.o.out, "# %s (mode %04o, values not shown)\n", filepath.Join(cfg.EnvDir, e.Name), e.Mode.Perm())
+		for _, k := range keys {
+			fmt.Fprintf(a.o.out, "%s=…\n", k)
+		}
+		fmt.Fprintln(a.o.out)
+	}
+	return nil
+}
+
+func envKeys(content []byte) []string {
+	var keys []string
+	for _, l := range strings.Split(string(content), "\n") {
+		if k, _, ok := strings.Cut(l, "="); ok && !strings.HasPrefix(l, "#") {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func (a *app) reconfigure(c *cli.Context) error {
+	name, err := oneName(c)
+	if err != nil {
+		return err
+	}
+	args := readChoiceArgs(c)
+	if args.empty() && c.String("config") == "" {
+		return usageErrorf("reconfigure %s: nothing to change; give --port, --volume, --env, --device, --label, --custom, --unpublish, --network or --config", name)
+	}
+	ctx, cancel := commandContext(c)
+	defer cancel()
+	d, err := a.daemon(ctx)
+	if err != nil {
+		return err
+	}
+	def, props, err := a.lookup(ctx, d, name)
+	if err != nil {
+		return err
+	}
+	if !props.Installed {
+		return daemonError(rdbus.ErrNotInstalled, name)
+	}
+	var ch *unitgen.Choices
+	if f := c.String("config"); f != "" {
+		if ch, err = loadChoicesFile(f); err != nil {
+			return err
+		}
+	} else {
+		cur, err := d.Config(ctx, name)
+		if err != nil {
+			return daemonError(err, name)
+		}
+		if ch, err = decodeChoices(name+" (installed choices)", []byte(cur)); err != nil {
+			return err
+		}
+	}
+	if err := applyChoiceArgs(def, ch, args); err != nil {
+		return err
+	}
+	cfg, err := encodeChoices(ch)
+	if err != nil {
+		return err
+	}
+	return a.runJob(ctx, name, "reconfiguring", "reconfigured", func(w rdbus.Watcher) error {
+		return d.Reconfigure(ctx, name, cfg, w)
+	})
+}

@@ -1,0 +1,46 @@
+// Command rockon manages Rockstor rock-ons on a systemd host. It talks to
+// the rockond daemon over D-Bus for everything that changes the system, and
+// works offline for `validate` and `compile`.
+//
+// Usage:
+//
+//	rockon [--bus system|session|ADDRESS] [--json] [--no-color] COMMAND [ARGS]
+//
+// Exit codes (stable; scripts may rely on them):
+//
+//	0  success
+//	1  the operation failed
+//	2  usage error: bad command line, or choices the daemon refuses
+//	   (port in use, missing value, path that does not exist)
+//	3  not found: no such rock-on, container or file
+//	4  access denied: changes need root or a polkit authorization
+//	5  rockond is not reachable on the bus (not running)
+//	6  busy: another operation on the same rock-on is running
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+func main() {
+	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes the command line args and returns the exit code. Errors
+// are printed as one line on stderr.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(stdin, stdout, stderr)
+	err := app.Run(interspersedArgs(app, args))
+	if err == nil {
+		return exitOK
+	}
+	msg := err.Error()
+	msg = strings.TrimSpace(msg)
+	if msg != "" {
+		fmt.Fprintf(stderr, "rockon: %s\n", sanitizeCell(msg))
+	}
+	return exitCode(err)
+}
