@@ -11,27 +11,33 @@
 
 GO      ?= go
 GOARCH  ?= $(shell $(GO) env GOARCH)
-DESTDIR := dist
-BIN     := bin
-STAGE   := $(BIN)/stage
+# All three can be given on the command line (the packaging test builds into
+# a temporary directory): make BIN=/tmp/b STAGE=/tmp/s DESTDIR=/tmp/d deb
+DESTDIR ?= dist
+BIN     ?= bin
+STAGE   ?= $(BIN)/stage
 
-VERSION ?= $(shell \
+# Computed once (:=): other commits landing during a build must not change it.
+ifndef VERSION
+VERSION := $(shell \
 	if [ -s VERSION ]; then cat VERSION; \
 	elif tag=$$(git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null); then \
 		echo "$$tag" | sed -e 's/^v//' -e 's/-\([0-9]*\)-g\([0-9a-f]*\)/+git\1.\2/' -e 's/-dirty$$/~dirty/'; \
 	else \
 		echo "0.0.0~git$$(git log -1 --format=%cd --date=format:%Y%m%d 2>/dev/null || echo 0).$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"; \
 	fi)
+endif
 
 # Reproducible binaries: no local paths, no VCS stamping that differs by checkout state.
-GOFLAGS_BUILD := -trimpath -buildvcs=false
+# Position-independent executables: ASLR for the daemon that runs as root (and
+# lintian treats non-PIE Go binaries as statically linked).
+GOFLAGS_BUILD := -trimpath -buildvcs=false -buildmode=pie
 LDFLAGS       := -s -w -X main.version=$(VERSION)
 
 MAINTAINER ?= rockon developers <rockon@example.org>
 
 export VERSION GOARCH MAINTAINER
-export BIN := $(CURDIR)/$(BIN)
-export STAGE := $(CURDIR)/$(STAGE)
+export BIN STAGE
 
 .PHONY: build deb rpm packages clean stage
 
