@@ -123,7 +123,7 @@ func (m *Manager) checkWritable(res *unitgen.Result) error {
 			if err != nil {
 				return err
 			}
-			if !bytes.Contains(data, []byte(ownershipKey)) {
+			if !owned(data) {
 				return fmt.Errorf("%w: %s exists and is not rockon's; remove it or choose another rock-on", api.ErrFailed, filepath.Join(dir, f.Name))
 			}
 		}

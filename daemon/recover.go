@@ -99,7 +99,7 @@ func (m *Manager) regenerate(in *state.Installed, res *unitgen.Result) bool {
 			if err == nil && bytes.Equal(cur, f.Content) {
 				continue
 			}
-			if err == nil && !bytes.Contains(cur, []byte(ownershipKey)) {
+			if err == nil && !owned(cur) {
 				m.log.Warn("not replacing a file rockon does not own", "path", path)
 				continue
 			}
@@ -156,7 +156,7 @@ func (m *Manager) removeOrphans(ctx context.Context) {
 				continue
 			}
 			data, err := os.ReadFile(filepath.Join(dir, n))
-			if err != nil || !bytes.Contains(data, []byte(ownershipKey)) {
+			if err != nil || !owned(data) {
 				continue
 			}
 			*out = append(*out, n)

@@ -16,7 +16,9 @@ type Client struct {
 }
 
 // Dial connects to the daemon: address "" or "system" means the system
-// bus, "session" the session bus, anything else a bus address.
+// bus, "session" the session bus, anything else a bus address. ctx bounds
+// the connection's life (cancelling it closes the connection); use
+// context.Background() for a long-lived client.
 func Dial(ctx context.Context, address string) (*Client, error) {
 	var conn *godbus.Conn
 	var err error

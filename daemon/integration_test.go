@@ -1,0 +1,465 @@
+package daemon_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	api "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/sandbox"
+)
+
+// catalogPort is where the test catalog is served inside the sandbox
+// (the sandbox has its own network namespace, so any port is free).
+const catalogPort = "8700"
+
+const testDef = `{
+  "Rockon Test": {
+    "description": "A two-container test app.",
+    "version": "1.0",
+    "website": "https://example.org/",
+    "ui": {"slug": "ui"},
+    "containers": {
+      "rt-web": {
+        "image": "localhost/rockon-test",
+        "tag": "%[1]s",
+        "launch_order": 1,
+        "ports": {"8080": {"description": "Web port.", "label": "Web [e.g. 18080]", "host_default": 18080, "protocol": "tcp", "ui": true}},
+        "volumes": {"/data": {"description": "Data.", "label": "Data [e.g. test]"}},
+        "environment": {"GREETING": {"description": "A greeting.", "label": "Greeting", "index": 1}}
+      },
+      "rt-api": {
+        "image": "localhost/rockon-test",
+        "tag": "%[1]s",
+        "launch_order": 2,
+        "ports": {"8080": {"description": "API port.", "label": "API [e.g. 18081]", "host_default": 18081, "protocol": "tcp"}}
+      }
+    }
+  }
+}`
+
+const otherDef = `{
+  "Other Test": {
+    "description": "A one-container test app.",
+    "version": "1.0",
+    "website": "https://example.org/",
+    "containers": {
+      "ot-main": {
+        "image": "localhost/rockon-test",
+        "tag": "1",
+        "launch_order": 1,
+        "ports": {"8080": {"description": "Port.", "label": "Port [e.g. 18090]", "host_default": 18090, "protocol": "tcp"}}
+      }
+    }
+  }
+}`
+
+const testChoices = `
+[containers.rt-web.ports]
+"8080" = %d
+[containers.rt-web.volumes]
+"/data" = "/srv/rockon/data"
+[containers.rt-web.env]
+GREETING = %q
+[containers.rt-api.ports]
+"8080" = 18081
+`
+
+var buildOnce sync.Once
+var buildDir string
+var buildErr error
+
+// rockondBinary builds the daemon into the sandboxes' shared directory.
+func rockondBinary(t *testing.T) string {
+	buildOnce.Do(func() {
+		buildDir = filepath.Join(sandbox.SharedDir(), "daemon-test-bin")
+		if buildErr = os.MkdirAll(buildDir, 0o755); buildErr != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(buildDir, "rockond"), "github.com/rockon/rockon/cmd/rockond").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("building rockond: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(buildDir, "rockond")
+}
+
+type env struct {
+	t      *testing.T
+	s      *sandbox.Sandbox
+	engine string
+	c      *api.Client
+}
+
+func writeFile(t *testing.T, path, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// setup boots a sandbox with the engine, the test images, a catalog served
+// over loopback HTTP inside it, and rockond running as rockon.service.
+func setup(t *testing.T, engine string) *env {
+	bin := rockondBinary(t)
+	s := sandbox.New(t, sandbox.Options{Docker: engine == "docker"})
+	s.LoadTestImages(t, engine)
+	e := &env{t: t, s: s, engine: engine}
+	e.setCatalog("1")
+	s.Run(t, "mkdir", "-p", "/srv/rockon/data")
+	python := "/usr/bin/python3"
+	if _, err := os.Stat(python); err != nil {
+		if python, err = exec.LookPath("python3"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, s.HostPath("/etc/systemd/system/test-catalog.service"), fmt.Sprintf(`[Unit]
+Description=test catalog server
+Before=rockon.service
+[Service]
+WorkingDirectory=/srv/rockon/catalog
+ExecStart=%s -m http.server --bind 127.0.0.1 %s
+Restart=always
+[Install]
+WantedBy=multi-user.target
+`, python, catalogPort), 0o644)
+	s.Run(t, "systemctl", "daemon-reload")
+	s.Run(t, "systemctl", "enable", "--now", "test-catalog.service")
+	writeFile(t, s.HostPath("/etc/rockon/rockond.toml"), fmt.Sprintf(`
+[engine]
+name = %q
+[metastore]
+remote_url = "http://127.0.0.1:%s/"
+root_file = "root.json"
+local_dir = ""
+[volumes]
+allowed_roots = ["/srv/rockon"]
+[metrics]
+listen = "127.0.0.1:9387"
+[timeouts]
+start = "60s"
+stop = "60s"
+`, engine, catalogPort), 0o644)
+	root := moduleRoot(t)
+	time.Sleep(500 * time.Millisecond) // the catalog server binds
+	policy, err := os.ReadFile(filepath.Join(root, "packaging/dbus/org.rockon.rockon1.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, s.HostPath("/etc/dbus-1/system.d/org.rockon.rockon1.conf"), string(policy), 0o644)
+	s.Run(t, "busctl", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "ReloadConfig")
+	writeFile(t, s.HostPath("/etc/systemd/system/rockon.service"), fmt.Sprintf(`[Unit]
+Description=rockon daemon (test)
+After=docker.service
+[Service]
+Type=notify
+NotifyAccess=main
+BusName=org.rockon.rockon1
+ExecStart=%s --config /etc/rockon/rockond.toml
+Restart=on-failure
+RestartSec=1s
+WatchdogSec=60s
+[Install]
+WantedBy=multi-user.target
+`, bin), 0o644)
+	s.Run(t, "systemctl", "daemon-reload")
+	s.Run(t, "systemctl", "enable", "--now", "rockon.service")
+	e.connect()
+	return e
+}
+
+func moduleRoot(t *testing.T) string {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
+}
+
+func (e *env) connect() {
+	t := e.t
+	c, err := api.Dial(context.Background(), e.s.SystemBusAddress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	e.c = c
+}
+
+// setCatalog writes the served catalog with the given test image tag.
+func (e *env) setCatalog(tag string) {
+	dir := e.s.HostPath("/srv/rockon/catalog")
+	writeFile(e.t, filepath.Join(dir, "root.json"), `{"rockon test": "rockon-test.json", "other test": "other-test.json"}`, 0o644)
+	writeFile(e.t, filepath.Join(dir, "rockon-test.json"), fmt.Sprintf(testDef, tag), 0o644)
+	writeFile(e.t, filepath.Join(dir, "other-test.json"), otherDef, 0o644)
+}
+
+func (e *env) ctx() context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	e.t.Cleanup(cancel)
+	return ctx
+}
+
+// waitState waits until the rock-on reaches one of the states.
+func (e *env) waitState(name string, states ...string) api.Properties {
+	e.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	var p api.Properties
+	var err error
+	for time.Now().Before(deadline) {
+		p, err = e.c.Status(e.ctx(), name)
+		if err == nil {
+			for _, s := range states {
+				if p.State == s {
+					return p
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	e.t.Fatalf("%s: state %q (err %v), want one of %v; containers %+v", name, p.State, err, states, p.Containers)
+	return p
+}
+
+// curl fetches a URL inside the sandbox.
+func (e *env) curl(url string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := e.s.Command(ctx, "curl", "-sS", "--fail", "--max-time", "5", "--retry", "10", "--retry-delay", "1", "--retry-connrefused", url).CombinedOutput()
+	return string(out), err
+}
+
+func (e *env) mustCurl(url string) string {
+	e.t.Helper()
+	out, err := e.curl(url)
+	if err != nil {
+		e.t.Fatalf("curl %s: %v: %s", url, err, out)
+	}
+	return out
+}
+
+func TestLifecyclePodman(t *testing.T) { testLifecycle(t, "podman") }
+func TestLifecycleDocker(t *testing.T) { testLifecycle(t, "docker") }
+
+func testLifecycle(t *testing.T, engine string) {
+	e := setup(t, engine)
+	c := e.c
+	ctx := e.ctx()
+
+	n, err := c.RefreshCatalog(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("RefreshCatalog = %d, %v; want 2 entries", n, err)
+	}
+	list, err := c.List(ctx, false)
+	if err != nil || len(list) != 2 || list[1].Name != "Rockon Test" || list[1].Installed {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+
+	// install both; Other Test is left off
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		errs[0] = c.Install(ctx, "Rockon Test", fmt.Sprintf(testChoices, 18080, "hello"), true, nil)
+	}()
+	go func() { defer wg.Done(); errs[1] = c.Install(ctx, "Other Test", "", false, nil) }()
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("install: %v", err)
+	}
+	if err := c.Install(ctx, "Rockon Test", "", true, nil); !errors.Is(err, api.ErrAlreadyInstalled) {
+		t.Fatalf("second install: %v, want AlreadyInstalled", err)
+	}
+	if err := c.Install(ctx, "No Such", "", true, nil); !errors.Is(err, api.ErrNoSuchRockOn) {
+		t.Fatalf("install unknown: %v, want NoSuchRockOn", err)
+	}
+
+	p := e.waitState("Rockon Test", "running")
+	if !p.Installed || p.DesiredState != "on" || len(p.Containers) != 2 || p.UIURL != "http://localhost:18080/ui" {
+		t.Fatalf("status after install: %+v", p)
+	}
+	for _, ct := range p.Containers {
+		if ct.State != "running" || ct.ImageID == "" {
+			t.Fatalf("container %+v not running", ct)
+		}
+	}
+	if o := e.waitState("Other Test", "stopped"); o.DesiredState != "off" {
+		t.Fatalf("Other Test: %+v", o)
+	}
+	if got := e.mustCurl("http://127.0.0.1:18080/env"); !strings.Contains(got, "GREETING=hello\n") {
+		t.Fatalf("env of rt-web:\n%s", got)
+	}
+	e.mustCurl("http://127.0.0.1:18081/")
+	e.mustCurl("http://127.0.0.1:18080/write?path=/data/keep&data=precious")
+
+	// a busy rock-on refuses a second change
+	done := make(chan error, 1)
+	go func() { done <- c.Restart(ctx, "Rockon Test", nil) }()
+	time.Sleep(300 * time.Millisecond)
+	if err := c.Stop(ctx, "Rockon Test", nil); !errors.Is(err, api.ErrBusy) {
+		t.Errorf("stop during restart: %v, want Busy", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	e.waitState("Rockon Test", "running")
+
+	// clients nobody here wrote
+	intro := e.s.Run(t, "busctl", "introspect", "org.rockon.rockon1", "/org/rockon/rockon1")
+	for _, m := range []string{".Install", ".ListRockOns", ".Reconfigure", ".JobRemoved"} {
+		if !strings.Contains(intro, m) {
+			t.Errorf("busctl introspect lacks %s:\n%s", m, intro)
+		}
+	}
+	obj := string(api.RockOnPath("rockon-test"))
+	if got := e.s.Run(t, "busctl", "get-property", "org.rockon.rockon1", obj, "org.rockon.rockon1.RockOn", "State"); strings.TrimSpace(got) != `s "running"` {
+		t.Errorf("busctl get-property State = %q", got)
+	}
+	if got := e.s.Run(t, "gdbus", "call", "--system", "--dest", "org.rockon.rockon1", "--object-path", "/org/rockon/rockon1",
+		"--method", "org.rockon.rockon1.Manager.ListRockOns", "true"); !strings.Contains(got, "'Rockon Test'") {
+		t.Errorf("gdbus ListRockOns: %s", got)
+	}
+
+	// kill one container: degraded, then systemd restarts it
+	e.s.Run(t, engine, "kill", "--signal", "KILL", "rt-api")
+	e.waitState("Rockon Test", "degraded", "starting")
+	p = e.waitState("Rockon Test", "running")
+	for _, ct := range p.Containers {
+		if ct.Name == "rt-api" && ct.Restarts == 0 {
+			t.Errorf("rt-api restarts = 0 after a kill: %+v", ct)
+		}
+	}
+
+	// an unprivileged user may read but not change
+	e.s.Run(t, "useradd", "--no-create-home", "rtuser")
+	unpriv := func(args ...string) (string, error) {
+		cmd := e.s.Command(ctx, "setpriv", append([]string{"--reuid=rtuser", "--regid=rtuser", "--clear-groups", "busctl", "--system"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := unpriv("call", "org.rockon.rockon1", "/org/rockon/rockon1", "org.rockon.rockon1.Manager", "ListRockOns", "b", "false"); err != nil {
+		t.Errorf("unprivileged list: %v: %s", err, out)
+	}
+	for _, call := range [][]string{{"Stop", "s", "Rockon Test"}, {"Uninstall", "s", "Rockon Test"}, {"Start", "s", "Other Test"},
+		{"Install", "sa{sv}a{sv}", "Rockon Test", "0", "0"}} {
+		out, err := unpriv(append([]string{"call", "org.rockon.rockon1", "/org/rockon/rockon1", "org.rockon.rockon1.Manager"}, call...)...)
+		if err == nil || !strings.Contains(out, "AccessDenied") && !strings.Contains(out, "ccess denied") {
+			t.Errorf("unprivileged %s: %v: %s", call[0], err, out)
+		}
+	}
+	e.waitState("Rockon Test", "running")
+	e.waitState("Other Test", "stopped")
+
+	// stop, then reboot: on stays on, off stays off
+	if err := c.Stop(ctx, "Rockon Test", nil); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState("Rockon Test", "stopped")
+	if err := c.Start(ctx, "Other Test", nil); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState("Other Test", "running")
+	if out, err := e.curl("http://127.0.0.1:18080/"); err == nil {
+		t.Fatalf("stopped rock-on still answers: %s", out)
+	}
+	e.s.Reboot(t)
+	e.connect()
+	c = e.c
+	e.waitState("Other Test", "running")
+	e.waitState("Rockon Test", "stopped")
+	e.mustCurl("http://127.0.0.1:18090/")
+	if err := c.Start(ctx, "Rockon Test", nil); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState("Rockon Test", "running")
+
+	// reconfigure a port and an env value
+	if err := c.Reconfigure(ctx, "Rockon Test", fmt.Sprintf(testChoices, 18082, "bye"), nil); err != nil {
+		t.Fatalf("reconfigure: %v", err)
+	}
+	e.waitState("Rockon Test", "running")
+	if got := e.mustCurl("http://127.0.0.1:18082/env"); !strings.Contains(got, "GREETING=bye\n") {
+		t.Fatalf("env after reconfigure:\n%s", got)
+	}
+	if err := c.Reconfigure(ctx, "Rockon Test", fmt.Sprintf(testChoices, 18090, "x"), nil); !errors.Is(err, api.ErrPortInUse) {
+		t.Fatalf("reconfigure onto Other Test's port: %v, want PortInUse", err)
+	}
+
+	// update to :2, then a broken :broken rolls back
+	e.setCatalog("2")
+	if _, err := c.RefreshCatalog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Update(ctx, "Rockon Test", nil); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	if got := e.mustCurl("http://127.0.0.1:18082/version"); strings.TrimSpace(got) != "2" {
+		t.Fatalf("version after update = %q", got)
+	}
+	e.setCatalog("broken")
+	if _, err := c.RefreshCatalog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Update(ctx, "Rockon Test", nil); !errors.Is(err, api.ErrFailed) {
+		t.Fatalf("update to broken: %v, want Failed", err)
+	}
+	p = e.waitState("Rockon Test", "running")
+	if got := e.mustCurl("http://127.0.0.1:18082/version"); strings.TrimSpace(got) != "2" {
+		t.Fatalf("version after rollback = %q", got)
+	}
+	for _, ct := range p.Containers {
+		if !strings.HasSuffix(ct.Image, ":2") {
+			t.Errorf("after rollback %s runs %s", ct.Name, ct.Image)
+		}
+	}
+
+	// uninstall: nothing left but the data
+	for _, n := range []string{"Rockon Test", "Other Test"} {
+		if err := c.Uninstall(ctx, n, nil); err != nil {
+			t.Fatalf("uninstall %s: %v", n, err)
+		}
+	}
+	if l, _ := c.List(ctx, true); len(l) != 0 {
+		t.Fatalf("installed after uninstall: %+v", l)
+	}
+	e.checkClean()
+	if got, err := os.ReadFile(e.s.HostPath("/srv/rockon/data/keep")); err != nil || string(got) != "precious" {
+		t.Fatalf("data volume after uninstall: %q, %v", got, err)
+	}
+}
+
+// checkClean fails if any unit, env file, container or network of a
+// rock-on is left.
+func (e *env) checkClean() {
+	t := e.t
+	t.Helper()
+	units, _ := filepath.Glob(e.s.HostPath("/etc/systemd/system/rockon-*"))
+	envs, _ := filepath.Glob(e.s.HostPath("/var/lib/rockon/env/*"))
+	recs, _ := filepath.Glob(e.s.HostPath("/var/lib/rockon/*.toml"))
+	if len(units)+len(envs)+len(recs) > 0 {
+		t.Errorf("left behind: units %v, env files %v, records %v", units, envs, recs)
+	}
+	if out := e.s.Run(t, e.engine, "ps", "--all", "--format", "{{.Names}}"); strings.TrimSpace(out) != "" {
+		t.Errorf("containers left: %s", out)
+	}
+	if out := e.s.Run(t, e.engine, "network", "ls", "--format", "{{.Name}}"); strings.Contains(out, "rockon-") {
+		t.Errorf("networks left: %s", out)
+	}
+	if out := e.s.Run(t, "systemctl", "list-units", "--all", "--plain", "--no-legend", "rockon-rockon*", "rockon-other*"); strings.TrimSpace(out) != "" {
+		t.Errorf("units still loaded: %s", out)
+	}
+}
