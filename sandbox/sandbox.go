@@ -1,0 +1,493 @@
+// Package sandbox boots a real systemd (as PID 1, with a system D-Bus and journald, and
+// dockerd on demand) inside private namespaces, for tests and demos on machines whose PID 1
+// is not systemd. Everything the sandbox writes lands in its own directory: /etc, /var,
+// /usr, /srv, /root, /home and /opt are overlays whose upper layers live there, /run, /tmp
+// and /var/tmp are tmpfs, and the network is a private namespace with only loopback (plus
+// whatever bridges podman and docker create in it). The host's files, processes and network
+// stay as they were.
+//
+// Environment: ROCKON_SANDBOX_BASE (default /var/lib/rockon-sandbox) holds the sandboxes'
+// directories; ROCKON_SANDBOX_KEEP=1 keeps a test's sandbox directory after it ends.
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+//go:embed boot.sh
+var bootScript []byte
+
+// Options chooses what a sandbox runs.
+type Options struct {
+	// Docker starts dockerd (docker.service) at boot, and again after each Reboot.
+	Docker bool
+	// Dir is the sandbox's persistent directory. Empty: a fresh directory under the base
+	// directory, removed when the sandbox stops (unless ROCKON_SANDBOX_KEEP=1).
+	Dir string
+}
+
+// Sandbox is a running (or stopped) systemd in private namespaces.
+type Sandbox struct {
+	opt   Options
+	dir   string
+	owned bool // dir was made by the sandbox and is removed with it
+	id    string
+	boots int
+
+	// State of the current boot; PID is 0 when stopped.
+	PID     int           `json:"pid"` // host PID of the sandbox's systemd
+	PIDNS   string        `json:"pidns"`
+	Cgroups []string      `json:"cgroups"`
+	Docker  bool          `json:"docker"`
+	done    chan struct{} // closed when the unshare process has been reaped (nil if not ours)
+}
+
+const (
+	stateFile   = "sandbox.json"
+	consoleFile = "console.log"
+	bootTimeout = 90 * time.Second
+)
+
+// BaseDir is where sandbox directories and the shared directory live on the host. It must
+// not be under /tmp, /run or /var/tmp, which are private inside a sandbox.
+func BaseDir() string {
+	if d := os.Getenv("ROCKON_SANDBOX_BASE"); d != "" {
+		return d
+	}
+	return "/var/lib/rockon-sandbox"
+}
+
+// SharedDir is a host directory visible at the same path inside every sandbox, live: test
+// binaries and test image archives are put there.
+func SharedDir() string { return filepath.Join(BaseDir(), "shared") }
+
+// New boots a sandbox for a test and stops it (checking nothing is left) when the test
+// ends. It skips the test when not root, unless CI=true, where it fails instead.
+func New(t testing.TB, opt Options) *Sandbox {
+	t.Helper()
+	RequireRoot(t)
+	s, err := Start(opt)
+	if err != nil {
+		t.Fatalf("booting sandbox: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() && s.PID != 0 {
+			out, _ := s.Command(context.Background(), "journalctl", "--no-pager", "-n", "60", "-o", "short-monotonic").CombinedOutput()
+			t.Logf("sandbox %s: last journal lines:\n%s", s.dir, out)
+		}
+		if t.Failed() && os.Getenv("ROCKON_SANDBOX_KEEP") == "" && s.owned {
+			t.Logf("set ROCKON_SANDBOX_KEEP=1 to keep the sandbox directory for inspection")
+		}
+		if err := s.Stop(); err != nil {
+			t.Errorf("stopping sandbox: %v", err)
+		}
+	})
+	return s
+}
+
+// RequireRoot skips the test when the process is not root, or fails it when CI=true:
+// integration tests must never be skipped in CI.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("integration test needs root (CI=true: not skipping)")
+	}
+	t.Skip("integration test needs root: it boots systemd in private namespaces")
+}
+
+// Start boots a sandbox; Stop undoes it.
+func Start(opt Options) (*Sandbox, error) {
+	s := &Sandbox{opt: opt, dir: opt.Dir, id: randomID()}
+	if s.dir == "" {
+		if err := os.MkdirAll(BaseDir(), 0o700); err != nil {
+			return nil, err
+		}
+		d, err := os.MkdirTemp(BaseDir(), "sb-")
+		if err != nil {
+			return nil, err
+		}
+		s.dir, s.owned = d, true
+	} else {
+		abs, err := filepath.Abs(s.dir)
+		if err != nil {
+			return nil, err
+		}
+		s.dir = abs
+		if err := os.MkdirAll(s.dir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkOutsidePrivate(s.dir); err != nil {
+		return nil, err
+	}
+	if err := s.boot(); err != nil {
+		if s.owned && os.Getenv("ROCKON_SANDBOX_KEEP") == "" {
+			os.RemoveAll(s.dir)
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// Attach returns the sandbox running from dir (started by another process, e.g. the CLI).
+func Attach(dir string) (*Sandbox, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(abs, stateFile))
+	if err != nil {
+		return nil, fmt.Errorf("no sandbox state in %s: %w", abs, err)
+	}
+	s := &Sandbox{dir: abs}
+	if err := json.Unmarshal(b, s); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", stateFile, err)
+	}
+	s.opt = Options{Docker: s.Docker, Dir: abs}
+	s.id = randomID()
+	if s.PID != 0 && !s.alive() {
+		s.PID = 0
+	}
+	return s, nil
+}
+
+// Dir is the sandbox's persistent directory on the host.
+func (s *Sandbox) Dir() string { return s.dir }
+
+func checkOutsidePrivate(dir string) error {
+	for _, p := range []string{"/tmp", "/run", "/var/tmp"} {
+		if dir == p || strings.HasPrefix(dir, p+"/") {
+			return fmt.Errorf("sandbox directory %s must not be under %s (private inside the sandbox)", dir, p)
+		}
+	}
+	return nil
+}
+
+func randomID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%x", b)
+}
+
+// hardLimit returns the process's hard limit for resource r, capped: podman's default
+// ulimits for containers must not exceed what its callers may set.
+func hardLimit(r int, fallback uint64) uint64 {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(r, &l); err != nil || l.Max == 0 || l.Max > 1<<20 {
+		return fallback
+	}
+	return l.Max
+}
+
+func (s *Sandbox) boot() error {
+	s.boots++
+	script := filepath.Join(s.dir, "boot.sh")
+	if err := os.WriteFile(script, bootScript, 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(SharedDir(), 0o755); err != nil {
+		return err
+	}
+	cgroups, err := makeCgroups(fmt.Sprintf("rockon-sandbox-%s-%d", s.id, s.boots))
+	if err != nil {
+		return err
+	}
+	console, err := os.OpenFile(filepath.Join(s.dir, consoleFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		removeCgroups(cgroups)
+		return err
+	}
+	defer console.Close()
+	fmt.Fprintf(console, "---- boot %d at %s\n", s.boots, time.Now().UTC().Format(time.RFC3339))
+	docker := "0"
+	if s.opt.Docker {
+		docker = "1"
+	}
+	// RLIMIT_NPROC is 6 on linux/amd64; syscall does not name it.
+	const rlimitNproc = 6
+	cmd := exec.Command("unshare", "--fork", "--pid", "--mount", "--uts", "--ipc", "--net", "--mount-proc", "/bin/bash", script)
+	cmd.Env = []string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"container=rockon-sandbox",
+		"SANDBOX_DIR=" + s.dir,
+		"SANDBOX_SHARED=" + SharedDir(),
+		"SANDBOX_CGROUPS=" + strings.Join(cgroups, "\n"),
+		"SANDBOX_DOCKER=" + docker,
+		"SANDBOX_NOFILE=" + strconv.FormatUint(hardLimit(syscall.RLIMIT_NOFILE, 65536), 10),
+		"SANDBOX_NPROC=" + strconv.FormatUint(hardLimit(rlimitNproc, 65536), 10),
+	}
+	cmd.Stdout, cmd.Stderr = console, console
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		removeCgroups(cgroups)
+		return fmt.Errorf("starting unshare: %w", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	s.done, s.Cgroups, s.Docker = done, cgroups, s.opt.Docker
+
+	fail := func(err error) error {
+		tail := consoleTail(filepath.Join(s.dir, consoleFile), 30)
+		_ = s.halt()
+		return fmt.Errorf("%w\nconsole (%s):\n%s", err, filepath.Join(s.dir, consoleFile), tail)
+	}
+	deadline := time.Now().Add(bootTimeout)
+	for s.PID == 0 || !isSystemd(s.PID) {
+		select {
+		case <-done:
+			return fail(errors.New("sandbox exited during boot"))
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fail(errors.New("systemd did not start"))
+		}
+		if s.PID == 0 {
+			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid)); err == nil {
+				if f := strings.Fields(string(b)); len(f) > 0 {
+					s.PID, _ = strconv.Atoi(f[0])
+				}
+			}
+		}
+	}
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", s.PID))
+	if err != nil {
+		return fail(err)
+	}
+	s.PIDNS = ns
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	// systemctl cannot connect until systemd has made its private socket; --wait does
+	// not retry that part.
+	var out []byte
+	for {
+		out, err = s.Command(ctx, "systemctl", "is-system-running", "--wait").CombinedOutput()
+		if !strings.Contains(string(out), "Failed to connect to bus") || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if state := strings.TrimSpace(string(out)); err != nil || state != "running" {
+		failed, _ := s.Command(context.Background(), "systemctl", "--failed", "--no-legend").CombinedOutput()
+		return fail(fmt.Errorf("system state %q (%v); failed units:\n%s", state, err, failed))
+	}
+	if s.opt.Docker {
+		if out, err := s.Command(ctx, "docker", "info", "--format", "{{.ServerVersion}} {{.CgroupDriver}}").CombinedOutput(); err != nil {
+			return fail(fmt.Errorf("dockerd is not answering: %v: %s", err, out))
+		}
+	}
+	return s.saveState()
+}
+
+func (s *Sandbox) saveState() error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(s.dir, stateFile), b, 0o644)
+}
+
+func isSystemd(pid int) bool {
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	return err == nil && filepath.Base(exe) == "systemd"
+}
+
+// alive reports whether the sandbox's PID 1 still runs (and is the one booted).
+func (s *Sandbox) alive() bool {
+	if s.PID == 0 {
+		return false
+	}
+	l, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", s.PID))
+	return err == nil && l == s.PIDNS
+}
+
+func consoleTail(path string, n int) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// halt shuts the sandbox down: an orderly `systemctl exit` first (units are stopped,
+// dockerd stops its containers), SIGKILL of PID 1 (which takes every process of the PID
+// namespace with it) when that does not end in time. It then checks that no process is
+// left and removes the sandbox's cgroups.
+func (s *Sandbox) halt() error {
+	if s.alive() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := s.Command(ctx, "systemctl", "--no-block", "exit").Run()
+		cancel()
+		if err == nil {
+			s.waitGone(60 * time.Second)
+		}
+		if s.alive() {
+			_ = syscall.Kill(s.PID, syscall.SIGKILL)
+			s.waitGone(15 * time.Second)
+		}
+	}
+	var errs []error
+	if s.alive() {
+		errs = append(errs, fmt.Errorf("sandbox systemd (pid %d) survived SIGKILL", s.PID))
+	}
+	var left []int
+	for range 100 {
+		left = append(nsProcs(s.PIDNS), cgroupProcs(s.Cgroups)...)
+		if len(left) == 0 || s.PIDNS == "" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(left) > 0 && s.PIDNS != "" {
+		errs = append(errs, fmt.Errorf("processes left after the sandbox stopped: %s", describeProcs(left)))
+	}
+	if err := removeCgroups(s.Cgroups); err != nil {
+		errs = append(errs, err)
+	}
+	s.PID, s.Cgroups = 0, nil
+	if err := s.saveState(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Sandbox) waitGone(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if s.done != nil {
+			select {
+			case <-s.done:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		} else if !s.alive() {
+			return
+		} else {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+// Stop halts the sandbox and removes its directory when the sandbox made it (unless
+// ROCKON_SANDBOX_KEEP=1).
+func (s *Sandbox) Stop() error {
+	err := s.halt()
+	if err == nil && s.owned && os.Getenv("ROCKON_SANDBOX_KEEP") == "" {
+		if rerr := removeDir(s.dir); rerr != nil {
+			err = rerr
+		}
+	}
+	return err
+}
+
+// removeDir deletes a sandbox directory, refusing when anything is still mounted below it.
+func removeDir(dir string) error {
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	for line := range strings.Lines(string(mi)) {
+		if f := strings.Fields(line); len(f) > 4 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
+			return fmt.Errorf("not removing %s: %s is mounted", dir, f[4])
+		}
+	}
+	return os.RemoveAll(dir)
+}
+
+// Reboot stops the sandbox in order and boots it again; the persistent directory is kept,
+// so units enabled for multi-user.target start again. PID, SystemBusAddress and HostPath
+// change: ask for them again after a reboot.
+func (s *Sandbox) Reboot(t testing.TB) {
+	t.Helper()
+	if err := s.halt(); err != nil {
+		t.Fatalf("reboot: stopping: %v", err)
+	}
+	if err := s.boot(); err != nil {
+		t.Fatalf("reboot: booting: %v", err)
+	}
+}
+
+// Boot starts a stopped sandbox again (for the CLI; tests use Reboot).
+func (s *Sandbox) Boot() error {
+	if s.alive() {
+		return errors.New("sandbox is running")
+	}
+	return s.boot()
+}
+
+// Halt stops the sandbox but keeps its directory (for the CLI).
+func (s *Sandbox) Halt() error { return s.halt() }
+
+// Command prepares a command that runs inside the sandbox (all its namespaces, its root
+// and, when visible there, the caller's working directory). Cancelling ctx kills it.
+func (s *Sandbox) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	wd, err := os.Getwd()
+	if err != nil || checkOutsidePrivate(wd) != nil {
+		wd = "/"
+	}
+	argv := append([]string{"-t", strconv.Itoa(s.PID), "-m", "-u", "-i", "-n", "-p", "--root", "--wd=" + wd, "--", name}, args...)
+	cmd := exec.CommandContext(ctx, "nsenter", argv...)
+	cmd.Env = []string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=/root", "LANG=C.UTF-8", "SYSTEMD_PAGER=", "PAGER=cat", "SYSTEMD_COLORS=0", "TERM=dumb",
+	}
+	// nsenter forks to enter the PID namespace: kill the whole process group.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// Run runs a command inside the sandbox and returns its standard output; the test fails
+// with the command's output when it fails or takes longer than 5 minutes.
+func (s *Sandbox) Run(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var stdout, stderr strings.Builder
+	cmd := s.Command(ctx, name, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("in sandbox: %s %s: %v\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
+// SystemBusAddress is the address of the sandbox's system bus, usable from the host
+// (e.g. godbus's dbus.Connect). It changes with each boot.
+func (s *Sandbox) SystemBusAddress() string {
+	return "unix:path=" + s.HostPath("/run/dbus/system_bus_socket")
+}
+
+// HostPath returns where path p inside the sandbox can be reached from the host. While
+// the sandbox runs that is through its PID 1's root (it changes with each boot); when
+// stopped, files the sandbox wrote are found in its persistent directory.
+func (s *Sandbox) HostPath(p string) string {
+	p = filepath.Clean("/" + p)
+	if s.alive() {
+		return fmt.Sprintf("/proc/%d/root%s", s.PID, p)
+	}
+	for _, st := range []string{"/var/lib/containers", "/var/lib/docker"} {
+		if p == st || strings.HasPrefix(p, st+"/") {
+			return filepath.Join(s.dir, "storage", filepath.Base(st), strings.TrimPrefix(p, st))
+		}
+	}
+	top, rest, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	return filepath.Join(s.dir, "overlay", top, "upper", rest)
+}
