@@ -166,6 +166,16 @@ func (s *Sandbox) LoadTestImages(t testing.TB, engine string) {
 
 // LoadImages is LoadTestImages for callers without a testing.TB.
 func (s *Sandbox) LoadImages(ctx context.Context, engine string) error {
+	return loadImages(ctx, engine, s.Command)
+}
+
+// LoadImagesOnHost loads the test images into the host's engine, for machines whose PID 1
+// is systemd (the demo runs there without a sandbox).
+func LoadImagesOnHost(ctx context.Context, engine string) error {
+	return loadImages(ctx, engine, exec.CommandContext)
+}
+
+func loadImages(ctx context.Context, engine string, command func(context.Context, string, ...string) *exec.Cmd) error {
 	if engine != "podman" && engine != "docker" {
 		return fmt.Errorf("unknown engine %q (podman or docker)", engine)
 	}
@@ -175,10 +185,10 @@ func (s *Sandbox) LoadImages(ctx context.Context, engine string) error {
 	}
 	for _, v := range TestImageVersions {
 		ref := TestImage + ":" + v
-		if s.Command(ctx, engine, "image", "inspect", ref).Run() == nil {
+		if command(ctx, engine, "image", "inspect", ref).Run() == nil {
 			continue
 		}
-		out, err := s.Command(ctx, engine, "import",
+		out, err := command(ctx, engine, "import",
 			"--change", `ENTRYPOINT ["/rockon-test"]`,
 			"--change", "EXPOSE 8080/tcp",
 			"--change", "LABEL org.rockon.test.version="+v,

@@ -5,6 +5,7 @@
 //	rockon-sandbox exec DIR CMD [ARG...]  run CMD inside (stdin/stdout/stderr passed through)
 //	rockon-sandbox stop DIR               orderly shutdown, then check nothing is left
 //	rockon-sandbox images DIR ENGINE...   load localhost/rockon-test:{1,2,broken} (podman, docker)
+//	rockon-sandbox images -host ENGINE... the same into the host's engines (PID 1 is systemd)
 //	rockon-sandbox build-images           build the test image archives; prints their directory
 package main
 
@@ -30,7 +31,7 @@ func main() {
 	}
 }
 
-const usage = "usage: rockon-sandbox start [-docker] DIR | exec DIR CMD... | stop DIR | images DIR ENGINE... | build-images"
+const usage = "usage: rockon-sandbox start [-docker] DIR | exec DIR CMD... | stop DIR | images DIR|-host ENGINE... | build-images"
 
 func run(args []string) error {
 	if len(args) == 0 {
@@ -78,6 +79,14 @@ func run(args []string) error {
 	case "images":
 		if len(args) < 3 {
 			return errors.New(usage)
+		}
+		if args[1] == "-host" {
+			for _, engine := range args[2:] {
+				if err := sandbox.LoadImagesOnHost(context.Background(), engine); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
 		s, err := running(args[1])
 		if err != nil {
