@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -165,7 +166,14 @@ func readSockets(path, proto, state string, s PortSet) error {
 		return err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	return parseSockets(f, path, proto, state, s)
+}
+
+// parseSockets adds the ports of the sockets in state from one
+// /proc/net table (a header line, then one socket per line: slot,
+// local address:port in hex, remote address, state in hex, ...).
+func parseSockets(r io.Reader, path, proto, state string, s PortSet) error {
+	sc := bufio.NewScanner(r)
 	line := 0
 	for sc.Scan() {
 		line++
