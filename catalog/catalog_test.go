@@ -25,7 +25,7 @@ func TestLoadDirKeepsValidEntries(t *testing.T) {
 		"d.json":     string(synthDef("Delta", 8002)),
 		"notes.txt":  "not a definition",
 		"e.json":     strings.Replace(string(synthDef("Epsilon", 8003)), `"epsilon"`, `"alpha"`, 1), // reuses container "alpha"
-		"alpha.json": strings.Replace(string(synthDef("ALPHA", 8004)), `"alpha"`, `"alpha2"`, 1), // same name, other case
+		"alpha.json": strings.Replace(string(synthDef("ALPHA", 8004)), `"alpha"`, `"alpha2"`, 1),    // same name, other case
 	})
 	c, errs := LoadDir(dir)
 	var msgs []string
