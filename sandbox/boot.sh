@@ -4,7 +4,8 @@
 #
 # Inputs (environment): SANDBOX_DIR (persistent state), SANDBOX_SHARED (host directory seen
 # at the same path inside), SANDBOX_CGROUPS (cgroup directories to move into, one a line),
-# SANDBOX_DOCKER (1: dockerd starts at boot), SANDBOX_NOFILE, SANDBOX_NPROC (hard limits).
+# SANDBOX_DOCKER (1: dockerd starts at boot), SANDBOX_VENDOR_UNITS (1: a private
+# /usr/lib/systemd/system in the unit path), SANDBOX_NOFILE, SANDBOX_NPROC (hard limits).
 #
 # What the host keeps: writes to /etc /var /srv /root /home /usr /opt land in overlay upper
 # directories under SANDBOX_DIR; /run /tmp /var/tmp are tmpfs; /var/lib/containers and
@@ -31,11 +32,18 @@ ip link set lo up
 
 # Stage what must stay on the real filesystem before overlays cover its path.
 mount -t tmpfs -o mode=0755 tmpfs /run
-mkdir -p /run/.stage/containers /run/.stage/docker /run/.stage/shared
-mkdir -p "$dir/storage/containers" "$dir/storage/docker"
+mkdir -p /run/.stage/containers /run/.stage/docker /run/.stage/shared /run/.stage/vendor-units
+mkdir -p "$dir/storage/containers" "$dir/storage/docker" "$dir/vendor-units"
 mount --bind "$dir/storage/containers" /run/.stage/containers
 mount --bind "$dir/storage/docker" /run/.stage/docker
 mount --bind "$shared" /run/.stage/shared
+mount --bind "$dir/vendor-units" /run/.stage/vendor-units
+# The journald units are copied before anything covers the host's unit directory.
+u=/run/sandbox-units
+mkdir -p "$u"
+cp /lib/systemd/system/systemd-journald.service /lib/systemd/system/systemd-journald.socket "$u/"
+# the host's dev-log socket would create /dev/log on the host's devtmpfs
+sed '/^Symlinks=/d' /lib/systemd/system/systemd-journald-dev-log.socket >"$u/systemd-journald-dev-log.socket"
 
 # /var last: the overlay directories live below /var on the host.
 for d in etc srv root home usr opt var; do
@@ -47,7 +55,16 @@ mkdir -p /var/lib/containers /var/lib/docker "$shared"
 mount --move /run/.stage/containers /var/lib/containers
 mount --move /run/.stage/docker /var/lib/docker
 mount --move /run/.stage/shared "$shared"
-rmdir /run/.stage/containers /run/.stage/docker /run/.stage/shared /run/.stage
+unit_path=/etc/systemd/system:/run/systemd/system:$u
+if [ "${SANDBOX_VENDOR_UNITS:-}" = 1 ]; then
+	# Packages install units into /usr/lib/systemd/system: a private, persistent, initially
+	# empty one, so that the host's vendor units (and their .wants links) stay out.
+	mount --move /run/.stage/vendor-units /usr/lib/systemd/system
+	unit_path=$unit_path:/usr/lib/systemd/system
+else
+	umount /run/.stage/vendor-units
+fi
+rmdir /run/.stage/containers /run/.stage/docker /run/.stage/shared /run/.stage/vendor-units /run/.stage
 for d in /tmp /var/tmp; do mount -t tmpfs -o mode=1777 tmpfs "$d"; done
 mkdir -p /etc/rockon /var/lib/rockon /srv/rockon /etc/systemd/system
 
@@ -79,8 +96,7 @@ CONF
 # containers in systemd's tree (under this sandbox's cgroup), not in /docker at the host's root
 [ -e /etc/docker/daemon.json ] || echo '{"exec-opts": ["native.cgroupdriver=systemd"]}' >/etc/docker/daemon.json
 
-u=/run/sandbox-units
-mkdir -p "$u" /run/systemd/system
+mkdir -p /run/systemd/system
 unit() { printf '%b' "$2" >"$u/$1"; }
 for t in sysinit basic multi-user default shutdown sockets timers paths slices local-fs local-fs-pre \
 	remote-fs remote-fs-pre network network-online network-pre nss-lookup nss-user-lookup swap \
@@ -96,9 +112,6 @@ unit systemd-exit.service "[Unit]\nDefaultDependencies=no\nRequires=shutdown.tar
 unit dbus.socket "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=/run/dbus/system_bus_socket\n"
 unit dbus.service "[Unit]\nDefaultDependencies=no\nRequires=dbus.socket\n[Service]\nExecStart=/usr/bin/dbus-daemon --system --address=systemd: --nofork --nopidfile --systemd-activation --syslog-only\nExecReload=/usr/bin/dbus-send --print-reply --system --type=method_call --dest=org.freedesktop.DBus / org.freedesktop.DBus.ReloadConfig\n"
 unit docker.service "[Unit]\nDescription=Docker (rockon sandbox)\nRequires=dbus.socket\nAfter=dbus.socket systemd-journald.socket\n[Service]\nType=notify\nExecStart=/usr/sbin/dockerd -H unix:///run/docker.sock\nExecReload=/bin/kill -s HUP \$MAINPID\nDelegate=yes\nKillMode=process\nLimitNOFILE=infinity\nTimeoutStartSec=120\n"
-ln -s /lib/systemd/system/systemd-journald.service /lib/systemd/system/systemd-journald.socket "$u/"
-# the host's dev-log socket would create /dev/log on the host's devtmpfs
-sed '/^Symlinks=/d' /lib/systemd/system/systemd-journald-dev-log.socket >"$u/systemd-journald-dev-log.socket"
 
-export SYSTEMD_UNIT_PATH=/etc/systemd/system:/run/systemd/system:$u
+export SYSTEMD_UNIT_PATH=$unit_path
 exec /lib/systemd/systemd --system --unit="${SANDBOX_UNIT:-multi-user.target}" --log-target=console --show-status=no

@@ -34,6 +34,10 @@ var bootScript []byte
 type Options struct {
 	// Docker starts dockerd (docker.service) at boot, and again after each Reboot.
 	Docker bool
+	// VendorUnits puts a private, persistent and initially empty /usr/lib/systemd/system
+	// in systemd's unit path, for tests that install packages shipping units. (Without
+	// it, the host's vendor units are visible there but not in the unit path.)
+	VendorUnits bool
 	// Dir is the sandbox's persistent directory. Empty: a fresh directory under the base
 	// directory, removed when the sandbox stops (unless ROCKON_SANDBOX_KEEP=1).
 	Dir string
@@ -52,6 +56,7 @@ type Sandbox struct {
 	PIDNS   string        `json:"pidns"`
 	Cgroups []string      `json:"cgroups"`
 	Docker  bool          `json:"docker"`
+	Vendor  bool          `json:"vendor_units"`
 	done    chan struct{} // closed when the unshare process has been reaped (nil if not ours)
 }
 
@@ -159,7 +164,7 @@ func Attach(dir string) (*Sandbox, error) {
 	if err := json.Unmarshal(b, s); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", stateFile, err)
 	}
-	s.opt = Options{Docker: s.Docker, Dir: abs}
+	s.opt = Options{Docker: s.Docker, VendorUnits: s.Vendor, Dir: abs}
 	s.id = randomID()
 	if s.PID != 0 && !s.alive() {
 		s.PID = 0
@@ -215,9 +220,11 @@ func (s *Sandbox) boot() error {
 	}
 	defer console.Close()
 	fmt.Fprintf(console, "---- boot %d at %s\n", s.boots, time.Now().UTC().Format(time.RFC3339))
-	docker := "0"
-	if s.opt.Docker {
-		docker = "1"
+	flag := func(b bool) string {
+		if b {
+			return "1"
+		}
+		return "0"
 	}
 	// RLIMIT_NPROC is 6 on linux/amd64; syscall does not name it.
 	const rlimitNproc = 6
@@ -228,7 +235,8 @@ func (s *Sandbox) boot() error {
 		"SANDBOX_DIR=" + s.dir,
 		"SANDBOX_SHARED=" + SharedDir(),
 		"SANDBOX_CGROUPS=" + strings.Join(cgroups, "\n"),
-		"SANDBOX_DOCKER=" + docker,
+		"SANDBOX_DOCKER=" + flag(s.opt.Docker),
+		"SANDBOX_VENDOR_UNITS=" + flag(s.opt.VendorUnits),
 		"SANDBOX_NOFILE=" + strconv.FormatUint(hardLimit(syscall.RLIMIT_NOFILE, 65536), 10),
 		"SANDBOX_NPROC=" + strconv.FormatUint(hardLimit(rlimitNproc, 65536), 10),
 	}
@@ -240,7 +248,7 @@ func (s *Sandbox) boot() error {
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
-	s.done, s.Cgroups, s.Docker = done, cgroups, s.opt.Docker
+	s.done, s.Cgroups, s.Docker, s.Vendor = done, cgroups, s.opt.Docker, s.opt.VendorUnits
 
 	fail := func(err error) error {
 		tail := consoleTail(filepath.Join(s.dir, consoleFile), 30)

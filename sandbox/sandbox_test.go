@@ -377,3 +377,26 @@ func TestParallelSandboxesAreIsolated(t *testing.T) {
 		t.Errorf("sandbox b answers %q", got)
 	}
 }
+
+// VendorUnits: a unit installed where packages put theirs is found and enabled, survives a
+// reboot, and the host's own vendor units stay out of reach.
+func TestVendorUnits(t *testing.T) {
+	short(t)
+	s := New(t, Options{VendorUnits: true})
+	if out, _ := s.Command(context.Background(), "systemctl", "cat", "systemd-tmpfiles-setup.service").CombinedOutput(); !strings.Contains(string(out), "No files found") {
+		t.Errorf("the host's systemd-tmpfiles-setup.service is loadable in the sandbox:\n%s", out)
+	}
+	unit := "[Unit]\nDescription=vendor unit\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"
+	if err := os.WriteFile(s.HostPath("/usr/lib/systemd/system/vendor-marker.service"), []byte(unit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat("/usr/lib/systemd/system/vendor-marker.service"); err == nil {
+		t.Error("the vendor unit appeared on the host")
+	}
+	s.Run(t, "systemctl", "daemon-reload")
+	s.Run(t, "systemctl", "enable", "--now", "vendor-marker.service")
+	s.Reboot(t)
+	if got := strings.TrimSpace(s.Run(t, "systemctl", "is-active", "vendor-marker.service")); got != "active" {
+		t.Errorf("enabled vendor unit after reboot: %s", got)
+	}
+}

@@ -1,7 +1,7 @@
 // Command rockon-sandbox boots the test sandbox (systemd, D-Bus, journald, podman and
 // optionally dockerd in private namespaces) for humans and the demo:
 //
-//	rockon-sandbox start [-docker] DIR    boot it; DIR keeps its state across stop/start
+//	rockon-sandbox start [-docker] [-vendor-units] DIR  boot it; DIR keeps its state across stop/start
 //	rockon-sandbox exec DIR CMD [ARG...]  run CMD inside (stdin/stdout/stderr passed through)
 //	rockon-sandbox stop DIR               orderly shutdown, then check nothing is left
 //	rockon-sandbox images DIR ENGINE...   load localhost/rockon-test:{1,2,broken} (podman, docker)
@@ -41,13 +41,14 @@ func run(args []string) error {
 	case "start":
 		fs := flag.NewFlagSet("start", flag.ContinueOnError)
 		docker := fs.Bool("docker", false, "start dockerd in the sandbox")
+		vendor := fs.Bool("vendor-units", false, "a private /usr/lib/systemd/system in the unit path (for installing packages)")
 		if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 1 {
 			return errors.New(usage)
 		}
 		if s, err := sandbox.Attach(fs.Arg(0)); err == nil && s.PID != 0 {
 			return fmt.Errorf("a sandbox already runs from %s (pid %d)", s.Dir(), s.PID)
 		}
-		s, err := sandbox.Start(sandbox.Options{Docker: *docker, Dir: fs.Arg(0)})
+		s, err := sandbox.Start(sandbox.Options{Docker: *docker, VendorUnits: *vendor, Dir: fs.Arg(0)})
 		if err != nil {
 			return err
 		}
