@@ -15,6 +15,7 @@ packages=(
 	libglib2.0-bin                       # gdbus, a D-Bus client nobody here wrote
 	policykit-1                          # polkit policy checks
 	curl socat iproute2 util-linux procps git ca-certificates tar
+	python3                              # a static HTTP server for test catalogs
 )
 
 missing=()
