@@ -183,6 +183,13 @@ func (d *Definition) UnmarshalTOML(v any) error {
 	return nil
 }
 
+// UnmarshalText implements encoding.TextUnmarshaler, which the fast
+// decoder uses.
+func (d *Definition) UnmarshalText(b []byte) error {
+	*d = Definition(bytes.Clone(b))
+	return nil
+}
+
 // literalOK reports whether s survives a multi-line literal string
 // unchanged: no run of three single quotes inside, no trailing quote that
 // would merge with the closing delimiter, no carriage return (newlines may

@@ -731,3 +731,52 @@ func TestWriteFileAtomic(t *testing.T) {
 		}
 	}
 }
+
+// The fast decoder must read every record exactly as the reference one
+// does, and must not accept what the reference refuses.
+func TestDecodersAgree(t *testing.T) {
+	var docs [][]byte
+	for k := range 12 {
+		in := crashValue("Some App", k)
+		data, err := encodeInstalled(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, data)
+	}
+	in := fullInstalled("X")
+	in.Definition = Definition("{\"X\": {\"d\": \"'''\\r\\n\"}}\r\n")
+	data, err := encodeInstalled(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs = append(docs, data, []byte(recordTOML("X")+"[choices.containers.c]\nnetworks = []\n[choices.custom_config]\n"))
+	for i, data := range docs {
+		fast, ok := decodeFast(data)
+		if !ok {
+			t.Errorf("doc %d: fast decoder refused it", i)
+			continue
+		}
+		normalizeTimes(fast)
+		canonical(fast)
+		ref, err := decodeReference("x", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(fast, ref) {
+			t.Errorf("doc %d: decoders differ\nfast %+v\n ref %+v", i, fast, ref)
+		}
+	}
+	for _, bad := range []string{
+		recordTOML("X") + "extra = 1\n",
+		recordTOML("X") + "[last]\nstate = 1\n",
+		strings.Replace(recordTOML("X"), "schema = 1", "schema = 2", 1),
+		strings.Replace(recordTOML("X"), "schema = 1", "schema = 0", 1),
+		recordTOML("X") + "name = \"again\"\n",
+		"",
+	} {
+		if _, ok := decodeFast([]byte(bad)); ok {
+			t.Errorf("fast decoder accepted %q", bad)
+		}
+	}
+}
