@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,27 +73,6 @@ GREETING = %q
 "8080" = 18081
 `
 
-var buildOnce sync.Once
-var buildDir string
-var buildErr error
-
-// rockondBinary builds the daemon into the sandboxes' shared directory.
-func rockondBinary(t *testing.T) string {
-	buildOnce.Do(func() {
-		buildDir = filepath.Join(sandbox.SharedDir(), "daemon-test-bin")
-		if buildErr = os.MkdirAll(buildDir, 0o755); buildErr != nil {
-			return
-		}
-		out, err := exec.Command("go", "build", "-o", filepath.Join(buildDir, "rockond"), "github.com/rockon/rockon/cmd/rockond").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("building rockond: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return filepath.Join(buildDir, "rockond")
-}
 
 type env struct {
 	t      *testing.T
@@ -114,7 +94,10 @@ func writeFile(t *testing.T, path, content string, mode os.FileMode) {
 // setup boots a sandbox with the engine, the test images, a catalog served
 // over loopback HTTP inside it, and rockond running as rockon.service.
 func setup(t *testing.T, engine string) *env {
-	bin := rockondBinary(t)
+	if testing.Short() {
+		t.Skip("integration test (boots systemd, runs containers): not in -short mode")
+	}
+	bin := filepath.Join(sandbox.Binaries(t), "rockond")
 	s := sandbox.New(t, sandbox.Options{Docker: engine == "docker"})
 	s.LoadTestImages(t, engine)
 	e := &env{t: t, s: s, engine: engine}
@@ -164,6 +147,7 @@ stop = "60s"
 	writeFile(t, s.HostPath("/etc/systemd/system/rockon.service"), fmt.Sprintf(`[Unit]
 Description=rockon daemon (test)
 After=docker.service
+StartLimitIntervalSec=0
 [Service]
 Type=notify
 NotifyAccess=main
@@ -462,4 +446,109 @@ func (e *env) checkClean() {
 	if out := e.s.Run(t, "systemctl", "list-units", "--all", "--plain", "--no-legend", "rockon-rockon*", "rockon-other*"); strings.TrimSpace(out) != "" {
 		t.Errorf("units still loaded: %s", out)
 	}
+}
+
+// TestCrashRecovery kills the daemon with SIGKILL at random points of
+// installs and uninstalls; after each restart the rock-on must be either
+// fully installed or fully absent, with no orphan unit, env file or
+// container.
+func TestCrashRecovery(t *testing.T) {
+	e := setup(t, "podman")
+	ctx := e.ctx()
+	if _, err := e.c.RefreshCatalog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	rounds := 50
+	if s := os.Getenv("ROCKON_CRASH_ROUNDS"); s != "" {
+		fmt.Sscan(s, &rounds)
+	}
+	var installed, absent int
+	for i := 0; i < rounds; i++ {
+		l, err := e.c.List(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		op := "install"
+		if len(l) > 0 {
+			op = "uninstall"
+		}
+		opCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		done := make(chan error, 1)
+		go func() {
+			if op == "install" {
+				done <- e.c.Install(opCtx, "Rockon Test", fmt.Sprintf(testChoices, 18080, "hi"), true, nil)
+			} else {
+				done <- e.c.Uninstall(opCtx, "Rockon Test", nil)
+			}
+		}()
+		// most of an install or uninstall happens in its first second
+		// (images are local); the start that follows takes a few more
+		var delay time.Duration
+		switch r := rng.IntN(20); {
+		case r < 12:
+			delay = time.Duration(rng.IntN(400)) * time.Millisecond
+		case r < 17:
+			delay = time.Duration(rng.IntN(1500)) * time.Millisecond
+		default:
+			delay = time.Duration(rng.IntN(5000)) * time.Millisecond
+		}
+		time.Sleep(delay)
+		e.s.Run(t, "systemctl", "kill", "--signal=SIGKILL", "rockon.service")
+		<-done
+		cancel()
+		e.s.Run(t, "systemctl", "start", "rockon.service")
+		state := e.checkConsistent()
+		t.Logf("round %d: %s killed after %s: %s", i+1, op, delay, state)
+		if state == "installed" {
+			installed++
+		} else {
+			absent++
+		}
+	}
+	journal := e.s.Run(t, "journalctl", "--no-pager", "-o", "cat", "-u", "rockon.service")
+	rolledBack := strings.Count(journal, "rolling back an interrupted install")
+	finished := strings.Count(journal, "finishing an interrupted uninstall")
+	t.Logf("%d rounds: %d ended installed, %d ended absent; recovery rolled back %d installs and finished %d uninstalls",
+		rounds, installed, absent, rolledBack, finished)
+	if installed == 0 || absent == 0 || rolledBack+finished == 0 {
+		t.Errorf("the kills never landed mid-operation: timing of the test is off")
+	}
+}
+
+// checkConsistent checks that the rock-on is either fully installed or
+// fully absent, and says which.
+func (e *env) checkConsistent() string {
+	t := e.t
+	t.Helper()
+	ctx := e.ctx()
+	p, err := e.c.Status(ctx, "Rockon Test")
+	if err != nil {
+		t.Fatalf("status after restart: %v", err)
+	}
+	units, _ := filepath.Glob(e.s.HostPath("/etc/systemd/system/rockon-rockon-test*"))
+	envs, _ := filepath.Glob(e.s.HostPath("/var/lib/rockon/env/*"))
+	recs, _ := filepath.Glob(e.s.HostPath("/var/lib/rockon/*.toml"))
+	temps, _ := filepath.Glob(e.s.HostPath("/etc/systemd/system/.*rockon-tmp*"))
+	if len(temps) > 0 {
+		t.Errorf("temporary files left: %v", temps)
+	}
+	if !p.Installed {
+		e.checkClean()
+		if t.Failed() {
+			t.FailNow()
+		}
+		return "absent"
+	}
+	if p.State == "installing" || p.State == "uninstalling" || len(units) != 3 || len(envs) != 1 || len(recs) != 1 {
+		t.Fatalf("half-installed: state %s, units %v, env files %v, records %v", p.State, units, envs, recs)
+	}
+	rec, err := os.ReadFile(recs[0])
+	if err != nil || !strings.Contains(string(rec), `phase = "installed"`) {
+		t.Fatalf("record after recovery: %v\n%s", err, rec)
+	}
+	if out := e.s.Run(t, "systemd-analyze", "verify", "/etc/systemd/system/rockon-rockon-test.target"); strings.Contains(out, "rror") {
+		t.Fatalf("units do not verify: %s", out)
+	}
+	return "installed"
 }

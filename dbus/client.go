@@ -200,6 +200,13 @@ func (c *Client) runJob(ctx context.Context, w Watcher, method string, args ...a
 		}
 		defer c.conn.RemoveMatchSignal(propMatch...) //nolint:errcheck
 	}
+	// the daemon going away ends the wait: its job will never report
+	ownerMatch := []godbus.MatchOption{godbus.WithMatchSender("org.freedesktop.DBus"), godbus.WithMatchInterface("org.freedesktop.DBus"),
+		godbus.WithMatchMember("NameOwnerChanged"), godbus.WithMatchArg(0, BusName)}
+	if err := c.conn.AddMatchSignalContext(ctx, ownerMatch...); err != nil {
+		return fromDBusError(err)
+	}
+	defer c.conn.RemoveMatchSignal(ownerMatch...) //nolint:errcheck
 	ch := make(chan *godbus.Signal, 64)
 	c.conn.Signal(ch)
 	defer c.conn.RemoveSignal(ch)
@@ -218,6 +225,10 @@ func (c *Client) runJob(ctx context.Context, w Watcher, method string, args ...a
 				return fmt.Errorf("%w: connection closed while waiting for job %s", ErrDaemonNotRunning, job)
 			}
 			switch {
+			case sig.Name == "org.freedesktop.DBus.NameOwnerChanged" && len(sig.Body) == 3:
+				if n, _ := sig.Body[0].(string); n == BusName {
+					return fmt.Errorf("%w: it exited while job %s was running", ErrDaemonNotRunning, job)
+				}
 			case sig.Name == ManagerInterface+".JobRemoved" && len(sig.Body) == 6:
 				if p, _ := sig.Body[1].(godbus.ObjectPath); p != job {
 					continue
