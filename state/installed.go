@@ -239,8 +239,8 @@ func (in *Installed) check() []keyErr {
 	}
 	if strings.TrimSpace(in.Name) == "" {
 		add("name", "must not be empty")
-	} else if Slug(in.Name) == "" {
-		add("name", "%q has no letter or digit", in.Name)
+	} else if _, err := unitgen.CheckSlug(in.Name); err != nil {
+		add("name", "%v", err)
 	}
 	switch in.Phase {
 	case PhaseInstalling, PhaseInstalled, PhaseUpdating, PhaseUninstalling:

@@ -139,9 +139,9 @@ func (s *Store) CleanedTemps() []string { return s.cleaned }
 func (s *Store) Path(name string) string { return filepath.Join(s.dir, Slug(name)+fileExt) }
 
 func (s *Store) lock(name string) (unlock func(), err error) {
-	slug := Slug(name)
-	if slug == "" {
-		return nil, fmt.Errorf("rock-on name %q has no letter or digit", name)
+	slug, err := unitgen.CheckSlug(name)
+	if err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	m := s.locks[slug]
@@ -158,8 +158,8 @@ func (s *Store) lock(name string) (unlock func(), err error) {
 // error wrapping fs.ErrNotExist; a file that cannot be read is a
 // *FileError or *SchemaError.
 func (s *Store) Load(name string) (*Installed, error) {
-	if Slug(name) == "" {
-		return nil, fmt.Errorf("rock-on name %q has no letter or digit", name)
+	if _, err := unitgen.CheckSlug(name); err != nil {
+		return nil, err
 	}
 	return s.loadFile(s.Path(name))
 }
@@ -355,25 +355,10 @@ func ContentHash(content []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
-// Slug is the file-name form of a rock-on name: lower-case letters and
-// digits, other runs of characters turned into one "-", none at either
-// end. "Immich" is "immich", "Home Assistant" is "home-assistant".
-func Slug(name string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(name) {
-		if 'a' <= r && r <= 'z' || '0' <= r && r <= '9' {
-			if dash && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			dash = false
-			b.WriteRune(r)
-		} else {
-			dash = true
-		}
-	}
-	return b.String()
-}
+// Slug is the file-name form of a rock-on name, the same slug its units
+// are named with (unitgen.Slug): "Immich" is "immich", "Home Assistant"
+// is "home-assistant".
+func Slug(name string) string { return unitgen.Slug(name) }
 
 // encodeInstalled renders a record as the file content, then decodes it
 // again: a record that would not load back identically is never written.

@@ -580,6 +580,9 @@ func TestCreateDeleteAndNames(t *testing.T) {
 	if err := s.Save(fullInstalled("!!!")); err == nil {
 		t.Error("a name without letters or digits was saved")
 	}
+	if err := s.Save(fullInstalled(strings.Repeat("long", 20))); err == nil {
+		t.Error("a name whose slug cannot name units was saved")
+	}
 	bad := fullInstalled("X")
 	bad.Units[0].Name = "../x"
 	if err := s.Save(bad); err == nil || !strings.Contains(err.Error(), "units") {
@@ -594,6 +597,7 @@ func TestSlug(t *testing.T) {
 	for name, want := range map[string]string{
 		"Immich": "immich", "Home Assistant": "home-assistant", "  Plex--Server_2 ": "plex-server-2",
 		"NginxProxyManager": "nginxproxymanager", "Über": "ber", "...": "", "a/../b": "a-b",
+		"Folding@home": "foldingathome",
 	} {
 		if got := Slug(name); got != want {
 			t.Errorf("Slug(%q) = %q, want %q", name, got, want)
