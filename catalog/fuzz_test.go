@@ -2,10 +2,13 @@ package catalog
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // seedDefinitions adds the real registry files (or the testdata copies
@@ -127,4 +130,65 @@ func FuzzCacheFile(f *testing.F) {
 			t.Fatalf("round trip: %v", err)
 		}
 	})
+}
+
+// FuzzParseTree checks the hand-written JSON parser against encoding/json:
+// both accept the same documents (within the parser's limits and for valid
+// UTF-8) and read the same values.
+func FuzzParseTree(f *testing.F) {
+	seedDefinitions(f)
+	for _, s := range []string{`"\ud83d\ude00 \ud800 \udc00x \ud800\u0041"`, `[1, -0, 0.5e+3, -1E-2, 10]`, `{"a": {"A": 1, "a": 2}}`,
+		`[01]`, `[1.]`, `["\x"]`, `{"a" 1}`, `[true, false, null, tru]`, " \t\n[]\r ", `"\/\b\f\n\r\t\"\\"`, `{"":""}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n, err := parseTree(data, func(string, string) {})
+		valid := json.Valid(data)
+		if err != nil {
+			msg := err.Error()
+			limit := strings.Contains(msg, "nested deeper") || strings.Contains(msg, "longer than") || strings.Contains(msg, "too long")
+			if valid && utf8.Valid(data) && !limit {
+				t.Fatalf("valid JSON refused: %v", err)
+			}
+			return
+		}
+		if !valid {
+			t.Fatalf("invalid JSON accepted: %q", data)
+		}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		var want any
+		if err := dec.Decode(&want); err != nil {
+			t.Fatal(err)
+		}
+		if got := treeValue(n); !reflect.DeepEqual(got, want) {
+			t.Fatalf("parsed %#v, encoding/json %#v", got, want)
+		}
+	})
+}
+
+// treeValue converts a node tree to what encoding/json decodes into an
+// interface (with UseNumber; the last of duplicate keys wins).
+func treeValue(n *node) any {
+	switch n.kind {
+	case kindBool:
+		return n.bool
+	case kindNumber:
+		return json.Number(n.str)
+	case kindString:
+		return n.str
+	case kindArray:
+		out := []any{}
+		for _, e := range n.elems {
+			out = append(out, treeValue(e))
+		}
+		return out
+	case kindObject:
+		out := map[string]any{}
+		for i, k := range n.keys {
+			out[k] = treeValue(n.vals[i])
+		}
+		return out
+	}
+	return nil
 }

@@ -1,0 +1,114 @@
+package catalog
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// benchLatency is added by the server to every request, like a remote
+// metastore a few milliseconds away.
+const benchLatency = 5 * time.Millisecond
+
+// registryServer serves the whole registry snapshot (root.json and every
+// definition) from a loopback server adding benchLatency per request.
+func registryServer(b *testing.B) (*metaServer, string) {
+	files := map[string][]byte{}
+	paths, err := filepath.Glob(filepath.Join(registryDir(b), "*.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		files[filepath.Base(p)] = data
+	}
+	ms := newMetaServer(files)
+	ms.delay = benchLatency
+	return ms, startMeta(b, ms)
+}
+
+func reportRefresh(b *testing.B, res RefreshResult) {
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(benchLatency.Nanoseconds()), "latencies/op")
+	b.ReportMetric(float64(res.Requests), "requests/op")
+	b.ReportMetric(float64(res.Bytes), "bodybytes/op")
+}
+
+func benchCold(b *testing.B, workers int) {
+	ms, url := registryServer(b)
+	var res RefreshResult
+	for b.Loop() {
+		s, err := NewStore(StoreOptions{RemoteURL: url, Workers: workers})
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err = s.Refresh(context.Background())
+		if err != nil || res.RockOns != len(ms.files)-1 {
+			b.Fatalf("%d rock-ons: %v", res.RockOns, err)
+		}
+	}
+	reportRefresh(b, res)
+}
+
+// BenchmarkRefreshCold fetches the whole registry into an empty store with
+// the default concurrency bound.
+func BenchmarkRefreshCold(b *testing.B) { benchCold(b, DefaultWorkers) }
+
+// BenchmarkRefreshCold8 is the same with 8 requests in flight.
+func BenchmarkRefreshCold8(b *testing.B) { benchCold(b, 8) }
+
+// BenchmarkRefreshSequential fetches one file after the other, as Rockstor
+// does: the baseline.
+func BenchmarkRefreshSequential(b *testing.B) { benchCold(b, 1) }
+
+// BenchmarkRefreshUnchanged refreshes a store that already holds the
+// current registry: every request is conditional and answered 304.
+func BenchmarkRefreshUnchanged(b *testing.B) {
+	ms, url := registryServer(b)
+	s, err := NewStore(StoreOptions{RemoteURL: url, CacheDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.Refresh(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	_, _, bodiesBefore, _ := ms.counts()
+	var res RefreshResult
+	for b.Loop() {
+		res, err = s.Refresh(context.Background())
+		if err != nil || res.Fetched != 0 || res.Bytes != 0 || res.NotModified != len(ms.files) {
+			b.Fatalf("unchanged refresh transferred bodies: %+v %v", res, err)
+		}
+	}
+	if _, _, bodies, _ := ms.counts(); bodies != bodiesBefore {
+		b.Fatalf("server sent %d bodies during unchanged refreshes", bodies-bodiesBefore)
+	}
+	reportRefresh(b, res)
+}
+
+// BenchmarkDecodeRegistry decodes every definition of the registry once.
+func BenchmarkDecodeRegistry(b *testing.B) {
+	var files [][]byte
+	paths, _ := filepath.Glob(filepath.Join(registryDir(b), "*.json"))
+	for _, p := range paths {
+		if filepath.Base(p) == RootFile {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		files = append(files, data)
+	}
+	for b.Loop() {
+		for _, data := range files {
+			if _, err := Decode("f.json", data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
