@@ -116,6 +116,14 @@ func EnsurePrivateDir(dir string) error {
 			return fmt.Errorf("setting mode of %s: %w", dir, err)
 		}
 	}
+	// A root daemon keeps its secrets root's: a directory created by
+	// someone else (a restored backup, a hand-made directory) is taken
+	// over rather than left readable by its owner.
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 && (st.Uid != 0 || st.Gid != 0) {
+		if err := os.Chown(dir, 0, 0); err != nil {
+			return fmt.Errorf("setting owner of %s: %w", dir, err)
+		}
+	}
 	return nil
 }
 

@@ -278,7 +278,21 @@ func TestPermissions(t *testing.T) {
 			}
 			checkMode(t, filepath.Join(env, "u.service"), 0o644)
 			if os.Geteuid() == 0 {
+				other := filepath.Join(t.TempDir(), "other")
+				if err := os.Mkdir(other, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chown(other, 1000, 1000); err != nil {
+					t.Fatal(err)
+				}
+				if err := EnsurePrivateDir(other); err != nil {
+					t.Fatal(err)
+				}
 				var st syscall.Stat_t
+				if err := syscall.Stat(other, &st); err != nil || st.Uid != 0 || st.Gid != 0 || st.Mode&0o777 != 0o700 {
+					t.Errorf("directory of another user: uid %d gid %d mode %o (%v), want root 0700", st.Uid, st.Gid, st.Mode&0o777, err)
+				}
+
 				if err := syscall.Stat(s.Path("X"), &st); err != nil || st.Uid != 0 {
 					t.Errorf("record owned by uid %d (%v), want root", st.Uid, err)
 				}
