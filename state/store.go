@@ -320,8 +320,8 @@ func (s *Store) Delete(name string) error {
 	if err != nil {
 		return fmt.Errorf("not deleting %s: %w: %w (move it aside with Quarantine)", path, ErrUnreadable, err)
 	}
-	if old.Name != name && Slug(old.Name) != Slug(name) {
-		return fmt.Errorf("not deleting %s: it holds %q", path, old.Name)
+	if old.Name != name {
+		return fmt.Errorf("not deleting %s: it holds %q, not %q", path, old.Name, name)
 	}
 	if err := os.Remove(path); err != nil {
 		return fmt.Errorf("deleting %q: %w", name, err)
@@ -332,7 +332,8 @@ func (s *Store) Delete(name string) error {
 // Quarantine moves the file of name aside to "<slug>.toml.broken-<UTC
 // time>", where List no longer sees it, and returns the new path. It is
 // how a caller resolves a file that cannot be read; the content is kept
-// for the administrator.
+// for the administrator. When the name cannot be read from the file, its
+// slug (the file name without ".toml") does as the name.
 func (s *Store) Quarantine(name string) (string, error) {
 	unlock, err := s.lock(name)
 	if err != nil {

@@ -582,6 +582,9 @@ func TestCreateDeleteAndNames(t *testing.T) {
 	if _, err := s.Load("Missing"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Load missing: %v", err)
 	}
+	if err := s.Delete("foo-bar"); err == nil {
+		t.Error("Delete removed the record of another name with the same slug")
+	}
 	if err := s.Delete("Foo Bar"); err != nil {
 		t.Fatal(err)
 	}
