@@ -400,3 +400,40 @@ func TestVendorUnits(t *testing.T) {
 		t.Errorf("enabled vendor unit after reboot: %s", got)
 	}
 }
+
+// BenchmarkBootStop measures a sandbox's whole life: boot to "running", orderly stop,
+// checks, removal of its directory.
+func BenchmarkBootStop(b *testing.B) {
+	RequireRoot(b)
+	for _, docker := range []bool{false, true} {
+		name := "systemd"
+		if docker {
+			name = "systemd+dockerd"
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				s, err := Start(Options{Docker: docker})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Stop(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkLoadTestImages measures importing the three cached test image archives.
+func BenchmarkLoadTestImages(b *testing.B) {
+	s := New(b, Options{})
+	if _, err := BuildTestImages(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		s.LoadTestImages(b, "podman")
+		b.StopTimer()
+		s.Run(b, "podman", "rmi", "-a", "-f")
+		b.StartTimer()
+	}
+}
