@@ -73,7 +73,6 @@ GREETING = %q
 "8080" = 18081
 `
 
-
 type env struct {
 	t      *testing.T
 	s      *sandbox.Sandbox
@@ -494,9 +493,14 @@ func TestCrashRecovery(t *testing.T) {
 			delay = time.Duration(rng.IntN(5000)) * time.Millisecond
 		}
 		time.Sleep(delay)
+		pid := e.s.Run(t, "systemctl", "show", "--value", "-p", "MainPID", "rockon.service")
 		e.s.Run(t, "systemctl", "kill", "--signal=SIGKILL", "rockon.service")
 		<-done
 		cancel()
+		// systemd must have seen the death before a start means anything
+		for e.s.Run(t, "systemctl", "show", "--value", "-p", "MainPID", "rockon.service") == pid {
+			time.Sleep(50 * time.Millisecond)
+		}
 		e.s.Run(t, "systemctl", "start", "rockon.service")
 		state := e.checkConsistent()
 		t.Logf("round %d: %s killed after %s: %s", i+1, op, delay, state)

@@ -191,8 +191,33 @@ func (m *Manager) lookup(name string) (slug string, def *catalog.RockOn, in *sta
 	return "", nil, nil, fmt.Errorf("%w: %q (not in the catalog; try refreshing it)", api.ErrNoSuchRockOn, name)
 }
 
+// decoded memoizes definition: records are read far more often than they
+// change (every status, list and scrape).
+var decoded = struct {
+	sync.Mutex
+	m map[string]*catalog.RockOn
+}{m: map[string]*catalog.RockOn{}}
+
 // definition decodes an installed rock-on's recorded definition.
 func definition(name string, raw []byte) (*catalog.RockOn, error) {
+	key := name + "\x00" + string(raw)
+	decoded.Lock()
+	d, ok := decoded.m[key]
+	decoded.Unlock()
+	if ok {
+		return d, nil
+	}
+	d, err := decodeDefinition(name, raw)
+	if err != nil {
+		return nil, err
+	}
+	decoded.Lock()
+	decoded.m[key] = d
+	decoded.Unlock()
+	return d, nil
+}
+
+func decodeDefinition(name string, raw []byte) (*catalog.RockOn, error) {
 	defs, err := catalog.Decode(name+" (installed)", raw)
 	if err != nil {
 		return nil, err
@@ -219,7 +244,9 @@ func (m *Manager) List(installedOnly bool) []api.Summary {
 		if e, ok := m.catalog[in.Name]; ok {
 			s.Description = e.def.Description
 		}
-		s.Version = versionOf(in.Definition)
+		if d, err := definition(in.Name, in.Definition); err == nil {
+			s.Version = d.Version
+		}
 		out = append(out, s)
 	}
 	if !installedOnly {
@@ -236,15 +263,6 @@ func (m *Manager) List(installedOnly bool) []api.Summary {
 	m.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Name) < strings.ToLower(out[j].Name) })
 	return out
-}
-
-func versionOf(raw []byte) string {
-	// cheap: decode only when asked; errors leave it empty
-	defs, err := catalog.Decode("installed", raw)
-	if err != nil || len(defs) == 0 {
-		return ""
-	}
-	return defs[0].Version
 }
 
 // Definition implements api.Backend.
@@ -326,6 +344,9 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 		if err != nil {
 			return nil, err
 		}
+		if err := m.checkHost(ch); err != nil {
+			return nil, err
+		}
 		if err := m.checkPorts(slug, def, ch); err != nil {
 			return nil, err
 		}
@@ -344,6 +365,9 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 		}
 		res, err := m.compile(d, ch)
 		if err != nil {
+			return nil, err
+		}
+		if err := m.checkHost(ch); err != nil {
 			return nil, err
 		}
 		if err := m.checkPorts(slug, d, ch); err != nil {

@@ -296,6 +296,9 @@ func (m *Manager) Snapshot() metrics.Snapshot {
 	s := metrics.Snapshot{Catalog: metrics.CatalogSnapshot{Entries: len(m.catalog), LastRefresh: m.refreshedAt}}
 	for slug, in := range m.installed {
 		r := metrics.RockOnSnapshot{Name: in.Name, Engine: m.cfg.Engine.Name, State: m.stateLocked(slug, in)}
+		if d, err := definition(in.Name, in.Definition); err == nil {
+			r.Version = d.Version
+		}
 		if res := m.results[slug]; res != nil {
 			for _, c := range res.Containers {
 				ui, ok := m.units[c.Unit]

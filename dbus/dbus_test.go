@@ -1,0 +1,280 @@
+package dbus
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	godbus "github.com/godbus/dbus/v5"
+)
+
+func TestPathEncode(t *testing.T) {
+	for in, want := range map[string]string{
+		"immich":      "immich",
+		"rockon-test": "rockon_2dtest",
+		"2fauth":      "_32fauth",
+		"":            "_",
+		"a_b":         "a_5fb",
+	} {
+		got := PathEncode(in)
+		if got != want {
+			t.Errorf("PathEncode(%q) = %q, want %q", in, got, want)
+		}
+		if !godbus.ObjectPath("/x/" + got).IsValid() {
+			t.Errorf("PathEncode(%q) = %q is not a valid path element", in, got)
+		}
+		back, err := PathDecode(got)
+		if err != nil || back != in {
+			t.Errorf("PathDecode(%q) = %q, %v", got, back, err)
+		}
+	}
+}
+
+func TestErrorRoundTrip(t *testing.T) {
+	for _, n := range errorNames {
+		sent := toDBusError(fmt.Errorf("%w: port 8080 (web:80)", n.err))
+		if sent.Name != ErrorPrefix+n.name {
+			t.Errorf("%v sent as %s", n.err, sent.Name)
+		}
+		got := fromDBusError(*sent)
+		if !errors.Is(got, n.err) || !strings.Contains(got.Error(), "port 8080") {
+			t.Errorf("%s came back as %v", sent.Name, got)
+		}
+	}
+	if got := toDBusError(errors.New("boom")); got.Name != ErrorPrefix+"Failed" {
+		t.Errorf("plain error sent as %s", got.Name)
+	}
+	unknown := fromDBusError(godbus.Error{Name: "org.freedesktop.DBus.Error.ServiceUnknown", Body: []any{"no"}})
+	if !errors.Is(unknown, ErrDaemonNotRunning) {
+		t.Errorf("ServiceUnknown came back as %v", unknown)
+	}
+}
+
+// backend is an in-memory Backend for exercising the D-Bus layer alone.
+type backend struct {
+	mu      sync.Mutex
+	props   map[string]Properties
+	watch   []func(string)
+	release chan struct{}
+}
+
+func (b *backend) RefreshCatalog(context.Context) (int, error) { return len(b.props), nil }
+func (b *backend) List(installedOnly bool) []Summary {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []Summary
+	for _, p := range b.props {
+		if !installedOnly || p.Installed {
+			out = append(out, Summary{Name: p.Name, Slug: p.Slug, Installed: p.Installed, State: p.State})
+		}
+	}
+	return out
+}
+func (b *backend) Properties(name string) (Properties, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.props {
+		if p.Name == name || p.Slug == name {
+			return p, nil
+		}
+	}
+	return Properties{}, fmt.Errorf("%w: %q", ErrNoSuchRockOn, name)
+}
+func (b *backend) Definition(string) (string, error) { return "{}", nil }
+func (b *backend) Config(string) (string, error)     { return "", nil }
+func (b *backend) Watch(f func(string))              { b.watch = append(b.watch, f) }
+func (b *backend) Begin(op Operation) (func(context.Context, Report) error, error) {
+	p, err := b.Properties(op.Name)
+	if err != nil {
+		return nil, err
+	}
+	if op.Kind == "install" && p.Installed {
+		return nil, fmt.Errorf("%w: %s", ErrAlreadyInstalled, p.Name)
+	}
+	return func(ctx context.Context, r Report) error {
+		r(0.5, "half way")
+		<-b.release
+		if op.Config == "fail" {
+			return fmt.Errorf("%w: port 80/tcp is taken", ErrPortInUse)
+		}
+		b.mu.Lock()
+		p.Installed, p.State = true, "running"
+		b.props[p.Slug] = p
+		b.mu.Unlock()
+		for _, w := range b.watch {
+			w(p.Slug)
+		}
+		return nil
+	}, nil
+}
+
+type allow bool
+
+func (a allow) Authorize(context.Context, string, string) error {
+	if a {
+		return nil
+	}
+	return fmt.Errorf("%w: test says no", ErrAccessDenied)
+}
+
+// privateBus starts a dbus-daemon for the test and returns its address.
+func privateBus(t *testing.T) string {
+	cmd := exec.Command("dbus-daemon", "--session", "--nofork", "--print-address", "--address=unix:tmpdir="+t.TempDir())
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Skipf("dbus-daemon: %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(addr)
+}
+
+func serve(t *testing.T, auth Authorizer) (*backend, *Client, string) {
+	addr := privateBus(t)
+	conn, err := godbus.Connect(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	b := &backend{props: map[string]Properties{
+		"rockon-test": {Name: "Rockon Test", Slug: "rockon-test", State: "not-installed"},
+	}, release: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if _, err := NewServer(ctx, conn, b, auth, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := RequestName(conn, BusName); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Dial(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return b, c, addr
+}
+
+func TestServerClient(t *testing.T) {
+	b, c, addr := serve(t, allow(true))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	l, err := c.List(ctx, false)
+	if err != nil || len(l) != 1 || l[0].Path != RockOnPath("rockon-test") {
+		t.Fatalf("List = %+v, %v", l, err)
+	}
+	if _, err := c.Status(ctx, "nope"); !errors.Is(err, ErrNoSuchRockOn) {
+		t.Fatalf("Status(nope) = %v", err)
+	}
+
+	// a property change is signalled with the changed values only
+	changes := make(chan *godbus.Signal, 16)
+	if err := c.Conn().AddMatchSignal(godbus.WithMatchInterface("org.freedesktop.DBus.Properties"), godbus.WithMatchObjectPath(RockOnPath("rockon-test"))); err != nil {
+		t.Fatal(err)
+	}
+	c.Conn().Signal(changes)
+
+	var progress []string
+	var mu sync.Mutex
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Install(ctx, "Rockon Test", "", true, func(p float64, msg string) {
+			mu.Lock()
+			progress = append(progress, fmt.Sprintf("%.1f %s", p, msg))
+			mu.Unlock()
+		})
+	}()
+	time.Sleep(200 * time.Millisecond)
+	b.release <- struct{}{}
+	if err := <-done; err != nil {
+		t.Fatalf("Install: %v", err)
+	}
+	mu.Lock()
+	if len(progress) == 0 || progress[0] != "0.5 half way" {
+		t.Errorf("progress = %q", progress)
+	}
+	mu.Unlock()
+	var sig *godbus.Signal
+	for sig == nil {
+		select {
+		case s := <-changes:
+			if s.Path == RockOnPath("rockon-test") && s.Name == "org.freedesktop.DBus.Properties.PropertiesChanged" {
+				sig = s
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no PropertiesChanged after the install")
+		}
+	}
+	changed := sig.Body[1].(map[string]godbus.Variant)
+	if changed["State"].Value() != "running" || changed["Installed"].Value() != true || len(changed) != 2 {
+		t.Errorf("PropertiesChanged = %v", changed)
+	}
+	p, err := c.Status(ctx, "rockon-test")
+	if err != nil || p.State != "running" || !p.Installed {
+		t.Fatalf("Status = %+v, %v", p, err)
+	}
+	if err := c.Install(ctx, "Rockon Test", "", true, nil); !errors.Is(err, ErrAlreadyInstalled) {
+		t.Fatalf("second Install = %v", err)
+	}
+
+	// a failing job reports its error name through JobRemoved
+	b.mu.Lock()
+	b.props["rockon-test"] = Properties{Name: "Rockon Test", Slug: "rockon-test"}
+	b.mu.Unlock()
+	go func() { done <- c.Install(ctx, "Rockon Test", "fail", true, nil) }()
+	time.Sleep(200 * time.Millisecond)
+	b.release <- struct{}{}
+	if err := <-done; !errors.Is(err, ErrPortInUse) || !strings.Contains(err.Error(), "80/tcp") {
+		t.Fatalf("failing Install = %v", err)
+	}
+
+	// unknown choice keys are refused with the key named
+	err = c.Conn().Object(BusName, ManagerPath).CallWithContext(ctx, ManagerInterface+".Install", 0, "Rockon Test",
+		map[string]godbus.Variant{"colour": godbus.MakeVariant("red")}, map[string]godbus.Variant{}).Store()
+	if err = fromDBusError(err); !errors.Is(err, ErrInvalidArgs) || !strings.Contains(err.Error(), "colour") {
+		t.Fatalf("Install with unknown key = %v", err)
+	}
+
+	// busctl sees the documented API
+	out, err := exec.Command("busctl", "--address="+addr, "introspect", BusName, ManagerPath).CombinedOutput()
+	if err != nil {
+		t.Skipf("busctl: %v: %s", err, out)
+	}
+	for _, want := range []string{".Install", "sa{sv}a{sv}", ".JobRemoved", "uossss", ".ListRockOns", "a(ssssbsso)"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("introspection lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = exec.Command("busctl", "--address="+addr, "introspect", BusName, string(RockOnPath("rockon-test"))).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), ".Containers") || !strings.Contains(string(out), "a(sssssssiuts)") {
+		t.Errorf("rock-on introspection: %v\n%s", err, out)
+	}
+}
+
+func TestAccessDenied(t *testing.T) {
+	_, c, _ := serve(t, allow(false))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Start(ctx, "Rockon Test", nil); !errors.Is(err, ErrAccessDenied) {
+		t.Fatalf("Start = %v, want AccessDenied", err)
+	}
+	if _, err := c.Config(ctx, "Rockon Test"); !errors.Is(err, ErrAccessDenied) {
+		t.Fatalf("GetConfig = %v, want AccessDenied", err)
+	}
+	if _, err := c.List(ctx, false); err != nil {
+		t.Fatalf("List = %v", err)
+	}
+}
