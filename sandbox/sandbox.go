@@ -80,7 +80,8 @@ func BaseDir() string {
 func SharedDir() string { return filepath.Join(BaseDir(), "shared") }
 
 // New boots a sandbox for a test and stops it (checking nothing is left) when the test
-// ends. It skips the test when not root, unless CI=true, where it fails instead.
+// ends. It skips the test in -short mode and when not root, unless CI=true, where not
+// being root fails the test instead.
 func New(t testing.TB, opt Options) *Sandbox {
 	t.Helper()
 	RequireRoot(t)
@@ -103,10 +104,14 @@ func New(t testing.TB, opt Options) *Sandbox {
 	return s
 }
 
-// RequireRoot skips the test when the process is not root, or fails it when CI=true:
-// integration tests must never be skipped in CI.
+// RequireRoot skips an integration test in -short mode (the unit test pass) and when the
+// process is not root; when not root and CI=true it fails instead: integration tests must
+// never be skipped in CI.
 func RequireRoot(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test (boots systemd): not in -short mode")
+	}
 	if os.Geteuid() == 0 {
 		return
 	}
