@@ -519,3 +519,47 @@ func TestNewStoreRejectsBadURL(t *testing.T) {
 		}
 	}
 }
+
+func TestStoreFollowsIndexChanges(t *testing.T) {
+	files := metastoreFiles(3)
+	ms := newMetaServer(files)
+	cache := t.TempDir()
+	s := newTestStore(t, StoreOptions{RemoteURL: startMeta(t, ms), CacheDir: cache})
+	if _, err := s.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// app01 leaves the index, app09 joins it.
+	ms.set("app09.json", synthDef("App 09", 8009))
+	ms.set(RootFile, []byte(`{"app 00": "app00.json", "app 02": "app02.json", "app 09": "app09.json"}`))
+	res, err := s.Refresh(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(s.Catalog().Names(), ","); got != "App 00,App 02,App 09" {
+		t.Errorf("names = %s", got)
+	}
+	if res.Fetched != 2 || res.NotModified != 2 {
+		t.Errorf("result %+v: want root.json and app09.json fetched, the rest 304", res)
+	}
+	if _, err := os.Stat(filepath.Join(cache, "app01.json")); !os.IsNotExist(err) {
+		t.Errorf("app01.json still cached: %v", err)
+	}
+}
+
+func TestStoreLocalOnly(t *testing.T) {
+	local := t.TempDir()
+	if err := os.WriteFile(filepath.Join(local, "one.json"), synthDef("One", 8001), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := newTestStore(t, StoreOptions{LocalDir: local})
+	if s.Catalog().Len() != 1 {
+		t.Fatalf("names = %v", s.Catalog().Names())
+	}
+	if err := os.WriteFile(filepath.Join(local, "two.json"), synthDef("Two", 8002), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Refresh(context.Background())
+	if err != nil || res.Requests != 0 || res.RockOns != 2 || s.LastRefresh().RockOns != 2 {
+		t.Errorf("%+v %v", res, err)
+	}
+}
