@@ -270,8 +270,24 @@ func oneName(c *cli.Context) (string, error) {
 // corrupt environment values and labels.
 type multiValue struct{ vals []string }
 
-func (m *multiValue) Set(s string) error { m.vals = append(m.vals, s); return nil }
-func (m *multiValue) String() string     { return "" }
+// aliasCopy is what String returns once values are set: urfave copies a
+// flag's value to its aliases with Set(String()), which must not add a
+// value.
+const aliasCopy = "\x00(set)"
+
+func (m *multiValue) Set(s string) error {
+	if s != aliasCopy {
+		m.vals = append(m.vals, s)
+	}
+	return nil
+}
+
+func (m *multiValue) String() string {
+	if len(m.vals) > 0 {
+		return aliasCopy
+	}
+	return ""
+}
 
 func multiFlag(f *cli.GenericFlag) *cli.GenericFlag {
 	f.Value = &multiValue{}

@@ -63,9 +63,17 @@ func daemonError(err error, name string) error {
 	msg := err.Error()
 	if errors.As(err, &de) && de.Message != "" {
 		msg = de.Message
+		// The daemon's message starts with the error kind ("port in use:
+		// ..."), which the line says in its own words.
+		if kind := de.Unwrap(); kind != nil {
+			msg = strings.TrimPrefix(msg, kind.Error()+": ")
+		}
 	}
 	switch {
 	case errors.Is(err, rdbus.ErrDaemonNotRunning):
+		if os.Getenv("ROCKON_DEBUG") != "" {
+			return withCode(exitUnreachable, fmt.Errorf("%s (%v)", startHint, err))
+		}
 		return withCode(exitUnreachable, errors.New(startHint))
 	case errors.Is(err, context.Canceled):
 		return withCode(exitFailed, errors.New("interrupted; the operation goes on in rockond (see rockon status)"))
@@ -80,7 +88,7 @@ func daemonError(err error, name string) error {
 		}
 		return withCode(exitNotFound, errors.New(msg))
 	case errors.Is(err, rdbus.ErrAccessDenied):
-		return withCode(exitDenied, fmt.Errorf("access denied: %s (run as root, or get the polkit authorization %s)", msg, rdbus.ActionManage))
+		return withCode(exitDenied, fmt.Errorf("access denied: %s; run as root or get the polkit authorization", msg))
 	case errors.Is(err, rdbus.ErrBusy):
 		return withCode(exitBusy, fmt.Errorf("%s; try again when it has finished", msg))
 	case errors.Is(err, rdbus.ErrPortInUse):
@@ -192,6 +200,10 @@ func (a *app) runJob(ctx context.Context, name, verb, done string, f func(w rdbu
 	err := f(p.update)
 	p.finish(err == nil)
 	if err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return err // already explained
+		}
 		return daemonError(err, name)
 	}
 	if a.o.json {

@@ -111,6 +111,9 @@ func (a *app) info(c *cli.Context) error {
 		return err
 	}
 	hp := hostPorts(props)
+	if !props.Installed {
+		hp = suggestedPorts(ctx, d, def)
+	}
 	info := infoJSON{
 		Name: def.Name, Version: def.Version, Website: def.Website,
 		Description: htmlToText(def.Description, 0), MoreInfo: htmlToText(def.MoreInfo, 0),

@@ -105,7 +105,7 @@ func (a *app) install(c *cli.Context) error {
 	if err := applyChoiceArgs(def, ch, readChoiceArgs(c)); err != nil {
 		return err
 	}
-	missing := missingChoices(def, ch, hostPorts(props))
+	missing := missingChoices(def, ch, suggestedPorts(ctx, d, def))
 	interactive := isTerminal(a.stdin) && !c.Bool("no-input")
 	if interactive {
 		wz := newWizard(a.stdin, a.o)
@@ -127,6 +127,9 @@ func (a *app) install(c *cli.Context) error {
 	} else if err := fillDefaults(def, ch, missing); err != nil {
 		return err
 	}
+	if err := checkVolumePaths(def, ch); err != nil {
+		return err
+	}
 	if hn := unitgen.HostNetworkContainers(def); len(hn) > 0 {
 		fmt.Fprintf(a.o.err, "note: %s share(s) the host's network: it sees every host interface and its ports are not remapped\n", strings.Join(hn, ", "))
 	}
@@ -143,7 +146,7 @@ func (a *app) install(c *cli.Context) error {
 		done = "installed (stopped; start it with: rockon start " + shellQuote(def.Name) + ")"
 	}
 	return a.runJob(ctx, name, "installing", done, func(w rdbus.Watcher) error {
-		return d.Install(ctx, name, cfg, start, w)
+		return portInUse(ctx, d, def, ch, d.Install(ctx, name, cfg, start, w))
 	})
 }
 
@@ -213,17 +216,58 @@ func consentText(tok string) string {
 	return tok
 }
 
-// dryRun compiles the units locally, with the daemon's configuration,
-// and prints them instead of installing.
-func (a *app) dryRun(def *catalog.RockOn, ch *unitgen.Choices) error {
+// daemonConfig reads rockond's configuration (defaults when there is
+// none) for what the CLI must know of the host: the shares root, the
+// engine and directories of a dry run.
+func daemonConfig() (*state.Config, error) {
 	cfgPath := os.Getenv("ROCKON_CONFIG")
 	if cfgPath == "" {
 		cfgPath = daemonConfigPath
 	}
 	cfg, err := state.LoadConfig(cfgPath)
-	if errors.Is(err, fs.ErrNotExist) {
-		cfg, err = state.DefaultConfig(), nil
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+		return state.DefaultConfig(), nil
 	}
+	return cfg, err
+}
+
+// checkVolumePaths refuses volume host paths that do not exist, before
+// anything is installed: the container could not start. Paths the caller
+// may not look at are left to the daemon.
+func checkVolumePaths(def *catalog.RockOn, ch *unitgen.Choices) error {
+	cfg, err := daemonConfig()
+	if err != nil {
+		return err
+	}
+	for _, c := range def.Containers {
+		cc := ch.Containers[c.Name]
+		paths := make([]string, 0, len(cc.Volumes))
+		for p := range cc.Volumes {
+			paths = append(paths, p)
+		}
+		sort.Strings(paths)
+		for _, p := range paths {
+			choice := cc.Volumes[p]
+			host, err := unitgen.HostPath(choice, cfg.Volumes.SharesRoot)
+			if err != nil {
+				return usageErrorf("volume %s of %s: %v; choose another with --volume %s=HOSTPATH", p, c.Name, err, p)
+			}
+			if _, err := os.Stat(host); errors.Is(err, fs.ErrNotExist) {
+				what := "host path " + host
+				if !strings.Contains(choice, "/") {
+					what = "share " + choice + " (" + host + ")"
+				}
+				return usageErrorf("volume %s of %s: %s does not exist; create it or choose another with --volume %s=HOSTPATH", p, c.Name, what, p)
+			}
+		}
+	}
+	return nil
+}
+
+// dryRun compiles the units locally, with the daemon's configuration,
+// and prints them instead of installing.
+func (a *app) dryRun(def *catalog.RockOn, ch *unitgen.Choices) error {
+	cfg, err := daemonConfig()
 	if err != nil {
 		return err
 	}
@@ -298,11 +342,14 @@ func (a *app) reconfigure(c *cli.Context) error {
 	if err := applyChoiceArgs(def, ch, args); err != nil {
 		return err
 	}
+	if err := checkVolumePaths(def, ch); err != nil {
+		return err
+	}
 	cfg, err := encodeChoices(ch)
 	if err != nil {
 		return err
 	}
 	return a.runJob(ctx, name, "reconfiguring", "reconfigured", func(w rdbus.Watcher) error {
-		return d.Reconfigure(ctx, name, cfg, w)
+		return portInUse(ctx, d, def, ch, d.Reconfigure(ctx, name, cfg, w))
 	})
 }

@@ -47,7 +47,7 @@ func (p *progress) update(fraction float64, message string) {
 		p.drawn = true
 		return
 	}
-	if message == p.last && pct == p.pct {
+	if message == "" || (message == p.last && pct == p.pct) {
 		return
 	}
 	if message != p.last || pct == 100 || pct-p.pct >= 25 {
