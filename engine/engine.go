@@ -111,7 +111,7 @@ func (e *Engine) ImageExists(ctx context.Context, ref string) (bool, error) {
 // and the clients' messages (both exit 1 or 125 and say so on stderr).
 func isMissing(err error) bool {
 	msg := strings.ToLower(err.Error())
-	for _, s := range []string{"no such", "not found", "does not exist", "unknown image", "no container with name", "unable to find"} {
+	for _, s := range []string{"no such", "not found", "does not exist", "unknown image", "not known", "no container with name", "unable to find"} {
 		if strings.Contains(msg, s) {
 			return true
 		}

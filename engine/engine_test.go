@@ -1,0 +1,158 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rockon/rockon/sandbox"
+)
+
+func TestCheckRef(t *testing.T) {
+	for _, bad := range []string{"", "-x", "--privileged", "a b", "a;b", "a\nb", "$(x)", "a`b`"} {
+		if checkRef(bad) == nil {
+			t.Errorf("checkRef(%q) accepted", bad)
+		}
+	}
+	for _, good := range []string{"localhost/rockon-test:1", "ghcr.io/immich-app/immich-server:release", "rt-web", "img@sha256:0123"} {
+		if err := checkRef(good); err != nil {
+			t.Errorf("checkRef(%q) = %v", good, err)
+		}
+	}
+}
+
+func TestNew(t *testing.T) {
+	if _, err := New("lxc", ""); err == nil {
+		t.Error("New(lxc) accepted")
+	}
+	e, err := New("podman", "")
+	if err != nil || e.Binary != "/usr/bin/podman" {
+		t.Errorf("New(podman) = %+v, %v", e, err)
+	}
+}
+
+// wrapper writes a host script that runs the engine inside the sandbox.
+func wrapper(t *testing.T, s *sandbox.Sandbox, engine string) string {
+	path := filepath.Join(t.TempDir(), engine)
+	script := fmt.Sprintf("#!/bin/sh\nexec nsenter -t %d -m -u -i -n -p --root -- /usr/bin/%s \"$@\"\n", s.PID, engine)
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestEngines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test (boots systemd, runs engines): not in -short mode")
+	}
+	s := sandbox.New(t, sandbox.Options{Docker: true})
+	for _, kind := range []string{"podman", "docker"} {
+		t.Run(kind, func(t *testing.T) {
+			s.LoadTestImages(t, kind)
+			e, err := New(kind, wrapper(t, s, kind))
+			if err != nil {
+				t.Fatal(err)
+			}
+			testEngine(t, s, e)
+		})
+	}
+}
+
+func testEngine(t *testing.T, s *sandbox.Sandbox, e *Engine) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	id1, err := e.ImageID(ctx, "localhost/rockon-test:1")
+	if err != nil || id1 == "" {
+		t.Fatalf("ImageID(:1) = %q, %v", id1, err)
+	}
+	id2, err := e.ImageID(ctx, "localhost/rockon-test:2")
+	if err != nil || id2 == id1 {
+		t.Fatalf("ImageID(:2) = %q, %v (id1 %q)", id2, err, id1)
+	}
+	if _, err := e.ImageID(ctx, "localhost/rockon-missing:1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ImageID(missing) = %v, want ErrNotFound", err)
+	}
+	// a present local-only image is never pulled, even when asked to look for a newer one
+	var lines []string
+	pulled, err := e.Ensure(ctx, "localhost/rockon-test:1", true, func(l string) { lines = append(lines, l) })
+	if err != nil || pulled || len(lines) > 0 {
+		t.Errorf("Ensure(present local) = %v, %v, output %q", pulled, err, lines)
+	}
+	if _, err := e.Ensure(ctx, "localhost/rockon-missing:1", false, nil); err == nil || !strings.Contains(err.Error(), "local-only") {
+		t.Errorf("Ensure(missing local) = %v", err)
+	}
+	// the sandbox has no network: a registry pull fails, with the reference in the error
+	if err := e.Pull(ctx, "registry.invalid/nothing:1", nil); err == nil || !strings.Contains(err.Error(), "registry.invalid/nothing:1") {
+		t.Errorf("Pull without network = %v", err)
+	}
+
+	if err := e.Tag(ctx, "localhost/rockon-test:1", "localhost/rockon-test:tagged"); err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := e.ImageID(ctx, "localhost/rockon-test:tagged"); id != id1 {
+		t.Errorf("tagged image ID %q, want %q", id, id1)
+	}
+	for range 2 {
+		if err := e.RemoveImage(ctx, "localhost/rockon-test:tagged"); err != nil {
+			t.Errorf("RemoveImage: %v", err)
+		}
+	}
+	if ok, err := e.ImageExists(ctx, "localhost/rockon-test:tagged"); ok || err != nil {
+		t.Errorf("ImageExists after removal = %v, %v", ok, err)
+	}
+
+	if ok, err := e.ContainerExists(ctx, "etest"); ok || err != nil {
+		t.Fatalf("ContainerExists before = %v, %v", ok, err)
+	}
+	s.Run(t, filepath.Base(e.Binary), "create", "--name", "etest", "localhost/rockon-test:1")
+	if ok, err := e.ContainerExists(ctx, "etest"); !ok || err != nil {
+		t.Fatalf("ContainerExists after create = %v, %v", ok, err)
+	}
+	if l, err := e.Containers(ctx, "etes"); err != nil || len(l) != 1 || l[0] != "etest" {
+		t.Errorf("Containers = %q, %v", l, err)
+	}
+	for range 2 {
+		if err := e.RemoveContainer(ctx, "etest"); err != nil {
+			t.Errorf("RemoveContainer: %v", err)
+		}
+	}
+	if ok, _ := e.ContainerExists(ctx, "etest"); ok {
+		t.Error("container still exists")
+	}
+
+	s.Run(t, filepath.Base(e.Binary), "network", "create", "rockon-etest")
+	if ok, err := e.NetworkExists(ctx, "rockon-etest"); !ok || err != nil {
+		t.Fatalf("NetworkExists = %v, %v", ok, err)
+	}
+	if l, err := e.Networks(ctx, "rockon-"); err != nil || len(l) != 1 {
+		t.Errorf("Networks = %q, %v", l, err)
+	}
+	for range 2 {
+		if err := e.RemoveNetwork(ctx, "rockon-etest"); err != nil {
+			t.Errorf("RemoveNetwork: %v", err)
+		}
+	}
+	if ok, _ := e.NetworkExists(ctx, "rockon-etest"); ok {
+		t.Error("network still exists")
+	}
+}
+
+// TestTimeout: a hung engine client does not hang the caller.
+func TestTimeout(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hung")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\nexec sleep 30\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := &Engine{Kind: "podman", Binary: path, Timeout: 300 * time.Millisecond, PullTimeout: 300 * time.Millisecond}
+	if _, err := e.ImageID(context.Background(), "x:1"); err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Errorf("ImageID on a hung engine = %v", err)
+	}
+	if err := e.Pull(context.Background(), "x:1", nil); err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Errorf("Pull on a hung engine = %v", err)
+	}
+}
