@@ -35,9 +35,7 @@ func (m *Manager) pullImages(ctx context.Context, def *catalog.RockOn, always bo
 		frac := from + (to-from)*float64(i)/float64(max(n, 1))
 		r(frac, "pulling "+ref)
 		start := time.Now()
-		var lines int64
 		pulled, err := m.eng.Ensure(ctx, ref, always, func(line string) {
-			lines++
 			r(frac, ref+": "+line)
 		})
 		if err != nil {
@@ -48,7 +46,8 @@ func (m *Manager) pullImages(ctx context.Context, def *catalog.RockOn, always bo
 			return nil, err
 		}
 		if pulled && m.rec != nil {
-			m.rec.ObservePull(0, time.Since(start))
+			size, _ := m.eng.ImageSize(ctx, ref)
+			m.rec.ObservePull(size, time.Since(start))
 		}
 		imgs = append(imgs, state.Image{Container: c.Name, Ref: ref, ID: id, PulledAt: time.Now().UTC()})
 	}

@@ -393,6 +393,15 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 	if err := m.reserve(slug, op.Kind); err != nil {
 		return nil, err
 	}
+	// an operation that ended between the checks above and the
+	// reservation may have changed what is installed
+	if now := m.get(slug); op.Kind == "install" && now != nil {
+		m.release(slug)
+		return nil, fmt.Errorf("%w: %s", api.ErrAlreadyInstalled, now.Name)
+	} else if op.Kind != "install" && now == nil {
+		m.release(slug)
+		return nil, fmt.Errorf("%w: %s", api.ErrNotInstalled, op.Name)
+	}
 	m.notify(slug)
 	return func(ctx context.Context, r api.Report) error {
 		start := time.Now()
@@ -401,6 +410,7 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 			m.notify(slug)
 		}()
 		err := work(ctx, r)
+		m.recordOutcome(slug, op.Kind, err)
 		if m.rec != nil {
 			result := "success"
 			if err != nil {
@@ -410,6 +420,26 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 		}
 		return err
 	}, nil
+}
+
+// recordOutcome keeps the last operation's failure (or clears it) in the
+// record, for LastError.
+func (m *Manager) recordOutcome(slug, kind string, err error) {
+	in := m.get(slug)
+	if in == nil || errors.Is(err, context.Canceled) {
+		return
+	}
+	last := state.LastState{At: time.Now().UTC()}
+	if err != nil {
+		last.State, last.Message = "failed", kind+": "+err.Error()
+	} else if in.Last.Message == "" {
+		return
+	}
+	cp := *in
+	cp.Last = last
+	if serr := m.save(&cp); serr != nil {
+		m.log.Warn("recording the outcome", "rockon", in.Name, "err", serr)
+	}
 }
 
 // compile runs unitgen and turns its refusals into InvalidArgs.

@@ -248,6 +248,15 @@ func TestServerClient(t *testing.T) {
 		t.Fatalf("Install with unknown key = %v", err)
 	}
 
+	// one call gives every object with its properties
+	var managed map[godbus.ObjectPath]map[string]map[string]godbus.Variant
+	if err := c.Conn().Object(BusName, ManagerPath).CallWithContext(ctx, objectManager+".GetManagedObjects", 0).Store(&managed); err != nil {
+		t.Fatal(err)
+	}
+	if st := managed[RockOnPath("rockon-test")][RockOnInterface]["Name"].Value(); st != "Rockon Test" {
+		t.Errorf("GetManagedObjects = %v", managed)
+	}
+
 	// busctl sees the documented API
 	out, err := exec.Command("busctl", "--address="+addr, "introspect", BusName, ManagerPath).CombinedOutput()
 	if err != nil {

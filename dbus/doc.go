@@ -29,6 +29,10 @@
 // the format of `rockon install --config`). options: "start" (b, default
 // true) starts the rock-on once installed.
 //
+// The manager's path also implements org.freedesktop.DBus.ObjectManager
+// (GetManagedObjects, InterfacesAdded, InterfacesRemoved) over the rock-on
+// objects.
+//
 // Manager signals: JobNew(u id, o job, s rockon, s kind) and
 // JobRemoved(u id, o job, s rockon, s result, s error, s message); result
 // is "done" or "failed", error the D-Bus error name of a failure. A client subscribes before calling, then waits for the

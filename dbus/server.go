@@ -49,7 +49,11 @@ func NewServer(ctx context.Context, conn *godbus.Conn, b Backend, auth Authorize
 	if err := conn.Export(m, ManagerPath, ManagerInterface); err != nil {
 		return nil, fmt.Errorf("exporting the manager: %w", err)
 	}
-	if err := conn.Export(introspectable{ifaces: []ifaceDesc{managerIface(m)}, children: func() []string { return []string{"rockon", "job"} }},
+	om := objects{s}
+	if err := conn.Export(om, ManagerPath, objectManager); err != nil {
+		return nil, err
+	}
+	if err := conn.Export(introspectable{ifaces: []ifaceDesc{managerIface(m), objectManagerIface(om)}, children: func() []string { return []string{"rockon", "job"} }},
 		ManagerPath, "org.freedesktop.DBus.Introspectable"); err != nil {
 		return nil, err
 	}
@@ -162,7 +166,29 @@ func (s *Server) sync(name string) {
 		_ = s.conn.Export(nil, o.path, RockOnInterface)
 		_ = s.conn.Export(nil, o.path, "org.freedesktop.DBus.Properties")
 		_ = s.conn.Export(nil, o.path, "org.freedesktop.DBus.Introspectable")
+		_ = s.conn.Emit(ManagerPath, objectManager+".InterfacesRemoved", o.path, []string{RockOnInterface})
 	}
+}
+
+const objectManager = "org.freedesktop.DBus.ObjectManager"
+
+// objects implements org.freedesktop.DBus.ObjectManager on the manager's
+// path: one call gives a client every rock-on with its properties.
+type objects struct{ s *Server }
+
+func (o objects) GetManagedObjects() (map[godbus.ObjectPath]map[string]map[string]godbus.Variant, *godbus.Error) {
+	o.s.mu.Lock()
+	list := make([]*rockonObject, 0, len(o.s.objects))
+	for _, r := range o.s.objects {
+		list = append(list, r)
+	}
+	o.s.mu.Unlock()
+	out := make(map[godbus.ObjectPath]map[string]map[string]godbus.Variant, len(list))
+	for _, r := range list {
+		props, _ := r.props.GetAll(RockOnInterface)
+		out[r.path] = map[string]map[string]godbus.Variant{RockOnInterface: props}
+	}
+	return out, nil
 }
 
 func (s *Server) exportRockOn(p Properties) error {
@@ -182,6 +208,8 @@ func (s *Server) exportRockOn(p Properties) error {
 	s.mu.Lock()
 	s.objects[p.Slug] = o
 	s.mu.Unlock()
+	props, _ := o.props.GetAll(RockOnInterface)
+	_ = s.conn.Emit(ManagerPath, objectManager+".InterfacesAdded", path, map[string]map[string]godbus.Variant{RockOnInterface: props})
 	return nil
 }
 
@@ -287,6 +315,17 @@ func managerIface(m *manager) ifaceDesc {
 			{Name: "JobRemoved", Args: []string{"id u", "job o", "rockon s", "result s", "error s", "message s"}},
 		},
 	}.withReceiver(m)
+}
+
+func objectManagerIface(o objects) ifaceDesc {
+	return ifaceDesc{
+		Name:    objectManager,
+		Methods: []methodDesc{{Name: "GetManagedObjects", Out: []string{"objects"}}},
+		Signals: []signalDesc{
+			{Name: "InterfacesAdded", Args: []string{"object o", "interfaces a{sa{sv}}"}},
+			{Name: "InterfacesRemoved", Args: []string{"object o", "interfaces as"}},
+		},
+	}.withReceiver(o)
 }
 
 func (d ifaceDesc) withReceiver(r any) ifaceDesc {

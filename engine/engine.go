@@ -98,6 +98,22 @@ func (e *Engine) ImageID(ctx context.Context, ref string) (string, error) {
 	return strings.TrimSpace(out), nil
 }
 
+// ImageSize returns the size in bytes of a local image.
+func (e *Engine) ImageSize(ctx context.Context, ref string) (int64, error) {
+	if err := checkRef(ref); err != nil {
+		return 0, err
+	}
+	out, err := e.run(ctx, e.Timeout, "image", "inspect", "--format", "{{.Size}}", "--", ref)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if _, err := fmt.Sscan(strings.TrimSpace(out), &n); err != nil {
+		return 0, fmt.Errorf("size of %s: %q: %w", ref, out, err)
+	}
+	return n, nil
+}
+
 // ImageExists reports whether ref is present locally.
 func (e *Engine) ImageExists(ctx context.Context, ref string) (bool, error) {
 	_, err := e.ImageID(ctx, ref)

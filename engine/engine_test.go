@@ -74,6 +74,9 @@ func testEngine(t *testing.T, s *sandbox.Sandbox, e *Engine) {
 	if err != nil || id2 == id1 {
 		t.Fatalf("ImageID(:2) = %q, %v (id1 %q)", id2, err, id1)
 	}
+	if n, err := e.ImageSize(ctx, "localhost/rockon-test:1"); err != nil || n < 100_000 {
+		t.Errorf("ImageSize = %d, %v (the test program alone is larger)", n, err)
+	}
 	if _, err := e.ImageID(ctx, "localhost/rockon-missing:1"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("ImageID(missing) = %v, want ErrNotFound", err)
 	}
