@@ -69,10 +69,11 @@ for d in /tmp /var/tmp; do mount -t tmpfs -o mode=1777 tmpfs "$d"; done
 mkdir -p /etc/rockon /var/lib/rockon /srv/rockon /etc/systemd/system
 
 # The host's enabled units must not come along: a private, persistent /etc/systemd/system.
-if [ ! -e "$dir/overlay/.systemd-system-cleared" ]; then
+# (The marker lives in the /etc overlay itself, so it persists exactly as long as the rest.)
+if [ ! -e /etc/systemd/.rockon-sandbox-cleared ]; then
 	[ "$(findmnt -n -o FSTYPE /etc)" = overlay ] || { echo "boot: /etc is not the private overlay" >&2; exit 1; }
 	find /etc/systemd/system -mindepth 1 -delete
-	touch "$dir/overlay/.systemd-system-cleared"
+	touch /etc/systemd/.rockon-sandbox-cleared
 fi
 # journald would read the host's kernel log (and every other sandbox's messages in it)
 mkdir -p /etc/systemd/journald.conf.d

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -45,11 +46,13 @@ type Options struct {
 
 // Sandbox is a running (or stopped) systemd in private namespaces.
 type Sandbox struct {
-	opt   Options
-	dir   string
-	owned bool // dir was made by the sandbox and is removed with it
-	id    string
-	boots int
+	opt    Options
+	dir    string
+	owned  bool     // dir was made by the sandbox and is removed with it
+	tied   bool     // killed when this process dies
+	nsFile *os.File // the PID namespace, held open while booted by this process
+	id     string
+	boots  int
 
 	// State of the current boot; PID is 0 when stopped.
 	PID     int           `json:"pid"` // host PID of the sandbox's systemd
@@ -85,7 +88,7 @@ func SharedDir() string { return filepath.Join(BaseDir(), "shared") }
 func New(t testing.TB, opt Options) *Sandbox {
 	t.Helper()
 	RequireRoot(t)
-	s, err := Start(opt)
+	s, err := start(opt, true)
 	if err != nil {
 		t.Fatalf("booting sandbox: %v", err)
 	}
@@ -121,13 +124,18 @@ func RequireRoot(t testing.TB) {
 	t.Skip("integration test needs root: it boots systemd in private namespaces")
 }
 
-// Start boots a sandbox; Stop undoes it.
-func Start(opt Options) (*Sandbox, error) {
-	s := &Sandbox{opt: opt, dir: opt.Dir, id: randomID()}
+// Start boots a sandbox that outlives the calling process (for the CLI); Stop undoes it.
+func Start(opt Options) (*Sandbox, error) { return start(opt, false) }
+
+// start boots a sandbox; a tied one dies with the calling process, so that a test binary
+// killed by its timeout leaves no systemd behind.
+func start(opt Options, tied bool) (*Sandbox, error) {
+	s := &Sandbox{opt: opt, dir: opt.Dir, id: randomID(), tied: tied}
 	if s.dir == "" {
 		if err := os.MkdirAll(BaseDir(), 0o700); err != nil {
 			return nil, err
 		}
+		removeStaleSandboxes()
 		d, err := os.MkdirTemp(BaseDir(), "sb-")
 		if err != nil {
 			return nil, err
@@ -153,6 +161,28 @@ func Start(opt Options) (*Sandbox, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// removeStaleSandboxes removes the directories (and cgroups) of test sandboxes whose
+// process died without cleaning up (a test binary killed by its timeout). Sandboxes that
+// are booting (no state yet), running, or halted on purpose (kept) are left alone.
+func removeStaleSandboxes() {
+	dirs, _ := filepath.Glob(filepath.Join(BaseDir(), "sb-*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, stateFile))
+		if err != nil {
+			continue
+		}
+		s := &Sandbox{}
+		if json.Unmarshal(b, s) != nil || s.PID == 0 || s.alive() {
+			continue
+		}
+		if len(nsProcs(s.PIDNS)) > 0 || len(cgroupProcs(s.Cgroups)) > 0 {
+			continue
+		}
+		_ = removeCgroups(s.Cgroups)
+		_ = removeDir(d)
+	}
 }
 
 // Attach returns the sandbox running from dir (started by another process, e.g. the CLI).
@@ -233,7 +263,13 @@ func (s *Sandbox) boot() error {
 	}
 	// RLIMIT_NPROC is 6 on linux/amd64; syscall does not name it.
 	const rlimitNproc = 6
-	cmd := exec.Command("unshare", "--fork", "--pid", "--mount", "--uts", "--ipc", "--net", "--mount-proc", "/bin/bash", script)
+	args := []string{"--fork", "--pid", "--mount", "--uts", "--ipc", "--net", "--mount-proc"}
+	if s.tied {
+		// unshare is killed when this process dies, and then kills PID 1, which takes
+		// the whole PID namespace with it.
+		args = append(args, "--kill-child=SIGKILL")
+	}
+	cmd := exec.Command("unshare", append(args, "/bin/bash", script)...)
 	cmd.Env = []string{
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"container=rockon-sandbox",
@@ -247,12 +283,27 @@ func (s *Sandbox) boot() error {
 	}
 	cmd.Stdout, cmd.Stderr = console, console
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	if s.tied {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
+	// The parent-death signal follows the thread that forked, not the process: start
+	// and wait on one locked thread that lives as long as the sandbox.
+	started := make(chan error, 1)
+	done := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return // the locked thread ends with this goroutine
+		}
+		started <- nil
+		_ = cmd.Wait()
+		close(done)
+	}()
+	if err := <-started; err != nil {
 		removeCgroups(cgroups)
 		return fmt.Errorf("starting unshare: %w", err)
 	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
 	s.done, s.Cgroups, s.Docker, s.Vendor = done, cgroups, s.opt.Docker, s.opt.VendorUnits
 
 	fail := func(err error) error {
@@ -280,6 +331,11 @@ func (s *Sandbox) boot() error {
 	}
 	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", s.PID))
 	if err != nil {
+		return fail(err)
+	}
+	// Holding the namespace open keeps its inode number from being given to another
+	// sandbox's namespace before halt has checked that no process is left in it.
+	if s.nsFile, err = os.Open(fmt.Sprintf("/proc/%d/ns/pid", s.PID)); err != nil {
 		return fail(err)
 	}
 	s.PIDNS = ns
@@ -369,6 +425,10 @@ func (s *Sandbox) halt() error {
 	}
 	if len(left) > 0 && s.PIDNS != "" {
 		errs = append(errs, fmt.Errorf("processes left after the sandbox stopped: %s", describeProcs(left)))
+	}
+	if s.nsFile != nil {
+		s.nsFile.Close()
+		s.nsFile = nil
 	}
 	if err := removeCgroups(s.Cgroups); err != nil {
 		errs = append(errs, err)
