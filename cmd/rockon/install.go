@@ -124,8 +124,18 @@ func (a *app) install(c *cli.Context) error {
 				return errCancelled
 			}
 		}
-	} else if err := fillDefaults(def, ch, missing); err != nil {
-		return err
+	} else {
+		if err := fillDefaults(def, ch, missing); err != nil {
+			return err
+		}
+		if need := missingConsent(def, ch); len(need) > 0 {
+			var what, flags []string
+			for _, tok := range need {
+				what = append(what, consentText(tok))
+				flags = append(flags, "--consent "+tok)
+			}
+			return usageErrorf("%s asks for %s; accept with %s", def.Name, strings.Join(what, ", "), strings.Join(flags, " "))
+		}
 	}
 	if err := checkVolumePaths(def, ch); err != nil {
 		return err
@@ -186,10 +196,7 @@ func fillDefaults(def *catalog.RockOn, ch *unitgen.Choices, missing []missingCho
 // consent asks the user to accept each risky privilege the definition
 // needs and the choices do not already accept.
 func (w *wizard) consent(def *catalog.RockOn, ch *unitgen.Choices) error {
-	for _, tok := range unitgen.RequiredConsent(def) {
-		if contains(ch.Consent, tok) {
-			continue
-		}
+	for _, tok := range missingConsent(def, ch) {
 		fmt.Fprintf(w.out, "\n%s asks for a risky privilege: %s\n", sanitizeCell(def.Name), w.o.paint(ansiYellow, consentText(tok)))
 		ok, err := w.yesNo("Allow it?", false)
 		if err != nil {
@@ -206,14 +213,36 @@ func (w *wizard) consent(def *catalog.RockOn, ch *unitgen.Choices) error {
 // consentText explains a consent token in words.
 func consentText(tok string) string {
 	switch {
-	case tok == "privileged":
-		return "privileged (the container gets full access to the host)"
-	case tok == "docker-socket":
-		return "docker-socket (the container controls the container engine, hence the host)"
-	case strings.HasPrefix(tok, "cap-add:"):
-		return tok + " (an extra kernel capability)"
+	case tok == unitgen.ConsentPrivileged:
+		return tok + " (the container gets every capability and every host device)"
+	case tok == unitgen.ConsentDockerSocket:
+		return tok + " (the container controls the container engine, hence the host)"
+	case tok == unitgen.ConsentHostPID, tok == unitgen.ConsentHostIPC, tok == unitgen.ConsentHostUserns:
+		return tok + " (the container shares a namespace with the host)"
+	case tok == unitgen.ConsentUnconfined:
+		return tok + " (the container runs without its security profile)"
+	case tok == unitgen.ConsentHostDevices:
+		return tok + " (the container reaches the host's devices or memory)"
+	case strings.HasPrefix(tok, unitgen.ConsentCapPrefix):
+		return tok + " (a kernel capability that reaches beyond the container)"
 	}
 	return tok
+}
+
+// missingConsent lists the risky privileges the definition needs that
+// neither the choices nor the daemon's configuration accept.
+func missingConsent(def *catalog.RockOn, ch *unitgen.Choices) []string {
+	var granted []string
+	if cfg, err := daemonConfig(); err == nil {
+		granted = cfg.Install.Consent
+	}
+	var need []string
+	for _, tok := range unitgen.RequiredConsent(def) {
+		if !contains(ch.Consent, tok) && !contains(granted, tok) {
+			need = append(need, tok)
+		}
+	}
+	return need
 }
 
 // daemonConfig reads rockond's configuration (defaults when there is

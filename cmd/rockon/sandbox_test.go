@@ -44,6 +44,21 @@ var testCatalog = map[string]string{
     }
   }
 }`,
+	"cli-priv.json": `{
+  "CLI Priv": {
+    "description": "Asks for a risky capability.",
+    "version": "1.0",
+    "website": "https://example.org/priv",
+    "containers": {
+      "priv": {
+        "image": "localhost/rockon-test",
+        "tag": "1",
+        "launch_order": 1,
+        "opts": [["--cap-add", "SYS_ADMIN"]]
+      }
+    }
+  }
+}`,
 	"cli-pair.json": `{
   "CLI Pair": {
     "description": "Two containers with the same port.",
@@ -186,6 +201,7 @@ func TestDaemonCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(root) })
+	t.Run("wizard", func(t *testing.T) { testWizard(t, e) })
 	testscript.Run(t, testscript.Params{
 		Dir:         "testdata/daemon",
 		WorkdirRoot: root,

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// terminal drives a program through a pseudo-terminal: it waits for
+// prompts and types answers, as a person would.
+type terminal struct {
+	t    *testing.T
+	ptmx *os.File
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	buf  bytes.Buffer // everything the program wrote
+	seen int          // how much of buf expect has consumed
+	done chan struct{}
+}
+
+func startTerminal(t *testing.T, cmd *exec.Cmd) *terminal {
+	t.Helper()
+	// pty.Start puts the program in a new session with the terminal as
+	// its controlling terminal; the sandbox's process-group kill does
+	// not apply, so cancel kills the process itself.
+	cmd.SysProcAttr = nil
+	cmd.Cancel = func() error { return cmd.Process.Kill() }
+	ptmx, err := pty.StartWithAttrs(cmd, &pty.Winsize{Rows: 40, Cols: 120}, &syscall.SysProcAttr{Setsid: true, Setctty: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := &terminal{t: t, ptmx: ptmx, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		defer close(tm.done)
+		b := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(b)
+			tm.mu.Lock()
+			tm.buf.Write(b[:n])
+			tm.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { ptmx.Close() })
+	return tm
+}
+
+// expect waits until the program has written s (after what earlier
+// expects consumed).
+func (tm *terminal) expect(s string) {
+	tm.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		tm.mu.Lock()
+		out := tm.buf.String()
+		tm.mu.Unlock()
+		if i := strings.Index(out[tm.seen:], s); i >= 0 {
+			tm.seen += i + len(s)
+			return
+		}
+		select {
+		case <-tm.done:
+			tm.mu.Lock()
+			out = tm.buf.String()
+			tm.mu.Unlock()
+			if i := strings.Index(out[tm.seen:], s); i >= 0 {
+				tm.seen += i + len(s)
+				return
+			}
+			tm.t.Fatalf("program ended without writing %q; it wrote:\n%s", s, out)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	tm.t.Fatalf("timed out waiting for %q; the program wrote:\n%s", s, tm.output())
+}
+
+// answer types a line.
+func (tm *terminal) answer(line string) {
+	tm.t.Helper()
+	if _, err := io.WriteString(tm.ptmx, line+"\r"); err != nil {
+		tm.t.Fatal(err)
+	}
+}
+
+func (tm *terminal) output() string {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return tm.buf.String()
+}
+
+// wait returns the program's exit code.
+func (tm *terminal) wait() int {
+	tm.t.Helper()
+	err := tm.cmd.Wait()
+	<-tm.done
+	if err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		tm.t.Fatal(err)
+	}
+	return ee.ExitCode()
+}
+
+// testWizard installs CLI Pair by answering the wizard's questions at a
+// terminal: defaults taken with Enter, a bad answer asked again, then a
+// cancelled run that changes nothing.
+func testWizard(t *testing.T, e *daemonEnv) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	// Cancelled at the confirmation: nothing installed, exit 1.
+	tm := startTerminal(t, e.command(ctx, "/", "", e.bin+"/rockon", "install", "CLI Pair"))
+	tm.expect("CLI Pair needs 3 more value(s)")
+	tm.expect("Host port for container port 8080/tcp [18190]: ")
+	tm.answer("")
+	tm.expect("Host port for container port 8080/tcp [18191]: ")
+	tm.answer("")
+	tm.expect("Peer [e.g. cp-a]")
+	tm.expect("Who B talks to.")
+	tm.expect("Value of PEER: ")
+	tm.answer("cp-a")
+	tm.expect("Install CLI Pair now? [Y/n] ")
+	tm.answer("n")
+	tm.expect("cancelled; nothing was changed")
+	if code := tm.wait(); code != exitFailed {
+		t.Fatalf("cancelled wizard: exit code %d, want %d\n%s", code, exitFailed, tm.output())
+	}
+	if out := e.s.Run(t, e.bin+"/rockon", "--json", "list", "--installed"); strings.Contains(out, "CLI Pair") {
+		t.Fatalf("cancelled wizard installed CLI Pair:\n%s", out)
+	}
+
+	// A full run. The first port comes from the command line, so it is
+	// not asked.
+	tm = startTerminal(t, e.command(ctx, "/", "", e.bin+"/rockon", "install", "CLI Pair", "--port", "cp-a:8080=18290"))
+	tm.expect("CLI Pair needs 2 more value(s)")
+	tm.expect("Container cp-b")
+	tm.expect("B port")
+	tm.expect("Host port for container port 8080/tcp [18191]: ")
+	tm.answer("not-a-port")
+	tm.expect("a port number 1-65535 is required")
+	tm.expect("Host port for container port 8080/tcp [18191]: ")
+	tm.answer("18291")
+	tm.expect("Value of PEER: ")
+	tm.answer("")
+	tm.expect("a value is required")
+	tm.expect("Value of PEER: ")
+	tm.answer("cp-a says hi")
+	tm.expect("Install CLI Pair now? [Y/n] ")
+	tm.answer("")
+	tm.expect("CLI Pair installed and started")
+	if code := tm.wait(); code != 0 {
+		t.Fatalf("wizard install: exit code %d\n%s", code, tm.output())
+	}
+	if strings.Contains(tm.output(), "18190]") {
+		t.Errorf("the wizard asked for a port given on the command line:\n%s", tm.output())
+	}
+
+	var st statusJSON
+	if err := json.Unmarshal([]byte(e.s.Run(t, e.bin+"/rockon", "--json", "status", "CLI Pair")), &st); err != nil {
+		t.Fatal(err)
+	}
+	ports := map[string]uint32{}
+	for _, p := range st.Ports {
+		ports[p.Container] = p.HostPort
+	}
+	if ports["cp-a"] != 18290 || ports["cp-b"] != 18291 {
+		t.Errorf("ports after the wizard: %v, want cp-a 18290, cp-b 18291", ports)
+	}
+	env := e.s.Run(t, "curl", "-s", "http://127.0.0.1:18291/env")
+	if !strings.Contains(env, "PEER=cp-a says hi\n") {
+		t.Errorf("cp-b's environment lacks the answer:\n%s", env)
+	}
+	e.s.Run(t, e.bin+"/rockon", "uninstall", "CLI Pair")
+
+	// A risky privilege is confirmed, and refusing it installs nothing.
+	tm = startTerminal(t, e.command(ctx, "/", "", e.bin+"/rockon", "install", "CLI Priv"))
+	tm.expect("CLI Priv asks for a risky privilege: cap-add:SYS_ADMIN (a kernel capability that reaches beyond the container)")
+	tm.expect("Allow it? [y/N] ")
+	tm.answer("")
+	tm.expect(`CLI Priv cannot be installed without "cap-add:SYS_ADMIN"; nothing was changed`)
+	if code := tm.wait(); code != exitFailed {
+		t.Fatalf("refused consent: exit code %d, want %d\n%s", code, exitFailed, tm.output())
+	}
+	tm = startTerminal(t, e.command(ctx, "/", "", e.bin+"/rockon", "install", "--no-start", "CLI Priv"))
+	tm.expect("Allow it? [y/N] ")
+	tm.answer("yes")
+	tm.expect("Install CLI Priv now? [Y/n] ")
+	tm.answer("y")
+	tm.expect("CLI Priv installed (stopped")
+	if code := tm.wait(); code != 0 {
+		t.Fatalf("accepted consent: exit code %d\n%s", code, tm.output())
+	}
+	e.s.Run(t, e.bin+"/rockon", "uninstall", "CLI Priv")
+}
