@@ -1,0 +1,539 @@
+// Package packaging holds the files that make rockon a Debian/RPM package
+// (nfpm.yaml, maintainer scripts, D-Bus and polkit policy) and the tests
+// that build the packages, check them with lintian and systemd-analyze, and
+// install the .deb into a sandboxed systemd.
+package packaging
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rockon/rockon/sandbox"
+)
+
+// built is the output of one `make deb rpm` per test binary.
+var (
+	buildOnce sync.Once
+	built     struct {
+		dir, deb, rpm string
+		err           error
+	}
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// requireTools skips (or, with CI=true, fails) when a tool the test needs is
+// not installed; scripts/ci-deps.sh installs them all.
+func requireTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is not installed (CI=true: not skipping)", tool)
+			}
+			t.Skipf("%s is not installed (scripts/ci-deps.sh installs it)", tool)
+		}
+	}
+}
+
+// buildPackages runs the repository's `make deb rpm` into a temporary
+// directory and returns the package files. The directory is under the
+// sandboxes' shared directory when that can be made (root), so the
+// sandbox sees the .deb at the same path.
+func buildPackages(t *testing.T) (deb, rpm string) {
+	t.Helper()
+	requireTools(t, "make", "go", "git")
+	buildOnce.Do(func() {
+		parent := os.TempDir()
+		if os.Geteuid() == 0 {
+			if err := os.MkdirAll(sandbox.SharedDir(), 0o755); err == nil {
+				parent = sandbox.SharedDir()
+			}
+		}
+		dir, err := os.MkdirTemp(parent, "packaging-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.dir = dir
+		if err := os.Chmod(dir, 0o755); err != nil {
+			built.err = err
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "make", "-C", "..",
+			"BIN="+filepath.Join(dir, "bin"), "STAGE="+filepath.Join(dir, "stage"), "DESTDIR="+filepath.Join(dir, "dist"),
+			"deb", "rpm")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			built.err = fmt.Errorf("make deb rpm: %v\n%s", err, out)
+			return
+		}
+		debs, _ := filepath.Glob(filepath.Join(dir, "dist", "rockon_*.deb"))
+		rpms, _ := filepath.Glob(filepath.Join(dir, "dist", "rockon-*.rpm"))
+		if len(debs) != 1 || len(rpms) != 1 {
+			built.err = fmt.Errorf("make deb rpm made %v and %v, want one of each\n%s", debs, rpms, out)
+			return
+		}
+		built.deb, built.rpm = debs[0], rpms[0]
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.deb, built.rpm
+}
+
+// allowedLintian are the lintian warnings (and worse-than-info tags) the
+// .deb is known to have, each with the reason it stays; README.md lists
+// them too. Any other warning or any error fails the test.
+var allowedLintian = map[string]string{
+	// The binaries are position-independent executables built by Go's
+	// own linker without cgo: they need the dynamic loader for relocation
+	// but no shared library, so they have no NEEDED entry, which lintian
+	// reads as a shared object that forgot its dependencies.
+	"shared-library-lacks-prerequisites": "Go PIE binaries without cgo need no shared library",
+}
+
+func TestDebLintian(t *testing.T) {
+	requireTools(t, "lintian")
+	deb, _ := buildPackages(t)
+	out, err := exec.Command("lintian", "--no-tag-display-limit", deb).CombinedOutput()
+	t.Logf("lintian %s:\n%s", filepath.Base(deb), out)
+	tagLine := regexp.MustCompile(`^([EWIPXO]): rockon(?: [a-z]+)?: ([a-z0-9+.-]+)`)
+	var found int
+	for line := range strings.Lines(string(out)) {
+		m := tagLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		found++
+		switch m[1] {
+		case "E":
+			t.Errorf("lintian error: %s", strings.TrimSpace(line))
+		case "W":
+			if _, ok := allowedLintian[m[2]]; !ok {
+				t.Errorf("lintian warning not listed (fix it or list it with a reason): %s", strings.TrimSpace(line))
+			}
+		}
+	}
+	// lintian exits 2 on a broken invocation, 1 when tags at the fail-on
+	// level (error by default) were found.
+	if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != 1) {
+		t.Fatalf("lintian did not run: %v", err)
+	}
+	if err != nil && !t.Failed() {
+		t.Errorf("lintian failed but no error tag was recognised (found %d tags)", found)
+	}
+}
+
+// debContents returns the package's file list (paths without the leading
+// "."), its control fields and its conffiles.
+func debContents(t *testing.T, deb string) (files map[string]string, control, conffiles string) {
+	t.Helper()
+	out, err := exec.Command("dpkg-deb", "--contents", deb).Output()
+	if err != nil {
+		t.Fatalf("dpkg-deb --contents: %v", err)
+	}
+	files = map[string]string{}
+	for line := range strings.Lines(string(out)) {
+		f := strings.Fields(line)
+		if len(f) < 6 {
+			continue
+		}
+		files[strings.TrimPrefix(f[5], ".")] = f[0]
+	}
+	c, err := exec.Command("dpkg-deb", "--field", deb).Output()
+	if err != nil {
+		t.Fatalf("dpkg-deb --field: %v", err)
+	}
+	ctl := t.TempDir()
+	if out, err := exec.Command("dpkg-deb", "--control", deb, ctl).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-deb --control: %v: %s", err, out)
+	}
+	cf, err := os.ReadFile(filepath.Join(ctl, "conffiles"))
+	if err != nil {
+		t.Fatalf("no conffiles: %v", err)
+	}
+	for _, s := range []string{"postinst", "prerm", "postrm"} {
+		st, err := os.Stat(filepath.Join(ctl, s))
+		if err != nil || st.Mode().Perm() != 0o755 {
+			t.Errorf("maintainer script %s: %v, mode %v, want 0755", s, err, st)
+		}
+	}
+	return files, string(c), string(cf)
+}
+
+func TestDebContents(t *testing.T) {
+	requireTools(t, "dpkg-deb")
+	deb, rpm := buildPackages(t)
+	files, control, conffiles := debContents(t, deb)
+	want := map[string]string{
+		"/usr/bin/rockon":                                              "-rwxr-xr-x",
+		"/usr/libexec/rockon/rockond":                                  "-rwxr-xr-x",
+		"/lib/systemd/system/rockon.service":                           "-rw-r--r--",
+		"/usr/share/dbus-1/system.d/org.rockon.rockon1.conf":           "-rw-r--r--",
+		"/usr/share/dbus-1/system-services/org.rockon.rockon1.service": "-rw-r--r--",
+		"/usr/share/polkit-1/actions/org.rockon.rockon1.policy":        "-rw-r--r--",
+		"/etc/rockon/rockond.toml":                                     "-rw-r--r--",
+		"/usr/share/man/man1/rockon.1.gz":                              "-rw-r--r--",
+		"/usr/share/bash-completion/completions/rockon":                "-rw-r--r--",
+		"/usr/share/zsh/vendor-completions/_rockon":                    "-rw-r--r--",
+		"/usr/share/doc/rockon/copyright":                              "-rw-r--r--",
+		"/usr/share/doc/rockon/changelog.gz":                           "-rw-r--r--",
+	}
+	for p, mode := range want {
+		if got, ok := files[p]; !ok {
+			t.Errorf("%s is not in the package", p)
+		} else if got != mode {
+			t.Errorf("%s has mode %s, want %s", p, got, mode)
+		}
+	}
+	for p, mode := range files {
+		if _, ok := want[p]; !ok && !strings.HasPrefix(mode, "d") {
+			t.Errorf("unexpected file %s in the package", p)
+		}
+	}
+	if strings.TrimSpace(conffiles) != "/etc/rockon/rockond.toml" {
+		t.Errorf("conffiles = %q, want /etc/rockon/rockond.toml only", conffiles)
+	}
+	for _, f := range []string{"Package: rockon", "Architecture: ", "Depends: ", "Maintainer: ", "Description: "} {
+		if !strings.Contains(control, f) {
+			t.Errorf("control has no %q:\n%s", f, control)
+		}
+	}
+	// Native package: its version (from git) has no Debian revision.
+	v := regexp.MustCompile(`(?m)^Version: (\S+)$`).FindStringSubmatch(control)
+	if v == nil || !regexp.MustCompile(`^[0-9][A-Za-z0-9.+~]*$`).MatchString(v[1]) {
+		t.Errorf("version %v is not a native Debian version starting with a digit", v)
+	}
+	// The man page and completions come from the CLI and must not be empty.
+	stage := filepath.Join(built.dir, "stage")
+	for _, f := range []string{"rockon.1.gz", "rockon.bash", "_rockon"} {
+		if st, err := os.Stat(filepath.Join(stage, f)); err != nil || st.Size() < 100 {
+			t.Errorf("generated %s: %v (size %v)", f, err, st)
+		}
+	}
+	if st, err := os.Stat(rpm); err != nil || st.Size() == 0 {
+		t.Errorf("rpm %s: %v", rpm, err)
+	}
+}
+
+// TestUnitVerify runs systemd-analyze verify on rockon.service as shipped,
+// with only ExecStart= pointing at the freshly built daemon (the installed
+// path does not exist on the build machine; the sandbox test verifies the
+// installed unit unchanged).
+func TestUnitVerify(t *testing.T) {
+	requireTools(t, "systemd-analyze")
+	buildPackages(t)
+	unit, err := os.ReadFile("../rockon.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const exec_ = "ExecStart=/usr/libexec/rockon/rockond"
+	if !bytes.Contains(unit, []byte(exec_+"\n")) {
+		t.Fatalf("rockon.service has no %q line", exec_)
+	}
+	unit = bytes.Replace(unit, []byte(exec_), []byte("ExecStart="+filepath.Join(built.dir, "bin", "rockond")), 1)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "rockon.service")
+	if err := os.WriteFile(path, unit, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("systemd-analyze", "verify", "--man=no", path).CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// TestMaintainerScriptsSyntax checks the scripts parse as POSIX sh (dash is
+// /bin/sh on Debian).
+func TestMaintainerScriptsSyntax(t *testing.T) {
+	requireTools(t, "dash")
+	scripts, _ := filepath.Glob("scripts/*")
+	rpm, _ := filepath.Glob("scripts/rpm/*")
+	scripts = append(scripts, rpm...)
+	for _, s := range scripts {
+		if st, err := os.Stat(s); err != nil || st.IsDir() {
+			continue
+		}
+		if out, err := exec.Command("dash", "-n", s).CombinedOutput(); err != nil {
+			t.Errorf("%s: %v\n%s", s, err, out)
+		}
+	}
+}
+
+// fileList lists what the sandbox has written into its private layers (the
+// overlays' upper directories and its /lib/systemd/system), as paths inside
+// the sandbox: files and symbolic links, and directories that do not exist
+// on the host below. Trees whose churn is not the package's are left out:
+// dpkg's and apt's own records, logs, caches, systemd's and the engines'
+// state, and /srv/rockon where the rock-on's data lives.
+func fileList(t *testing.T, s *sandbox.Sandbox) map[string]bool {
+	t.Helper()
+	skip := []string{"/var/lib/dpkg", "/var/lib/apt", "/var/cache", "/var/log", "/var/lib/systemd",
+		"/var/lib/docker", "/var/lib/containers", "/srv/rockon", "/etc/ld.so.cache"}
+	m := map[string]bool{}
+	walk := func(root, inside string) {
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(root, p)
+			in := filepath.Join(inside, rel)
+			for _, x := range skip {
+				if in == x || strings.HasPrefix(in, x+"/") {
+					if d.IsDir() {
+						return filepath.SkipDir
+					}
+					return nil
+				}
+			}
+			switch {
+			case d.Type()&fs.ModeCharDevice != 0:
+				// an overlay whiteout: a deleted file
+			case d.IsDir():
+				if _, err := os.Lstat(in); err != nil && p != root {
+					m[in] = true
+				}
+			default:
+				m[in] = true
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("listing %s: %v", root, err)
+		}
+	}
+	for _, d := range []string{"etc", "srv", "root", "home", "usr", "opt", "var"} {
+		walk(filepath.Join(s.Dir(), "overlay", d, "upper"), "/"+d)
+	}
+	walk(filepath.Join(s.Dir(), "vendor-units"), "/lib/systemd/system")
+	return m
+}
+
+// testDefinition is a one-container rock-on running the test image, with a
+// published port and a volume under /srv/rockon (the user's data).
+const testDefinition = `{
+  "Package Test": {
+    "description": "A rock-on for the packaging test.",
+    "version": "1",
+    "website": "https://example.org/",
+    "containers": {
+      "pkgtest-web": {
+        "image": "localhost/rockon-test",
+        "tag": "1",
+        "launch_order": 1,
+        "ports": {
+          "8080": {"description": "Web port.", "label": "Web [e.g. 18480]", "host_default": 18480, "protocol": "tcp", "ui": true}
+        },
+        "volumes": {
+          "/data": {"description": "Data.", "label": "Data [e.g. pkgtest-data]"}
+        }
+      }
+    }
+  }
+}
+`
+
+// TestDebInSandbox installs the .deb into a sandboxed systemd (its /usr,
+// /etc and /var are overlays: the host's files and dpkg database stay
+// untouched) and follows the package's life: install, bus activation, a
+// rock-on installed and running, remove, purge.
+func TestDebInSandbox(t *testing.T) {
+	requireTools(t, "dpkg-deb", "unshare", "nsenter")
+	sandbox.RequireRoot(t)
+	deb, _ := buildPackages(t)
+	s := sandbox.New(t, sandbox.Options{Docker: true, VendorUnits: true})
+	s.LoadTestImages(t, "docker")
+	// A policy-rc.d that forbids starting services (build machines made
+	// from container images have one) would keep postinst from starting
+	// the daemon, as it should; this test wants a normal host. /usr is the
+	// sandbox's overlay: the host keeps its file.
+	s.Run(t, "rm", "-f", "/usr/sbin/policy-rc.d")
+	before := fileList(t, s)
+
+	// The catalog: no network in the sandbox, so a local definition.
+	s.Run(t, "mkdir", "-p", "/etc/rockon/rockons.d", "/srv/rockon/pkgtest-data")
+	if err := os.WriteFile(s.HostPath("/etc/rockon/rockons.d/pkgtest.json"), []byte(testDefinition), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Logf("dpkg -i:\n%s", s.Run(t, "dpkg", "-i", deb))
+	if got := strings.TrimSpace(s.Run(t, "systemctl", "is-enabled", "rockon.service")); got != "enabled" {
+		t.Errorf("rockon.service is %q after install, want enabled", got)
+	}
+	waitActive(t, s, "rockon.service")
+
+	// The unit as installed, with its real binary and man page, on the
+	// sandbox's unit path (the one its systemd was started with).
+	verify := s.Command(context.Background(), "systemd-analyze", "verify", "rockon.service")
+	verify.Env = append(verify.Env, unitPathOf(t, s))
+	if out, err := verify.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("systemd-analyze verify rockon.service (installed): %v\n%s", err, out)
+	}
+	sec, _ := s.Command(context.Background(), "systemd-analyze", "security", "--no-pager", "rockon.service").CombinedOutput()
+	t.Logf("systemd-analyze security rockon.service:\n%s", sec)
+	if !regexp.MustCompile(`Overall exposure level for rockon\.service: [0-9.]+`).Match(sec) {
+		t.Errorf("systemd-analyze security gave no exposure level:\n%s", sec)
+	}
+
+	// Bus activation: the CLI's first call starts the stopped daemon.
+	s.Run(t, "systemctl", "stop", "rockon.service")
+	if got := state(s, "rockon.service"); got != "inactive" {
+		t.Fatalf("rockon.service is %q after stop", got)
+	}
+	list := s.Run(t, "rockon", "--no-color", "list")
+	if !strings.Contains(list, "Package Test") {
+		t.Errorf("rockon list (bus-activated) does not show the test rock-on:\n%s", list)
+	}
+	if got := state(s, "rockon.service"); got != "active" {
+		t.Errorf("rockon.service is %q after a bus call, want active (activated)", got)
+	}
+
+	// A rock-on installs and runs.
+	out := s.Run(t, "rockon", "--no-color", "install", "--no-input",
+		"--port", "8080=18480", "--volume", "/data=/srv/rockon/pkgtest-data", "Package Test")
+	t.Logf("rockon install:\n%s", out)
+	body := waitHTTP(t, s, "http://127.0.0.1:18480/write?path=/data/kept&data=user-data")
+	t.Logf("write through the rock-on: %s", body)
+	kept := s.HostPath("/srv/rockon/pkgtest-data/kept")
+	if b, err := os.ReadFile(kept); err != nil || string(b) != "user-data" {
+		t.Fatalf("the rock-on did not write its volume: %q, %v", b, err)
+	}
+	units := generatedUnits(t, s)
+	if len(units) == 0 {
+		t.Fatal("no generated unit with an X-Rockon key in /etc/systemd/system")
+	}
+
+	// Remove: the daemon stops, the rock-on's data stays.
+	t.Logf("apt-get remove:\n%s", s.Run(t, "apt-get", "remove", "-y", "rockon"))
+	if got := state(s, "rockon.service"); got == "active" || got == "activating" {
+		t.Errorf("rockon.service is %q after remove", got)
+	}
+	if out, err := s.Command(context.Background(), "pgrep", "-x", "rockond").CombinedOutput(); err == nil {
+		t.Errorf("rockond still runs after remove: %s", out)
+	}
+	if b, err := os.ReadFile(kept); err != nil || string(b) != "user-data" {
+		t.Errorf("remove lost the rock-on's data: %q, %v", b, err)
+	}
+	if _, err := os.Stat(s.HostPath("/etc/rockon/rockond.toml")); err != nil {
+		t.Errorf("remove deleted the configuration: %v", err)
+	}
+
+	// Purge: nothing of rockon's is left, the user's data is.
+	t.Logf("dpkg --purge:\n%s", s.Run(t, "dpkg", "--purge", "rockon"))
+	if b, err := os.ReadFile(kept); err != nil || string(b) != "user-data" {
+		t.Errorf("purge lost the rock-on's data: %q, %v", b, err)
+	}
+	after := fileList(t, s)
+	var left []string
+	for p := range after {
+		if !before[p] {
+			left = append(left, p)
+		}
+	}
+	slices.Sort(left)
+	if len(left) > 0 {
+		t.Errorf("files left after purge that were not there before the install:\n%s", strings.Join(left, "\n"))
+	}
+	for _, u := range units {
+		if _, err := os.Lstat(s.HostPath("/etc/systemd/system/" + u)); err == nil {
+			t.Errorf("generated unit %s left after purge", u)
+		}
+	}
+	if out, err := s.Command(context.Background(), "docker", "ps", "--format", "{{.Names}}").CombinedOutput(); err != nil || strings.Contains(string(out), "pkgtest") {
+		t.Errorf("the rock-on's container still runs after purge (%v): %s", err, out)
+	}
+}
+
+// unitPathOf returns SYSTEMD_UNIT_PATH=... as the sandbox's systemd has it.
+func unitPathOf(t *testing.T, s *sandbox.Sandbox) string {
+	t.Helper()
+	env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", s.PID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for kv := range strings.SplitSeq(string(env), "\x00") {
+		if strings.HasPrefix(kv, "SYSTEMD_UNIT_PATH=") {
+			return kv
+		}
+	}
+	t.Fatal("the sandbox's systemd has no SYSTEMD_UNIT_PATH")
+	return ""
+}
+
+// state is systemctl is-active's answer (it exits non-zero for most).
+func state(s *sandbox.Sandbox, unit string) string {
+	out, _ := s.Command(context.Background(), "systemctl", "is-active", unit).Output()
+	return strings.TrimSpace(string(out))
+}
+
+func waitActive(t *testing.T, s *sandbox.Sandbox, unit string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st := state(s, unit)
+		if st == "active" {
+			return
+		}
+		if time.Now().After(deadline) || st == "failed" {
+			out, _ := s.Command(context.Background(), "journalctl", "--no-pager", "-u", unit, "-n", "50").CombinedOutput()
+			t.Fatalf("%s is %q, want active\n%s", unit, st, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func waitHTTP(t *testing.T, s *sandbox.Sandbox, url string) string {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		out, err := s.Command(context.Background(), "curl", "-fsS", "--max-time", "5", url).CombinedOutput()
+		if err == nil {
+			return string(out)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not answer: %v: %s", url, err, out)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// generatedUnits lists the files rockond wrote into /etc/systemd/system.
+func generatedUnits(t *testing.T, s *sandbox.Sandbox) []string {
+	t.Helper()
+	entries, err := os.ReadDir(s.HostPath("/etc/systemd/system"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var units []string
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(s.HostPath("/etc/systemd/system/" + e.Name()))
+		if err == nil && regexp.MustCompile(`(?m)^X-Rockon`).Match(b) {
+			units = append(units, e.Name())
+		}
+	}
+	return units
+}
