@@ -250,6 +250,22 @@ func (e *Engine) RemoveContainer(ctx context.Context, name string) error {
 	if err != nil && isMissing(err) {
 		return nil
 	}
+	if err != nil && strings.Contains(err.Error(), "already in progress") {
+		// someone else (the unit's own clean-up, or --rm) is removing it:
+		// wait for that to finish
+		deadline := time.Now().Add(e.Timeout)
+		for time.Now().Before(deadline) {
+			ok, cerr := e.ContainerExists(ctx, name)
+			if cerr == nil && !ok {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
 	return err
 }
 

@@ -1,0 +1,123 @@
+package daemon
+
+import (
+	"net"
+	"testing"
+
+	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/state"
+	"github.com/rockon/rockon/unitgen"
+)
+
+func TestContainerState(t *testing.T) {
+	for _, c := range []struct {
+		active, sub, want string
+	}{
+		{"active", "running", "running"},
+		{"active", "exited", "exited"},
+		{"activating", "start", "starting"},
+		{"activating", "auto-restart", "restarting"},
+		{"deactivating", "stop-sigterm", "stopping"},
+		{"failed", "failed", "failed"},
+		{"inactive", "dead", "stopped"},
+		{"maintenance", "", "unknown"},
+	} {
+		if got := containerState(unitInfo{ActiveState: c.active, SubState: c.sub}, true); got != c.want {
+			t.Errorf("%s/%s = %s, want %s", c.active, c.sub, got, c.want)
+		}
+	}
+	if got := containerState(unitInfo{}, false); got != "unknown" {
+		t.Errorf("unknown unit = %s", got)
+	}
+}
+
+func TestRockOnState(t *testing.T) {
+	res := &unitgen.Result{Target: "rockon-x.target", Containers: []unitgen.ContainerUnit{
+		{Name: "a", Unit: "rockon-x-a.service"}, {Name: "b", Unit: "rockon-x-b.service"}, {Name: "d", Unit: "rockon-x-d.service", Data: true},
+	}}
+	run := unitInfo{ActiveState: "active", SubState: "running"}
+	dead := unitInfo{ActiveState: "inactive", SubState: "dead"}
+	failed := unitInfo{ActiveState: "failed", SubState: "failed"}
+	restarting := unitInfo{ActiveState: "activating", SubState: "auto-restart"}
+	for _, c := range []struct {
+		name    string
+		desired state.Desired
+		phase   state.Phase
+		busy    string
+		a, b    unitInfo
+		want    string
+	}{
+		{"all running", state.DesiredOn, state.PhaseInstalled, "", run, run, "running"},
+		{"one down", state.DesiredOn, state.PhaseInstalled, "", run, failed, "degraded"},
+		{"one restarting", state.DesiredOn, state.PhaseInstalled, "", run, restarting, "degraded"},
+		{"all failed", state.DesiredOn, state.PhaseInstalled, "", failed, failed, "failed"},
+		{"restarting only", state.DesiredOn, state.PhaseInstalled, "", restarting, dead, "starting"},
+		{"off", state.DesiredOff, state.PhaseInstalled, "", dead, dead, "stopped"},
+		{"off after failure", state.DesiredOff, state.PhaseInstalled, "", failed, dead, "stopped"},
+		{"installing", state.DesiredOff, state.PhaseInstalling, "", dead, dead, "installing"},
+		{"busy updating", state.DesiredOn, state.PhaseInstalled, "update", run, run, "updating"},
+	} {
+		m := &Manager{busy: map[string]string{}, results: map[string]*unitgen.Result{"x": res},
+			units: map[string]unitInfo{"rockon-x-a.service": c.a, "rockon-x-b.service": c.b}}
+		if c.busy != "" {
+			m.busy["x"] = c.busy
+		}
+		in := &state.Installed{Name: "X", Desired: c.desired, Phase: c.phase}
+		if got := m.stateLocked("x", in); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+}
+
+func TestPublishedPorts(t *testing.T) {
+	def := &catalog.RockOn{Containers: []catalog.Container{
+		{Name: "web", Ports: []catalog.Port{{ContainerPort: 80, HostDefault: 8080, Protocol: "tcp"}}},
+		{Name: "dns", Ports: []catalog.Port{{ContainerPort: 53, HostDefault: 53}}},
+	}}
+	ch := unitgen.Choices{Containers: map[string]unitgen.ContainerChoices{
+		"web": {Ports: map[string]int{"80": 8081}},
+		"dns": {Ports: map[string]int{"53/udp": 0, "53/tcp": 5353}},
+	}}
+	got := publishedPorts(def, ch)
+	want := map[hostPort]string{{8081, "tcp"}: "web:80", {5353, "tcp"}: "dns:53"}
+	if len(got) != len(want) {
+		t.Fatalf("publishedPorts = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("publishedPorts[%v] = %q, want %q", k, got[k], v)
+		}
+	}
+}
+
+func TestUnder(t *testing.T) {
+	roots := []string{"/srv", "/mnt2/"}
+	for p, want := range map[string]bool{"/srv": true, "/srv/a": true, "/srvx": false, "/mnt2/media": true, "/etc": false} {
+		if under(p, roots) != want {
+			t.Errorf("under(%q) = %v", p, !want)
+		}
+	}
+}
+
+func TestListeningPorts(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	if !listeningPorts()[hostPort{port, "tcp"}] {
+		t.Errorf("listener on %d not seen", port)
+	}
+	ln.Close()
+	if listeningPorts()[hostPort{port, "tcp"}] {
+		t.Errorf("closed listener on %d still seen", port)
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if !listeningPorts()[hostPort{pc.LocalAddr().(*net.UDPAddr).Port, "udp"}] {
+		t.Errorf("udp socket not seen")
+	}
+}
