@@ -2,8 +2,11 @@ package catalog
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -32,8 +35,14 @@ func registryServer(b *testing.B) (*metaServer, string) {
 	return ms, startMeta(b, ms)
 }
 
-func reportRefresh(b *testing.B, res RefreshResult) {
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(benchLatency.Nanoseconds()), "latencies/op")
+// reportRefresh adds the figures the refresh is judged by: the median
+// refresh time (robust to the odd slow iteration on a busy machine) in ns
+// and in multiples of the per-request latency, requests and body bytes.
+func reportRefresh(b *testing.B, res RefreshResult, durations []time.Duration) {
+	slices.Sort(durations)
+	median := durations[len(durations)/2]
+	b.ReportMetric(float64(median.Nanoseconds()), "median-ns/op")
+	b.ReportMetric(float64(median)/float64(benchLatency), "median-latencies/op")
 	b.ReportMetric(float64(res.Requests), "requests/op")
 	b.ReportMetric(float64(res.Bytes), "bodybytes/op")
 }
@@ -41,18 +50,24 @@ func reportRefresh(b *testing.B, res RefreshResult) {
 func benchCold(b *testing.B, workers int) {
 	ms, url := registryServer(b)
 	var res RefreshResult
+	var durations []time.Duration
 	for b.Loop() {
 		s, err := NewStore(StoreOptions{RemoteURL: url, Workers: workers})
 		if err != nil {
 			b.Fatal(err)
 		}
 		res, err = s.Refresh(context.Background())
+		durations = append(durations, res.Duration)
 		if err != nil || res.RockOns != len(ms.files)-1 {
 			b.Fatalf("%d rock-ons: %v", res.RockOns, err)
 		}
+		s.client.CloseIdleConnections()
 	}
-	reportRefresh(b, res)
+	reportRefresh(b, res, durations)
 }
+
+// BenchmarkRefreshCold32 is the same with 32 requests in flight.
+func BenchmarkRefreshCold32(b *testing.B) { benchCold(b, 32) }
 
 // BenchmarkRefreshCold fetches the whole registry into an empty store with
 // the default concurrency bound.
@@ -64,6 +79,33 @@ func BenchmarkRefreshCold8(b *testing.B) { benchCold(b, 8) }
 // BenchmarkRefreshSequential fetches one file after the other, as Rockstor
 // does: the baseline.
 func BenchmarkRefreshSequential(b *testing.B) { benchCold(b, 1) }
+
+// BenchmarkRefreshColdHTTP2 is the cold refresh over HTTPS with HTTP/2, as
+// a public metastore serves it: the requests in flight share one
+// connection.
+func BenchmarkRefreshColdHTTP2(b *testing.B) {
+	ms, _ := registryServer(b)
+	srv := httptest.NewUnstartedServer(ms)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	b.Cleanup(srv.Close)
+	var res RefreshResult
+	var durations []time.Duration
+	for b.Loop() {
+		client := srv.Client() // trusts the test certificate
+		client.Transport.(*http.Transport).CloseIdleConnections()
+		s, err := NewStore(StoreOptions{RemoteURL: srv.URL + "/rockons", Client: client})
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err = s.Refresh(context.Background())
+		durations = append(durations, res.Duration)
+		if err != nil || res.RockOns != len(ms.files)-1 {
+			b.Fatalf("%d rock-ons: %v", res.RockOns, err)
+		}
+	}
+	reportRefresh(b, res, durations)
+}
 
 // BenchmarkRefreshUnchanged refreshes a store that already holds the
 // current registry: every request is conditional and answered 304.
@@ -78,8 +120,10 @@ func BenchmarkRefreshUnchanged(b *testing.B) {
 	}
 	_, _, bodiesBefore, _ := ms.counts()
 	var res RefreshResult
+	var durations []time.Duration
 	for b.Loop() {
 		res, err = s.Refresh(context.Background())
+		durations = append(durations, res.Duration)
 		if err != nil || res.Fetched != 0 || res.Bytes != 0 || res.NotModified != len(ms.files) {
 			b.Fatalf("unchanged refresh transferred bodies: %+v %v", res, err)
 		}
@@ -87,7 +131,7 @@ func BenchmarkRefreshUnchanged(b *testing.B) {
 	if _, _, bodies, _ := ms.counts(); bodies != bodiesBefore {
 		b.Fatalf("server sent %d bodies during unchanged refreshes", bodies-bodiesBefore)
 	}
-	reportRefresh(b, res)
+	reportRefresh(b, res, durations)
 }
 
 // BenchmarkDecodeRegistry decodes every definition of the registry once.
