@@ -141,29 +141,36 @@ func CustomConfigEnv(key string) string {
 //
 // Compile is pure: it reads no file and runs nothing.
 func Compile(def *catalog.RockOn, ch Choices, opt Options) (*Result, error) {
+	res, _, err := compile(def, ch, opt)
+	return res, err
+}
+
+// compile is Compile, also returning the unit models by name (tests read
+// the intended argv of every command line from them).
+func compile(def *catalog.RockOn, ch Choices, opt Options) (*Result, map[string]*unitFile, error) {
 	opt = opt.withDefaults()
 	if opt.Engine != Docker && opt.Engine != Podman {
-		return nil, fmt.Errorf("compiling %q: unknown engine %q (docker or podman)", def.Name, opt.Engine)
+		return nil, nil, fmt.Errorf("compiling %q: unknown engine %q (docker or podman)", def.Name, opt.Engine)
 	}
 	if err := checkName(def.Name); err != nil {
-		return nil, fmt.Errorf("compiling %q: %w", def.Name, err)
+		return nil, nil, fmt.Errorf("compiling %q: %w", def.Name, err)
 	}
 	slug, err := CheckSlug(def.Name)
 	if err != nil {
-		return nil, fmt.Errorf("compiling %q: %w", def.Name, err)
+		return nil, nil, fmt.Errorf("compiling %q: %w", def.Name, err)
 	}
 	if len(def.Containers) == 0 {
-		return nil, fmt.Errorf("compiling %q: the definition has no containers", def.Name)
+		return nil, nil, fmt.Errorf("compiling %q: the definition has no containers", def.Name)
 	}
 	if err := ch.Validate(def, opt); err != nil {
-		return nil, fmt.Errorf("compiling %q: %w", def.Name, err)
+		return nil, nil, fmt.Errorf("compiling %q: %w", def.Name, err)
 	}
-	g := &generator{def: def, ch: ch, opt: opt, slug: slug}
+	g := &generator{def: def, ch: ch, opt: opt, slug: slug, models: map[string]*unitFile{}}
 	res, err := g.run()
 	if err != nil {
-		return nil, fmt.Errorf("compiling %q: %w", def.Name, err)
+		return nil, nil, fmt.Errorf("compiling %q: %w", def.Name, err)
 	}
-	return res, nil
+	return res, g.models, nil
 }
 
 // checkName refuses names that cannot appear in a unit at all.
@@ -187,6 +194,7 @@ type generator struct {
 	ctrs     []*ctrPlan
 	nets     []*netPlan
 	warnings []string
+	models   map[string]*unitFile // by unit name, for tests
 }
 
 func (g *generator) warn(format string, a ...any) {
@@ -286,6 +294,7 @@ func (g *generator) run() (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("container %q: %w", p.c.Name, err)
 		}
+		g.models[p.unit] = u
 		res.Units = append(res.Units, File{Name: p.unit, Content: u.bytes(), Mode: 0o644})
 		if p.envFile != "" {
 			res.EnvFiles = append(res.EnvFiles, File{Name: path.Base(p.envFile), Content: p.env, Mode: 0o600})
@@ -297,6 +306,7 @@ func (g *generator) run() (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("network %q: %w", n.name, err)
 		}
+		g.models[n.unit] = u
 		res.Units = append(res.Units, File{Name: n.unit, Content: u.bytes(), Mode: 0o644})
 		res.Networks = append(res.Networks, n.name)
 	}

@@ -24,7 +24,10 @@ type section struct {
 	entries []entry
 }
 
-type entry struct{ key, value string }
+type entry struct {
+	key, value string
+	argv       []string // for command lines: the words before quoting
+}
 
 func (u *unitFile) section(name string) *section {
 	for _, s := range u.sections {
@@ -44,7 +47,7 @@ func (s *section) raw(key, value string) {
 	if strings.ContainsAny(value, "\n\r\x00") || strings.HasSuffix(value, `\`) {
 		panic(fmt.Sprintf("unitgen: unsafe raw value for %s=: %q", key, value))
 	}
-	s.entries = append(s.entries, entry{key, value})
+	s.entries = append(s.entries, entry{key: key, value: value})
 }
 
 // text adds free text (Description=): specifiers are expanded there, so
@@ -63,7 +66,7 @@ func (s *section) text(key, value string) {
 		}
 	}
 	v := strings.TrimRight(strings.TrimSpace(b.String()), `\`)
-	s.entries = append(s.entries, entry{key, strings.TrimSpace(v)})
+	s.entries = append(s.entries, entry{key: key, value: strings.TrimSpace(v)})
 }
 
 // exec adds a command line (ExecStart= and friends). prefix is a set of
@@ -82,7 +85,7 @@ func (s *section) exec(key, prefix string, argv []string) error {
 		}
 		b.WriteString(q)
 	}
-	s.entries = append(s.entries, entry{key, b.String()})
+	s.entries = append(s.entries, entry{key: key, value: b.String(), argv: argv})
 	return nil
 }
 
@@ -96,8 +99,22 @@ func (s *section) paths(key string, paths []string) error {
 		}
 		words = append(words, q)
 	}
-	s.entries = append(s.entries, entry{key, strings.Join(words, " ")})
+	s.entries = append(s.entries, entry{key: key, value: strings.Join(words, " ")})
 	return nil
+}
+
+// commands returns the argv of every command line with the given key, in
+// order: what systemd must parse back from the file.
+func (u *unitFile) commands(key string) [][]string {
+	var out [][]string
+	for _, s := range u.sections {
+		for _, e := range s.entries {
+			if e.key == key && e.argv != nil {
+				out = append(out, e.argv)
+			}
+		}
+	}
+	return out
 }
 
 // bytes writes the unit file.
