@@ -51,9 +51,17 @@ for d in etc srv root home usr opt var; do
 	mkdir -p "$dir/overlay/$d/upper" "$dir/overlay/$d/work"
 	mount -t overlay overlay -o "lowerdir=/$d,upperdir=$dir/overlay/$d/upper,workdir=$dir/overlay/$d/work" "/$d"
 done
-mkdir -p /var/lib/containers /var/lib/docker "$shared"
+mkdir -p /var/lib/containers /var/lib/docker
 mount --move /run/.stage/containers /var/lib/containers
 mount --move /run/.stage/docker /var/lib/docker
+# Hide the sandboxes' directories inside: the overlays' own upper directories are
+# unreachable through the overlay (ELOOP), which would break `find /var` and the like.
+base=$(dirname "$shared")
+for d in "$dir" "$base"; do
+	mkdir -p "$d"
+	mount -t tmpfs -o mode=0755,size=1m tmpfs "$d"
+done
+mkdir -p "$shared"
 mount --move /run/.stage/shared "$shared"
 unit_path=/etc/systemd/system:/run/systemd/system:$u
 if [ "${SANDBOX_VENDOR_UNITS:-}" = 1 ]; then

@@ -207,6 +207,12 @@ func TestBootBusJournal(t *testing.T) {
 		t.Errorf("host temp file changed: %q %v", b, err)
 	}
 
+	// The whole tree can be walked: the sandboxes' own directories, whose overlay upper
+	// layers cannot be entered through the overlay, are hidden inside.
+	if out, err := s.Command(context.Background(), "find", "/var", "/etc", "/srv", "-xdev").CombinedOutput(); err != nil {
+		t.Errorf("find /var /etc /srv inside the sandbox: %v\n%s", err, lastLines(string(out), 5))
+	}
+
 	// Programs built into the shared directory run inside, at the same path.
 	dir := filepath.Join(SharedDir(), "bin-test-"+randomID())
 	t.Cleanup(func() { os.RemoveAll(dir) })
@@ -275,6 +281,11 @@ func engineChecks(t *testing.T, s *Sandbox, engine string) {
 	if out := s.Run(t, "journalctl", "-u", "unit-web", "--no-pager", "-o", "cat"); !strings.Contains(out, "rockon-test: version 1 listening") {
 		t.Errorf("journalctl -u unit-web lacks the container's output:\n%s", out)
 	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 func exitStatus(err error) int {
