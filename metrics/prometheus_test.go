@@ -22,6 +22,9 @@ import (
 // (tls_config.ca_file, basic_auth), plus a second job with a wrong password
 // that must be refused. It needs no systemd: both run on the host's loopback.
 func TestRealPrometheusTLSBasicAuth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test (a real Prometheus server): not with -short")
+	}
 	prometheus := needTool(t, "prometheus")
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
