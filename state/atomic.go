@@ -52,8 +52,9 @@ func WriteFileAtomic(path string, data []byte, mode fs.FileMode) (err error) {
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
+	renamed := false
 	defer func() {
-		if err != nil {
+		if err != nil && !renamed {
 			f.Close()
 			os.Remove(tmp)
 		}
@@ -73,11 +74,10 @@ func WriteFileAtomic(path string, data []byte, mode fs.FileMode) (err error) {
 	if err = os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("replacing %s: %w", path, err)
 	}
-	// The new content is in place; a failing directory sync must not make
-	// the deferred cleanup remove anything, so it reports without setting
-	// err before the rename.
-	if serr := syncDir(dir); serr != nil {
-		return fmt.Errorf("wrote %s but %w", path, serr)
+	renamed = true
+	// The new content is in place but may not survive a power cut yet.
+	if err = syncDir(dir); err != nil {
+		return fmt.Errorf("wrote %s but %w", path, err)
 	}
 	return nil
 }
