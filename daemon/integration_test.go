@@ -2,6 +2,8 @@ package daemon_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/BurntSushi/toml"
 	api "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/sandbox"
 )
@@ -448,17 +451,21 @@ func (e *env) checkClean() {
 }
 
 // TestCrashRecovery kills the daemon with SIGKILL at random points of
-// installs and uninstalls; after each restart the rock-on must be either
-// fully installed or fully absent, with no orphan unit, env file or
-// container.
-func TestCrashRecovery(t *testing.T) {
-	e := setup(t, "podman")
+// installs, reconfigurations and uninstalls; after each restart the
+// rock-on must be either fully installed (units as recorded) or fully
+// absent, with no orphan unit, env file or container.
+func TestCrashRecovery(t *testing.T) { testCrashRecovery(t, "podman", 50) }
+
+// TestCrashRecoveryDocker is the same with docker, fewer rounds.
+func TestCrashRecoveryDocker(t *testing.T) { testCrashRecovery(t, "docker", 20) }
+
+func testCrashRecovery(t *testing.T, engine string, rounds int) {
+	e := setup(t, engine)
 	ctx := e.ctx()
 	if _, err := e.c.RefreshCatalog(ctx); err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
-	rounds := 50
 	if s := os.Getenv("ROCKON_CRASH_ROUNDS"); s != "" {
 		fmt.Sscan(s, &rounds)
 	}
@@ -471,13 +478,19 @@ func TestCrashRecovery(t *testing.T) {
 		op := "install"
 		if len(l) > 0 {
 			op = "uninstall"
+			if rng.IntN(3) == 0 {
+				op = "reconfigure"
+			}
 		}
 		opCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		done := make(chan error, 1)
 		go func() {
-			if op == "install" {
+			switch op {
+			case "install":
 				done <- e.c.Install(opCtx, "Rockon Test", fmt.Sprintf(testChoices, 18080, "hi"), true, nil)
-			} else {
+			case "reconfigure":
+				done <- e.c.Reconfigure(opCtx, "Rockon Test", fmt.Sprintf(testChoices, 18080, fmt.Sprint("round", i)), nil)
+			default:
 				done <- e.c.Uninstall(opCtx, "Rockon Test", nil)
 			}
 		}()
@@ -513,7 +526,8 @@ func TestCrashRecovery(t *testing.T) {
 	journal := e.s.Run(t, "journalctl", "--no-pager", "-o", "cat", "-u", "rockon.service")
 	rolledBack := strings.Count(journal, "rolling back an interrupted install")
 	finished := strings.Count(journal, "finishing an interrupted uninstall")
-	t.Logf("%d rounds: %d ended installed, %d ended absent; recovery rolled back %d installs and finished %d uninstalls",
+	finished += strings.Count(journal, "rolling back an interrupted update")
+	t.Logf("%d rounds: %d ended installed, %d ended absent; recovery rolled back %d installs and finished or rolled back %d uninstalls and reconfigurations",
 		rounds, installed, absent, rolledBack, finished)
 	if installed == 0 || absent == 0 || rolledBack+finished == 0 {
 		t.Errorf("the kills never landed mid-operation: timing of the test is off")
@@ -547,12 +561,78 @@ func (e *env) checkConsistent() string {
 	if p.State == "installing" || p.State == "uninstalling" || len(units) != 3 || len(envs) != 1 || len(recs) != 1 {
 		t.Fatalf("half-installed: state %s, units %v, env files %v, records %v", p.State, units, envs, recs)
 	}
-	rec, err := os.ReadFile(recs[0])
-	if err != nil || !strings.Contains(string(rec), `phase = "installed"`) {
-		t.Fatalf("record after recovery: %v\n%s", err, rec)
+	var rec struct {
+		Phase string
+		Units []struct{ Name, SHA256 string }
+	}
+	if _, err := toml.DecodeFile(recs[0], &rec); err != nil || rec.Phase != "installed" || len(rec.Units) != 3 {
+		t.Fatalf("record after recovery: %v: %+v", err, rec)
+	}
+	for _, u := range rec.Units {
+		data, err := os.ReadFile(e.s.HostPath("/etc/systemd/system/" + u.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != u.SHA256 {
+			t.Fatalf("unit %s differs from the record after recovery", u.Name)
+		}
 	}
 	if out := e.s.Run(t, "systemd-analyze", "verify", "/etc/systemd/system/rockon-rockon-test.target"); strings.Contains(out, "rror") {
 		t.Fatalf("units do not verify: %s", out)
 	}
 	return "installed"
+}
+
+// TestPolkit: with a real polkitd, an action a rule grants is allowed to an
+// unprivileged user and one it does not grant is refused.
+func TestPolkit(t *testing.T) {
+	e := setup(t, "podman")
+	s := e.s
+	policy, err := os.ReadFile(filepath.Join(moduleRoot(t), "packaging/polkit/org.rockon.rockon1.policy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, s.HostPath("/usr/share/polkit-1/actions/org.rockon.rockon1.policy"), string(policy), 0o644)
+	writeFile(t, s.HostPath("/etc/polkit-1/rules.d/50-rockon-test.rules"), `polkit.addRule(function(action, subject) {
+	if (action.id == "org.rockon.rockon1.manage" && subject.user == "rtgrant") {
+		return polkit.Result.YES;
+	}
+});
+`, 0o644)
+	writeFile(t, s.HostPath("/etc/systemd/system/polkit.service"), `[Unit]
+Description=Authorization Manager (test)
+[Service]
+Type=dbus
+BusName=org.freedesktop.PolicyKit1
+ExecStart=/usr/lib/polkit-1/polkitd --no-debug
+`, 0o644)
+	s.Run(t, "systemctl", "daemon-reload")
+	s.Run(t, "systemctl", "start", "polkit.service")
+	s.Run(t, "useradd", "--no-create-home", "rtgrant")
+	s.Run(t, "useradd", "--no-create-home", "rtother")
+	ctx := e.ctx()
+	// gdbus prints the D-Bus error name
+	as := func(user, method string, args ...string) (string, error) {
+		argv := append([]string{"--reuid=" + user, "--regid=" + user, "--clear-groups", "gdbus", "call", "--system",
+			"--dest", "org.rockon.rockon1", "--object-path", "/org/rockon/rockon1", "--method", "org.rockon.rockon1.Manager." + method}, args...)
+		out, err := s.Command(ctx, "setpriv", argv...).CombinedOutput()
+		return string(out), err
+	}
+	const denied = "org.rockon.rockon1.Error.AccessDenied"
+	if out, err := as("rtother", "Install", "Other Test", "{}", "{}"); err == nil || !strings.Contains(out, denied) {
+		t.Fatalf("ungranted user: %v: %s", err, out)
+	}
+	if out, err := as("rtgrant", "RefreshCatalog"); err == nil || !strings.Contains(out, denied) {
+		t.Fatalf("granted user, action not granted: %v: %s", err, out)
+	}
+	if l, _ := e.c.List(ctx, true); len(l) != 0 {
+		t.Fatalf("installed after refusals: %+v", l)
+	}
+	if out, err := as("rtgrant", "Install", "Other Test", "{}", "{}"); err != nil || !strings.Contains(out, "/org/rockon/rockon1/job/") {
+		t.Fatalf("granted user: %v: %s", err, out)
+	}
+	e.waitState("Other Test", "running")
+	if err := e.c.Uninstall(ctx, "Other Test", nil); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -62,8 +62,15 @@ func (m *Manager) recover(ctx context.Context) {
 			}
 			reload = true
 			if in.Desired == state.DesiredOn && res != nil {
+				// after the reload: containers may run what the
+				// interrupted change gave them, so restart them all
 				defer func() {
 					_ = m.sd.enable(ctx, installUnits(res))
+					for _, c := range res.Containers {
+						if !c.Data {
+							_ = m.sd.job(ctx, "restart", c.Unit, time.Minute)
+						}
+					}
 					_ = m.sd.job(ctx, "start", res.Target, time.Minute)
 				}()
 			}
