@@ -92,6 +92,20 @@ func TestDecodeWholeRegistry(t *testing.T) {
 			t.Errorf("catalog lacks %q", n)
 		}
 	}
+	// Every root.json key (lower-case) finds its rock-on.
+	data, err := os.ReadFile(filepath.Join(registryDir(t), RootFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, probs := decodeRoot(RootFile, data)
+	if len(probs) != 0 || len(entries) != 89 {
+		t.Errorf("root.json: %d entries, problems %v", len(entries), probs)
+	}
+	for _, e := range entries {
+		if r, ok := c.Get(e.Name); !ok || r.File != e.File {
+			t.Errorf("root.json key %q (%s) resolves to %v", e.Name, e.File, r)
+		}
+	}
 }
 
 func decodeTestdata(t *testing.T, file string) *RockOn {

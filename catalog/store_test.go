@@ -563,3 +563,20 @@ func TestStoreLocalOnly(t *testing.T) {
 		t.Errorf("%+v %v", res, err)
 	}
 }
+
+func TestStoreBrokenIndexKeepsCatalog(t *testing.T) {
+	ms := newMetaServer(metastoreFiles(3))
+	s := newTestStore(t, StoreOptions{RemoteURL: startMeta(t, ms)})
+	if _, err := s.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ms.set(RootFile, []byte(`<html>maintenance</html>`))
+	res, err := s.Refresh(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "root.json: ") || !strings.Contains(err.Error(), "invalid JSON") {
+		t.Errorf("err = %v", err)
+	}
+	// The cached index still lists the files; they are revalidated.
+	if res.RockOns != 3 || res.NotModified != 3 || s.Catalog().Len() != 3 {
+		t.Errorf("result %+v, names %v", res, s.Catalog().Names())
+	}
+}
