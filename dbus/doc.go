@@ -25,8 +25,11 @@
 //	Update(s name) -> (o job)                                org.rockon.rockon1.manage
 //	Reconfigure(s name, a{sv} choices) -> (o job)            org.rockon.rockon1.manage
 //
-// choices: "config" (s) is the install-config TOML text (unitgen.Choices,
-// the format of `rockon install --config`). options: "start" (b, default
+// choices: either "config" (s), the install-config TOML text
+// (unitgen.Choices, the format of `rockon install --config`), or the same
+// structure as D-Bus values: "containers" a{sa{sv}} (container ->
+// "ports" a{su}, "volumes" a{ss}, "env" a{ss}, "devices" a{ss}, "labels"
+// a{ss}, "networks" as), "custom_config" a{ss}, "consent" as. options: "start" (b, default
 // true) starts the rock-on once installed.
 //
 // The manager's path also implements org.freedesktop.DBus.ObjectManager

@@ -397,23 +397,6 @@ func (m *manager) begin(sender godbus.Sender, op Operation) (godbus.ObjectPath, 
 	return m.s.startJob(op, run), nil
 }
 
-func choicesConfig(ch map[string]godbus.Variant) (string, *godbus.Error) {
-	cfg := ""
-	for k, v := range ch {
-		switch k {
-		case "config":
-			s, ok := v.Value().(string)
-			if !ok {
-				return "", toDBusError(fmt.Errorf("%w: choices: \"config\" must be a string (TOML text)", ErrInvalidArgs))
-			}
-			cfg = s
-		default:
-			return "", toDBusError(fmt.Errorf("%w: choices: unknown key %q (known: config)", ErrInvalidArgs, k))
-		}
-	}
-	return cfg, nil
-}
-
 func (m *manager) Install(sender godbus.Sender, name string, choices, options map[string]godbus.Variant) (godbus.ObjectPath, *godbus.Error) {
 	cfg, derr := choicesConfig(choices)
 	if derr != nil {
