@@ -19,13 +19,7 @@ import (
 // path; rock-ons without errors are still returned alongside it.
 func Decode(file string, data []byte) ([]*RockOn, error) {
 	defs, probs := decodeFile(file, data)
-	var errs Problems
-	for _, p := range probs {
-		if !p.Warning {
-			errs = append(errs, p)
-		}
-	}
-	if len(errs) > 0 {
+	if errs := probs.ErrorsOnly(); len(errs) > 0 {
 		return defs, errs
 	}
 	return defs, nil
@@ -51,6 +45,10 @@ func decodeFile(file string, data []byte) ([]*RockOn, Problems) {
 	if root.kind != kindObject || len(root.keys) == 0 {
 		return nil, Problems{problemf(file, "$",
 			"unknown top-level shape: want an object mapping a rock-on name to its definition, got %s", describe(root))}
+	}
+	if looksLikeIndex(root) {
+		return nil, Problems{problemf(file, "$",
+			"unknown top-level shape: this maps names to file names like a root.json index; a definition maps a rock-on name to an object")}
 	}
 	raw := append([]byte(nil), data...)
 	var all Problems
@@ -91,6 +89,17 @@ func decodeFile(file string, data []byte) ([]*RockOn, Problems) {
 		all = append(all[:maxProblems:maxProblems], problemf(file, "", "%d more problems not shown", n))
 	}
 	return defs, all
+}
+
+// looksLikeIndex tells whether an object has only string values, as
+// root.json has.
+func looksLikeIndex(root *node) bool {
+	for _, v := range root.vals {
+		if v.kind != kindString {
+			return false
+		}
+	}
+	return true
 }
 
 func describe(n *node) string { return n.kind.String() }

@@ -325,6 +325,7 @@ func TestDecodeErrors(t *testing.T) {
 	}{
 		{"top-level array", `[1]`, `t.json: $: unknown top-level shape`},
 		{"top-level empty", `{}`, `t.json: $: unknown top-level shape`},
+		{"index given as definition", `{"immich": "immich.json"}`, `t.json: $: unknown top-level shape: this maps names to file names like a root.json index`},
 		{"rock-on not object", `{"A": 3}`, `t.json: $.A: a rock-on definition must be an object, got a number`},
 		{"missing containers", `{"A": {"description": "d", "version": "1", "website": "w"}}`, `t.json: $.A: missing "containers"`},
 		{"missing image", wrap(`{"launch_order": 1}`), `t.json: $.App.containers.app: missing "image"`},

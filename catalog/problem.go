@@ -57,6 +57,17 @@ func (ps Problems) HasErrors() bool {
 	return false
 }
 
+// ErrorsOnly returns the errors among the problems, without warnings.
+func (ps Problems) ErrorsOnly() Problems {
+	var out Problems
+	for _, p := range ps {
+		if !p.Warning {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // problemf builds an error Problem.
 func problemf(file, path, format string, args ...any) Problem {
 	return Problem{File: file, Path: path, Msg: fmt.Sprintf(format, args...)}

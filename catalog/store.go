@@ -238,7 +238,11 @@ func (s *Store) refreshRemote(ctx context.Context, res *RefreshResult) {
 		defer resMu.Unlock()
 		res.Failed++
 		res.Fetched-- // counted as fetched, but the body was refused
-		res.Errors = append(res.Errors, fmt.Errorf("%s: %w", s.fileURL(file), err))
+		var ps Problems
+		if !errors.As(err, &ps) {
+			err = fmt.Errorf("%s: %w", s.fileURL(file), err)
+		}
+		res.Errors = append(res.Errors, err) // Problems name the file already
 	}
 
 	// The index first: it names the files.
@@ -248,7 +252,7 @@ func (s *Store) refreshRemote(ctx context.Context, res *RefreshResult) {
 	if fr.err == nil && fr.status == http.StatusOK {
 		entries, probs := decodeRoot(s.fileURL(RootFile), fr.body)
 		if len(entries) == 0 && probs.HasErrors() {
-			fail(RootFile, probs)
+			fail(RootFile, probs.ErrorsOnly())
 		} else {
 			ce := &cacheEntry{etag: fr.etag, lastModified: fr.lastModified, body: fr.body, root: entries, probs: probs}
 			s.cache[RootFile] = ce
@@ -281,7 +285,7 @@ func (s *Store) refreshRemote(ctx context.Context, res *RefreshResult) {
 				}
 				defs, probs := decodeFile(s.fileURL(file), fr.body)
 				if probs.HasErrors() {
-					fail(file, probs)
+					fail(file, probs.ErrorsOnly())
 					if prev != nil {
 						continue // keep the last good copy
 					}
