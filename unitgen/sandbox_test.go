@@ -135,7 +135,10 @@ func testArgv(t *testing.T, s *sandbox.Sandbox, engine string) {
 	}
 	for i := 0; i < rounds; i++ {
 		v1, v2 := hostileText(r), hostileText(r)
-		lk, lv := strings.ReplaceAll(hostileText(r), "=", "_"), hostileText(r)
+		lk, lv := hostileText(r), hostileText(r)
+		for !validLabelKey(lk) {
+			lk = hostileText(r)
+		}
 		a1, a2, a3 := hostileText(r), hostileText(r), hostileText(r)
 		dir := "/srv/rockon/prop/" + strings.NewReplacer(":", "_", ",", "_", "/", "_").Replace(hostileText(r))
 		if checkHostPath(dir) != "" {

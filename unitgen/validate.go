@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/rockon/rockon/catalog"
@@ -276,8 +277,8 @@ func (ch Choices) Validate(def *catalog.RockOn, opt Options) error {
 		}
 
 		for _, k := range sortedKeys(cc.Labels) {
-			if k == "" || strings.ContainsAny(k, "=") || checkText(k) != "" {
-				bad("%s: label key %q must be non-empty text without '=' or line breaks", where, k)
+			if !validLabelKey(k) {
+				bad("%s: label key %q must be non-empty text without '=', spaces or control characters", where, k)
 			}
 			if why := checkText(cc.Labels[k]); why != "" {
 				bad("%s: label %q: value %s", where, k, why)
@@ -321,6 +322,19 @@ func (ch Choices) Validate(def *catalog.RockOn, opt Options) error {
 		return &ChoicesError{Problems: probs}
 	}
 	return nil
+}
+
+// validLabelKey: docker refuses label keys with whitespace.
+func validLabelKey(k string) bool {
+	if k == "" || checkText(k) != "" {
+		return false
+	}
+	for _, r := range k {
+		if r == '=' || r < 0x20 || r == 0x7f || unicode.IsSpace(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func sortedKeys[V any](m map[string]V) []string {
