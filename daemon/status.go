@@ -217,7 +217,8 @@ func (m *Manager) Properties(name string) (api.Properties, error) {
 	p.DesiredState = string(in.Desired)
 	p.InstalledAt = usec(in.InstalledAt)
 	p.UpdatedAt = usec(in.UpdatedAt)
-	p.LastError = in.Last.Message
+	secrets := secretValues(in)
+	p.LastError = redact(in.Last.Message, secrets)
 	res := m.results[slug]
 	ids := map[string]state.Image{}
 	for _, im := range in.Images {
@@ -230,7 +231,7 @@ func (m *Manager) Properties(name string) (api.Properties, error) {
 			ct := api.Container{Name: c.Name, Unit: c.Unit, State: containerState(ui, ok), ActiveState: ui.ActiveState, SubState: ui.SubState,
 				Image: ids[c.Name].Ref, ImageID: ids[c.Name].ID, ExitCode: ui.ExitStatus, Restarts: ui.Restarts, Since: ui.Since}
 			if ct.State == "failed" || ct.State == "restarting" {
-				ct.LastLog = m.logs[c.Unit]
+				ct.LastLog = redact(m.logs[c.Unit], secrets)
 			}
 			p.Containers = append(p.Containers, ct)
 		}
@@ -280,6 +281,36 @@ func (m *Manager) Properties(name string) (api.Properties, error) {
 		}
 	}
 	return p, nil
+}
+
+// secretValues are the values a rock-on's choices pass to its containers
+// through env files and custom config: they must not leak to readers of
+// the public properties through error messages or log lines.
+func secretValues(in *state.Installed) []string {
+	var out []string
+	add := func(v string) {
+		if len(v) >= 3 {
+			out = append(out, v)
+		}
+	}
+	for _, cc := range in.Choices.Containers {
+		for _, v := range cc.Env {
+			add(v)
+		}
+	}
+	for _, v := range in.Choices.CustomConfig {
+		add(v)
+	}
+	// longest first, so that a value containing another is replaced whole
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+func redact(s string, secrets []string) string {
+	for _, v := range secrets {
+		s = strings.ReplaceAll(s, v, "[redacted]")
+	}
+	return s
 }
 
 func usec(t time.Time) uint64 {

@@ -121,3 +121,15 @@ func TestListeningPorts(t *testing.T) {
 		t.Errorf("udp socket not seen")
 	}
 }
+
+func TestRedact(t *testing.T) {
+	in := &state.Installed{Choices: unitgen.Choices{
+		Containers:   map[string]unitgen.ContainerChoices{"db": {Env: map[string]string{"PASSWORD": "hunter2", "PASSWORD_LONG": "hunter2hunter2", "N": "1"}}},
+		CustomConfig: map[string]string{"token": "s3cr3t"},
+	}}
+	got := redact("login failed for hunter2hunter2 and hunter2 with s3cr3t; 1 attempt", secretValues(in))
+	want := "login failed for [redacted] and [redacted] with [redacted]; 1 attempt"
+	if got != want {
+		t.Errorf("redact = %q, want %q", got, want)
+	}
+}
