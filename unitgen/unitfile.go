@@ -35,7 +35,7 @@ func (u *unitFile) section(name string) *section {
 			return s
 		}
 	}
-	s := &section{name: name}
+	s := &section{name: name, entries: make([]entry, 0, 24)}
 	u.sections = append(u.sections, s)
 	return s
 }
@@ -73,17 +73,20 @@ func (s *section) text(key, value string) {
 // systemd's command prefixes ("-" to ignore failure) and is generator
 // data; every argv word is quoted with quoteExecWord.
 func (s *section) exec(key, prefix string, argv []string) error {
+	n := len(prefix)
+	for _, a := range argv {
+		n += len(a) + 3
+	}
 	var b strings.Builder
+	b.Grow(n + n/8)
 	b.WriteString(prefix)
 	for i, a := range argv {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		q, err := quoteExecWord(a)
-		if err != nil {
+		if err := appendQuoted(&b, a, true); err != nil {
 			return fmt.Errorf("%s argument %d: %w", key, i, err)
 		}
-		b.WriteString(q)
 	}
 	s.entries = append(s.entries, entry{key: key, value: b.String(), argv: argv})
 	return nil
@@ -119,7 +122,18 @@ func (u *unitFile) commands(key string) [][]string {
 
 // bytes writes the unit file.
 func (u *unitFile) bytes() []byte {
+	n := 0
+	for _, c := range u.comments {
+		n += len(c) + 3
+	}
+	for _, s := range u.sections {
+		n += len(s.name) + 4
+		for _, e := range s.entries {
+			n += len(e.key) + len(e.value) + 2
+		}
+	}
 	var b bytes.Buffer
+	b.Grow(n)
 	for _, c := range u.comments {
 		b.WriteString("# ")
 		b.WriteString(c)
@@ -156,12 +170,20 @@ func quoteExecWord(s string) (string, error) {
 func quoteWord(s string, dollars bool) (string, error) {
 	var b strings.Builder
 	b.Grow(len(s) + 2)
+	if err := appendQuoted(&b, s, dollars); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// appendQuoted writes the quoted word to b.
+func appendQuoted(b *strings.Builder, s string, dollars bool) error {
 	b.WriteByte('"')
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
 		case c == 0:
-			return "", errNUL
+			return errNUL
 		case c == '%':
 			b.WriteString("%%")
 		case c == '$' && dollars:
@@ -177,14 +199,14 @@ func quoteWord(s string, dollars bool) (string, error) {
 		case c == '\r':
 			b.WriteString(`\r`)
 		case c < 0x20 || c == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, c)
+			fmt.Fprintf(b, `\x%02x`, c)
 		case c >= 0x80:
 			r, n := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError || r < 0xa0 {
 				// Invalid UTF-8 and C1 controls go as escaped bytes:
 				// the line itself stays clean UTF-8.
 				for j := 0; j < n; j++ {
-					fmt.Fprintf(&b, `\x%02x`, s[i+j])
+					fmt.Fprintf(b, `\x%02x`, s[i+j])
 				}
 			} else {
 				b.WriteString(s[i : i+n])
@@ -197,5 +219,5 @@ func quoteWord(s string, dollars bool) (string, error) {
 		i++
 	}
 	b.WriteByte('"')
-	return b.String(), nil
+	return nil
 }
