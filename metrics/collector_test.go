@@ -107,15 +107,80 @@ func TestGolden(t *testing.T) {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
 	defer f.Close()
-	if err := testutil.GatherAndCompare(reg, f, rockonMetricNames...); err != nil {
+	if err := testutil.GatherAndCompare(checked(reg), f, rockonMetricNames...); err != nil {
 		t.Fatal(err)
 	}
+
+	assertNormalized(t, reg)
+}
+
+// assertNormalized checks that g's rockon_ families come out exactly as the
+// checking, normalizing gatherer writes them: the series are built in order
+// and pass its checks.
+func assertNormalized(t *testing.T, g prometheus.Gatherer) {
+	t.Helper()
+	direct, err := expositionText(g, rockonMetricNames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	normalized, err := expositionText(checked(g), rockonMetricNames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if direct != normalized {
+		t.Errorf("gathered families are not in normalized order:\n%s\nwant:\n%s", direct, normalized)
+	}
+}
+
+// A large snapshot, in every state, in no particular order, with untrusted
+// names, comes out in order and passes the registry's checks.
+func TestOrderAndChecksLargeSnapshot(t *testing.T) {
+	snap := bigSnapshot(60)
+	// Reverse, so the input order is the opposite of the output's.
+	for i, j := 0, len(snap.RockOns)-1; i < j; i, j = i+1, j-1 {
+		snap.RockOns[i], snap.RockOns[j] = snap.RockOns[j], snap.RockOns[i]
+	}
+	snap.RockOns[3].Name = "Z\xff"
+	snap.RockOns[4].Name = "A\xfe"
+	snap.RockOns[5].Engine = "docker"
+	snap.RockOns[6].Containers[1].Name = "\xffc"
+	snap.RockOns[7].Containers = append(snap.RockOns[7].Containers, snap.RockOns[7].Containers[0])
+	snap.RockOns = append(snap.RockOns, snap.RockOns[9])
+	reg := NewRegistry(&fakeSource{snap: snap}, NewRecorder())
+	assertNormalized(t, reg)
+	mfs, err := checked(reg).Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for _, mf := range mfs {
+		counts[mf.GetName()] = len(mf.Metric)
+	}
+	// 60 rock-ons (one listed twice), 180 containers (one listed twice).
+	for name, want := range map[string]int{
+		"rockon_rockon_info":              60,
+		"rockon_rockon_state":             60 * len(States),
+		"rockon_container_info":           180,
+		"rockon_container_state":          180 * len(ActiveStates),
+		"rockon_container_restarts_total": 180,
+	} {
+		if counts[name] != want {
+			t.Errorf("%s: %d series, want %d", name, counts[name], want)
+		}
+	}
+}
+
+// checked gathers from gs through prometheus.Gatherers, which checks every
+// series (type, label names and values, no duplicates) and sorts them: the
+// checks a registry makes of a collector's metrics, which the Collector's
+// direct families skip in production.
+func checked(gs ...prometheus.Gatherer) prometheus.Gatherer {
+	return prometheus.Gatherers(gs)
 }
 
 func TestRockOnStateOneHot(t *testing.T) {
 	src := &fakeSource{}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(src, nil))
+	reg := checked(NewCollector(src, nil))
 
 	for _, state := range append(append([]string{}, States...), "exploded", "") {
 		src.set(Snapshot{RockOns: []RockOnSnapshot{{Name: "App", State: state}}})
@@ -147,8 +212,7 @@ func TestContainerStates(t *testing.T) {
 			{Name: "odd", Unit: "rockon-app-odd.service", ActiveState: "maintenance", SubState: "x"},
 		},
 	}}}}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(src, nil))
+	reg := checked(NewCollector(src, nil))
 	const want = `
 # HELP rockon_container_state Systemd active state of each container's unit: one series per state, 1 for the current one.
 # TYPE rockon_container_state gauge
@@ -191,8 +255,7 @@ func TestBadNamesDoNotBreakScrape(t *testing.T) {
 		{Name: "Bad\xffName", Version: "2", Engine: "podman", State: StateFailed},
 		{Name: `quote"and\back` + "\nnewline", Engine: "docker", State: StateStopped},
 	}}}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(src, nil))
+	reg := checked(NewCollector(src, nil))
 	const want = `
 # HELP rockon_rockon_info Installed rock-ons: name, definition version and container engine. Always 1.
 # TYPE rockon_rockon_info gauge
@@ -209,8 +272,7 @@ rockon_container_restarts_total{container="c` + "\uFFFD" + `",rockon="Bad` + "\u
 
 func TestSnapshotError(t *testing.T) {
 	src := &fakeSource{snap: Snapshot{Err: errors.New("systemd unreachable"), Catalog: CatalogSnapshot{Entries: 3}}}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(src, nil))
+	reg := checked(NewCollector(src, nil))
 	const want = `
 # HELP rockon_snapshot_success Whether rockond could read the whole state of its rock-ons for this scrape (1) or only part of it (0).
 # TYPE rockon_snapshot_success gauge
@@ -235,8 +297,9 @@ rockon_catalog_last_refresh_timestamp_seconds 0
 func TestRefreshMerge(t *testing.T) {
 	rec := NewRecorder()
 	src := &fakeSource{snap: Snapshot{Catalog: CatalogSnapshot{Entries: 1, LastRefresh: t0}}}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(src, rec), rec)
+	counters := prometheus.NewPedanticRegistry()
+	counters.MustRegister(rec)
+	reg := checked(NewCollector(src, rec), counters)
 
 	rec.observeRefreshAt(t1, 1500*time.Millisecond, nil)
 	rec.observeRefreshAt(t1.Add(time.Hour), 250*time.Millisecond, errors.New("timeout"))

@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -28,13 +27,13 @@ const DefaultListenAddress = "127.0.0.1:9387"
 const scrapeTimeout = 10 * time.Second
 
 // Handler serves reg at /metrics and a short pointer to it at /.
-func Handler(reg *prometheus.Registry) http.Handler {
+func Handler(reg *Registry) http.Handler {
 	scrape := promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		// A collector error (say, an invalid label value) drops that
-		// series, not the whole scrape; the error is counted in
+		// A collector error drops that collector's series, not the
+		// whole scrape; the error is counted in
 		// promhttp_metric_handler_errors_total.
 		ErrorHandling:       promhttp.ContinueOnError,
-		Registry:            reg,
+		Registry:            reg.Registry,
 		MaxRequestsInFlight: 4,
 		// Compressed by gzipResponses, at a faster level.
 		DisableCompression: true,
@@ -44,7 +43,7 @@ func Handler(reg *prometheus.Registry) http.Handler {
 	// whole body, and the compressed one is a sixteenth of the size.
 	bounded := http.TimeoutHandler(gzipResponses(scrape), scrapeTimeout, "scrape timed out\n")
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.InstrumentMetricHandler(reg, bounded))
+	mux.Handle("/metrics", promhttp.InstrumentMetricHandler(reg.Registry, bounded))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
