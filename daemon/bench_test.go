@@ -1,0 +1,130 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/exec"
+	"strings"
+	"testing"
+
+	godbus "github.com/godbus/dbus/v5"
+	"github.com/rockon/rockon/catalog"
+	api "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/state"
+	"github.com/rockon/rockon/unitgen"
+)
+
+const benchDef = `{"Bench %[1]d": {"description": "d", "version": "1.%[1]d", "website": "https://example.org/",
+ "containers": {"b%[1]d-web": {"image": "localhost/rockon-test", "tag": "1", "launch_order": 1,
+   "ports": {"8080": {"description": "p", "label": "p", "host_default": %[2]d, "protocol": "tcp", "ui": true}},
+   "environment": {"GREETING": {"description": "g", "label": "g"}}},
+  "b%[1]d-api": {"image": "localhost/rockon-test", "tag": "1", "launch_order": 2}}}}`
+
+// benchManager is a Manager holding n installed rock-ons whose units are
+// all running, without systemd (the state systemd's signals would give).
+func benchManager(b *testing.B, n int) *Manager {
+	cfg := state.DefaultConfig()
+	m := &Manager{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), catalog: map[string]catalogEntry{},
+		installed: map[string]*state.Installed{}, busy: map[string]string{}, units: map[string]unitInfo{},
+		logs: map[string]string{}, results: map[string]*unitgen.Result{}}
+	for i := 0; i < n; i++ {
+		raw := []byte(fmt.Sprintf(benchDef, i, 20000+i))
+		defs, err := catalog.Decode("bench.json", raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		def := defs[0]
+		ch := unitgen.Choices{Containers: map[string]unitgen.ContainerChoices{
+			fmt.Sprintf("b%d-web", i): {Env: map[string]string{"GREETING": "hello"}}}}
+		res, err := unitgen.Compile(def, ch, cfg.UnitgenOptions())
+		if err != nil {
+			b.Fatal(err)
+		}
+		slug := unitgen.Slug(def.Name)
+		m.catalog[def.Name] = catalogEntry{def: def}
+		m.installed[slug] = &state.Installed{Name: def.Name, Phase: state.PhaseInstalled, Desired: state.DesiredOn,
+			Definition: raw, Choices: ch, Units: generated(res.Units)}
+		m.results[slug] = res
+		for _, c := range res.Containers {
+			m.units[c.Unit] = unitInfo{Name: c.Unit, LoadState: "loaded", ActiveState: "active", SubState: "running"}
+		}
+	}
+	return m
+}
+
+func BenchmarkList200(b *testing.B) {
+	m := benchManager(b, 200)
+	b.ResetTimer()
+	for b.Loop() {
+		if l := m.List(true); len(l) != 200 {
+			b.Fatal(len(l))
+		}
+	}
+}
+
+func BenchmarkSnapshot200(b *testing.B) {
+	m := benchManager(b, 200)
+	b.ResetTimer()
+	for b.Loop() {
+		if s := m.Snapshot(); len(s.RockOns) != 200 {
+			b.Fatal(len(s.RockOns))
+		}
+	}
+}
+
+func BenchmarkProperties(b *testing.B) {
+	m := benchManager(b, 200)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := m.Properties("Bench 100"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkListOverDBus200 is what `rockon list --installed` waits for: a
+// ListRockOns round trip through a real dbus-daemon with 200 installed.
+func BenchmarkListOverDBus200(b *testing.B) {
+	m := benchManager(b, 200)
+	cmd := exec.Command("dbus-daemon", "--session", "--nofork", "--print-address", "--address=unix:tmpdir="+b.TempDir())
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Skipf("dbus-daemon: %v", err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr = strings.TrimSpace(addr)
+	conn, err := godbus.Connect(addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := api.NewServer(ctx, conn, m, nil, m.log); err != nil {
+		b.Fatal(err)
+	}
+	if err := api.RequestName(conn, api.BusName); err != nil {
+		b.Fatal(err)
+	}
+	c, err := api.Dial(context.Background(), addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		if l, err := c.List(ctx, true); err != nil || len(l) != 200 {
+			b.Fatal(len(l), err)
+		}
+	}
+}
