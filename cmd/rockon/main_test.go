@@ -18,9 +18,19 @@ import (
 // TestMain lets test scripts run this package's binary as "rockon": the
 // test binary re-executes itself with the real main.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(cleanupAfter{m}, map[string]func(){
 		"rockon": func() { os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr)) },
 	})
+}
+
+// cleanupAfter runs the tests, then stops what benchmarks left running
+// for their later runs.
+type cleanupAfter struct{ m *testing.M }
+
+func (c cleanupAfter) Run() int {
+	code := c.m.Run()
+	stopBenchSandbox()
+	return code
 }
 
 // registryDir finds the real catalog, kept beside the repository

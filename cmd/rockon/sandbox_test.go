@@ -90,11 +90,16 @@ type daemonEnv struct {
 }
 
 func startDaemon(t *testing.T) *daemonEnv {
+	return setupDaemon(t, sandbox.New(t, sandbox.Options{}), testCatalog)
+}
+
+// setupDaemon starts rockond in the sandbox s with the given definition
+// files as its catalog.
+func setupDaemon(t testing.TB, s *sandbox.Sandbox, defs map[string]string) *daemonEnv {
 	bin := sandbox.Binaries(t)
-	s := sandbox.New(t, sandbox.Options{})
 	s.LoadTestImages(t, "podman")
 	e := &daemonEnv{s: s, bin: bin}
-	for name, def := range testCatalog {
+	for name, def := range defs {
 		e.writeFile(t, "/etc/rockon/rockons.d/"+name, def, 0o644)
 	}
 	e.writeFile(t, "/etc/rockon/rockond.toml", `
@@ -134,7 +139,7 @@ WantedBy=multi-user.target
 	return e
 }
 
-func (e *daemonEnv) writeFile(t *testing.T, path, content string, mode os.FileMode) {
+func (e *daemonEnv) writeFile(t testing.TB, path, content string, mode os.FileMode) {
 	t.Helper()
 	p := e.s.HostPath(path)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

@@ -166,6 +166,9 @@ func testWizard(t *testing.T, e *daemonEnv) {
 	if code := tm.wait(); code != 0 {
 		t.Fatalf("wizard install: exit code %d\n%s", code, tm.output())
 	}
+	if !strings.Contains(tm.output(), "installing CLI Pair [") || !strings.Contains(tm.output(), "\r\x1b[K") {
+		t.Errorf("no progress bar on the terminal:\n%q", tm.output())
+	}
 	if strings.Contains(tm.output(), "18190]") {
 		t.Errorf("the wizard asked for a port given on the command line:\n%s", tm.output())
 	}
@@ -185,6 +188,7 @@ func testWizard(t *testing.T, e *daemonEnv) {
 	if !strings.Contains(env, "PEER=cp-a says hi\n") {
 		t.Errorf("cp-b's environment lacks the answer:\n%s", env)
 	}
+	testLogsFollow(t, e)
 	e.s.Run(t, e.bin+"/rockon", "uninstall", "CLI Pair")
 
 	// A risky privilege is confirmed, and refusing it installs nothing.
@@ -206,4 +210,25 @@ func testWizard(t *testing.T, e *daemonEnv) {
 		t.Fatalf("accepted consent: exit code %d\n%s", code, tm.output())
 	}
 	e.s.Run(t, e.bin+"/rockon", "uninstall", "CLI Priv")
+}
+
+// testLogsFollow checks that logs -f keeps printing: a restart while it
+// runs shows up in its output.
+func testLogsFollow(t *testing.T, e *daemonEnv) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tm := startTerminal(t, e.command(ctx, "/", "", e.bin+"/rockon", "logs", "CLI Pair", "-f", "--container", "cp-b"))
+	tm.expect("rockon-test: version 1 listening")
+	// Let the initial lines arrive, then look only at what comes after.
+	time.Sleep(time.Second)
+	tm.mu.Lock()
+	tm.seen = tm.buf.Len()
+	tm.mu.Unlock()
+	e.s.Run(t, e.bin+"/rockon", "restart", "CLI Pair")
+	tm.expect("rockon-test: version 1 listening")
+	if strings.Contains(tm.output(), "cp-a[") {
+		t.Errorf("--container cp-b printed cp-a's lines:\n%s", tm.output())
+	}
+	tm.cmd.Process.Signal(os.Interrupt) //nolint:errcheck
+	tm.wait()
 }

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/rockon/rockon/catalog"
+	rdbus "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/unitgen"
+)
+
+const choicesDef = `{
+  "Pair": {
+    "description": "d", "version": "1", "website": "https://example.org",
+    "volume_add_support": true,
+    "custom_config": {"servername": {"label": "Server", "description": "d"}},
+    "containers": {
+      "a": {
+        "image": "img", "launch_order": 1,
+        "ports": {
+          "53": {"host_default": 5353, "label": "DNS", "description": "d"},
+          "8080": {"host_default": 18080, "label": "Web", "description": "d", "protocol": "tcp"}
+        },
+        "volumes": {"/data": {"label": "Data", "description": "d"}},
+        "environment": {"TOKEN": {"label": "Token", "description": "d"}}
+      },
+      "b": {
+        "image": "img", "launch_order": 2,
+        "ports": {"8080": {"host_default": 18081, "label": "Web B", "description": "d", "protocol": "tcp"}},
+        "volumes": {"/data": {"label": "Data B", "description": "d"}},
+        "environment": {"TOKEN": {"label": "Token B", "description": "d"}},
+        "devices": {"GPU": {"label": "GPU", "description": "d"}}
+      }
+    }
+  }
+}`
+
+func decodeTestDef(t *testing.T) *catalog.RockOn {
+	t.Helper()
+	defs, err := catalog.Decode("pair.json", []byte(choicesDef))
+	if err != nil || len(defs) != 1 {
+		t.Fatalf("decoding: %v", err)
+	}
+	return defs[0]
+}
+
+func TestApplyChoiceArgs(t *testing.T) {
+	def := decodeTestDef(t)
+	ch := &unitgen.Choices{}
+	err := applyChoiceArgs(def, ch, choiceArgs{
+		ports:    []string{"53/udp=5300", "a:8080=18000", "b:8080=0"},
+		volumes:  []string{"/data=/srv/d", "b:/extra=media"},
+		envs:     []string{"TOKEN=a=b, c", "b:TOKEN=only-b"},
+		devices:  []string{"GPU=/dev/dri/renderD128"},
+		labels:   []string{"traefik.http.routers.x.rule=Host(`a:b`)", "a:k=v"},
+		custom:   []string{"servername=vpn.example.org"},
+		consent:  []string{"privileged", "privileged"},
+		networks: []string{"b:proxy"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &unitgen.Choices{
+		Containers: map[string]unitgen.ContainerChoices{
+			"a": {
+				Ports:   map[string]int{"53/udp": 5300, "8080": 18000},
+				Volumes: map[string]string{"/data": "/srv/d"},
+				Env:     map[string]string{"TOKEN": "a=b, c"},
+				Labels:  map[string]string{"traefik.http.routers.x.rule": "Host(`a:b`)", "k": "v"},
+			},
+			"b": {
+				Ports:    map[string]int{"8080": 0},
+				Volumes:  map[string]string{"/data": "/srv/d", "/extra": "media"},
+				Env:      map[string]string{"TOKEN": "only-b"},
+				Devices:  map[string]string{"GPU": "/dev/dri/renderD128"},
+				Labels:   map[string]string{"traefik.http.routers.x.rule": "Host(`a:b`)"},
+				Networks: []string{"proxy"},
+			},
+		},
+		CustomConfig: map[string]string{"servername": "vpn.example.org"},
+		Consent:      []string{"privileged"},
+	}
+	if !reflect.DeepEqual(ch, want) {
+		t.Errorf("choices:\n got %+v\nwant %+v", ch, want)
+	}
+	// The result is valid for unitgen, which checks names the same way.
+	if err := ch.Validate(def, unitgen.Options{SharesRoot: "/mnt2"}); err != nil && !strings.Contains(err.Error(), "consent") {
+		t.Errorf("unitgen refuses the choices: %v", err)
+	}
+}
+
+func TestApplyChoiceArgsErrors(t *testing.T) {
+	def := decodeTestDef(t)
+	tests := []struct {
+		args choiceArgs
+		want string
+	}{
+		{choiceArgs{ports: []string{"8080=1"}}, "--port 8080=1: port 8080 is in several containers (a, b); write --port a:8080=1"},
+		{choiceArgs{ports: []string{"9=1"}}, "--port 9=1: Pair has no container port 9 (it has: 53, 8080/tcp)"},
+		{choiceArgs{ports: []string{"8080/udp=1"}}, "has no container port 8080/udp"},
+		{choiceArgs{ports: []string{"53=70000"}}, `--port 53=70000: host port "70000": out of range`},
+		{choiceArgs{ports: []string{"53"}}, `--port "53": write --port C=H`},
+		{choiceArgs{envs: []string{"NOPE=1"}}, `--env NOPE=1: Pair has no environment variable "NOPE" (it has: TOKEN)`},
+		{choiceArgs{devices: []string{"a:GPU=/dev/x"}}, `--device a:GPU=/dev/x: container a has no device "GPU"`},
+		{choiceArgs{volumes: []string{"/extra=x"}}, "an extra volume needs its container: write --volume CONTAINER:/extra=x"},
+		{choiceArgs{volumes: []string{"data=x"}}, `the container path "data" must be absolute`},
+		{choiceArgs{custom: []string{"nope=1"}}, `Pair has no custom setting "nope" (it has: servername)`},
+		{choiceArgs{unpublish: []string{"7"}}, "--unpublish 7: Pair has no container port 7"},
+	}
+	for _, tt := range tests {
+		err := applyChoiceArgs(def, &unitgen.Choices{}, tt.args)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%+v: error %v, want %q", tt.args, err, tt.want)
+			continue
+		}
+		if exitCode(err) != exitUsage {
+			t.Errorf("%+v: exit code %d, want %d", tt.args, exitCode(err), exitUsage)
+		}
+	}
+}
+
+func TestMissingChoices(t *testing.T) {
+	def := decodeTestDef(t)
+	ch := &unitgen.Choices{}
+	if err := applyChoiceArgs(def, ch, choiceArgs{ports: []string{"53/tcp=53"}, envs: []string{"TOKEN=x"}}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range missingChoices(def, ch, map[string]int{"a/8080": 18090}) {
+		got = append(got, fmt.Sprintf("%s %s %s def=%s opt=%v", m.kind, m.container, m.key, m.def, m.optional))
+	}
+	want := []string{
+		"port a 8080/tcp def=18090 opt=false", // the suggested free port, not host_default
+		"volume a /data def= opt=false",
+		"port b 8080/tcp def=18081 opt=false",
+		"volume b /data def= opt=false",
+		"device b GPU def= opt=true",
+		"custom  servername def= opt=false",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("missing:\n got %q\nwant %q", got, want)
+	}
+	err := fillDefaults(def, ch, missingChoices(def, ch, nil))
+	if err == nil || err.Error() != "Pair needs values for: --volume /data=HOSTPATH (Data), --volume /data=HOSTPATH (Data B), --custom servername=VALUE (Server)" {
+		t.Errorf("fillDefaults: %v", err)
+	}
+	if ch.Containers["b"].Ports["8080"] != 18081 {
+		t.Errorf("the port default was not filled: %v", ch.Containers["b"].Ports)
+	}
+}
+
+func TestDaemonErrorCodes(t *testing.T) {
+	tests := []struct {
+		err  error
+		code int
+		line string
+	}{
+		{rdbus.ErrDaemonNotRunning, exitUnreachable, "rockond is not running; start it with: systemctl start rockon"},
+		{fmt.Errorf("%w: x", rdbus.ErrNoSuchRockOn), exitNotFound, `no rock-on named "Plex" in the catalog; see rockon search`},
+		{fmt.Errorf("%w: x", rdbus.ErrNotInstalled), exitNotFound, "Plex is not installed; install it with: rockon install Plex"},
+		{fmt.Errorf("%w: uid 1000", rdbus.ErrAccessDenied), exitDenied, "access denied: "},
+		{fmt.Errorf("%w: update is in progress", rdbus.ErrBusy), exitBusy, "try again when it has finished"},
+		{fmt.Errorf("%w: env X is missing", rdbus.ErrInvalidArgs), exitUsage, "env X is missing"},
+		{fmt.Errorf("%w: port 1/tcp is used", rdbus.ErrPortInUse), exitUsage, "port 1/tcp is used"},
+		{fmt.Errorf("%w: x", rdbus.ErrAlreadyInstalled), exitFailed, "Plex is already installed; change it with: rockon reconfigure Plex"},
+		{errors.New("pull failed"), exitFailed, "pull failed"},
+	}
+	for _, tt := range tests {
+		err := daemonError(tt.err, "Plex")
+		if exitCode(err) != tt.code || !strings.Contains(err.Error(), tt.line) {
+			t.Errorf("%v: code %d line %q, want %d %q", tt.err, exitCode(err), err, tt.code, tt.line)
+		}
+	}
+}
+
+func TestInterspersedArgs(t *testing.T) {
+	app := newApp(nil, &strings.Builder{}, &strings.Builder{})
+	tests := []struct{ in, want string }{
+		{"rockon install plex --port 1=2 -e K=V", "rockon install --port 1=2 -e K=V plex"},
+		{"rockon --bus session --json logs plex -f -n 5", "rockon --bus session --json logs -f -n 5 plex"},
+		{"rockon catalog refresh", "rockon catalog refresh"},
+		{"rockon compile --catalog d Gotify --out o --all", "rockon compile --catalog d --out o --all Gotify"},
+		{"rockon info -- -odd", "rockon info -- -odd"},
+		{"rockon info --generate-bash-completion", "rockon info --generate-bash-completion"},
+		{"rockon logs x -f --generate-bash-completion", "rockon logs -f x --generate-bash-completion"},
+		{"rockon nothing a -b", "rockon nothing a -b"},
+	}
+	for _, tt := range tests {
+		got := strings.Join(interspersedArgs(app, strings.Fields(tt.in)), " ")
+		if got != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.in, got, tt.want)
+		}
+	}
+}
