@@ -636,3 +636,36 @@ ExecStart=/usr/lib/polkit-1/polkitd --no-debug
 		t.Fatal(err)
 	}
 }
+
+// TestRegenerate: at start the daemon rewrites a unit that differs from what
+// its record compiles to (an edit, an upgrade of the generator), leaves
+// alone a file that is not rockon's, and a clean stop exits 0.
+func TestRegenerate(t *testing.T) {
+	e := setup(t, "podman")
+	ctx := e.ctx()
+	if err := e.c.Install(ctx, "Other Test", "", true, nil); err != nil {
+		t.Fatal(err)
+	}
+	unit := e.s.HostPath("/etc/systemd/system/rockon-other-test-ot-main.service")
+	orig, err := os.ReadFile(unit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, unit, string(orig)+"\n# edited by hand\n", 0o644)
+	// a file with a rockon-like name but no ownership marker
+	foreign := e.s.HostPath("/etc/systemd/system/rockon-foreign.service")
+	writeFile(t, foreign, "[Service]\nExecStart=/bin/true\n", 0o644)
+
+	e.s.Run(t, "systemctl", "stop", "rockon.service")
+	if got := e.s.Run(t, "systemctl", "show", "--value", "-p", "Result,ExecMainStatus", "rockon.service"); got != "success\n0\n" {
+		t.Errorf("after a clean stop: Result, ExecMainStatus = %q", got)
+	}
+	e.s.Run(t, "systemctl", "start", "rockon.service")
+	if got, err := os.ReadFile(unit); err != nil || string(got) != string(orig) {
+		t.Errorf("unit not regenerated: %v\n%s", err, got)
+	}
+	if _, err := os.Stat(foreign); err != nil {
+		t.Errorf("a file rockon does not own was touched: %v", err)
+	}
+	e.waitState("Other Test", "running")
+}

@@ -76,6 +76,9 @@ func run(ctx context.Context, configPath string, log *slog.Logger) error {
 		if ln != nil {
 			ln.Close()
 		}
+		if ctx.Err() != nil {
+			return nil // stopped while starting: not an error
+		}
 		return err
 	}
 	conn, err := connectBus(ctx, cfg.DBus.Bus)
