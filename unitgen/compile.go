@@ -704,6 +704,11 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 	sv.raw("SuccessExitStatus", "130 131 143")
 
 	var err error
+	if init := g.openVPNInit(p, image); init != nil {
+		if err := ex("ExecStartPre", "", init...); err != nil {
+			return nil, err
+		}
+	}
 	if g.opt.Engine == Podman {
 		sv.raw("Type", "notify")
 		sv.raw("NotifyAccess", "all")
@@ -763,6 +768,43 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 		ex("ExecStopPost", "-", bin, "rm", "--force", name),
 	)
 	return u, err
+}
+
+// openVPNImage is the image of the OpenVPN rock-on, which Rockstor
+// installs with a special handler: the server configuration is generated
+// once, into the data container, from custom_config's servername.
+const openVPNImage = "kylemanna/openvpn"
+
+// openVPNInit returns the command that generates the OpenVPN server
+// configuration (ovpn_genconfig -u PROTO://SERVERNAME) in the data
+// container when it has none yet, as Rockstor's install handler does; nil
+// for any other container. The server name travels in the env file
+// (ROCKON_CUSTOM_SERVERNAME), never in the unit; the shell script is fixed
+// text run inside the image. Initialising the PKI stays the manual step
+// the rock-on's notes describe (it asks for a passphrase).
+func (g *generator) openVPNInit(p *ctrPlan, image string) []string {
+	if p.c.Image != openVPNImage || p.envFile == "" || g.ch.CustomConfig["servername"] == "" {
+		return nil
+	}
+	from := ""
+	for _, pair := range p.c.Opts {
+		if o := parseOpt(pair); o.flag == "--volumes-from" {
+			from = o.value
+		}
+	}
+	if from == "" {
+		return nil
+	}
+	proto := "udp"
+	if len(p.c.Ports) > 0 && p.c.Ports[0].Protocol == "tcp" {
+		proto = "tcp"
+	}
+	argv := []string{g.opt.EngineBinary, "run", "--rm"}
+	if g.opt.Engine == Podman {
+		argv = append(argv, "--sdnotify=ignore")
+	}
+	return append(argv, "--volumes-from", from, "--env-file", p.envFile, "--entrypoint", "/bin/sh", image, "-c",
+		`test -e /etc/openvpn/ovpn_env.sh || exec ovpn_genconfig -u "`+proto+`://$`+CustomConfigEnv("servername")+`"`)
 }
 
 func firstErr(errs ...error) error {
