@@ -5,6 +5,7 @@
 package packaging
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,7 +118,7 @@ var allowedLintian = map[string]string{
 func TestDebLintian(t *testing.T) {
 	requireTools(t, "lintian")
 	deb, _ := buildPackages(t)
-	out, err := exec.Command("lintian", "--no-tag-display-limit", deb).CombinedOutput()
+	out, err := exec.Command("lintian", "--tag-display-limit", "0", deb).CombinedOutput()
 	t.Logf("lintian %s:\n%s", filepath.Base(deb), out)
 	tagLine := regexp.MustCompile(`^([EWIPXO]): rockon(?: [a-z]+)?: ([a-z0-9+.-]+)`)
 	var found int
@@ -536,4 +538,189 @@ func generatedUnits(t *testing.T, s *sandbox.Sandbox) []string {
 		}
 	}
 	return units
+}
+
+// notHardening are the [Service] keys of rockon.service that describe the
+// daemon rather than confine it; every other key is applied to the probes.
+var notHardening = map[string]bool{
+	"Type": true, "NotifyAccess": true, "BusName": true, "ExecStart": true, "Restart": true,
+	"RestartSec": true, "WatchdogSec": true, "TimeoutStopSec": true, "StateDirectory": true,
+	"StateDirectoryMode": true, "ConfigurationDirectory": true, "ConfigurationDirectoryMode": true,
+}
+
+// hardeningLines returns rockon.service's confinement: its [Service] lines
+// but the ones that describe the daemon, exactly as written (repeated keys
+// merge in a unit file, not on systemd-run's command line).
+func hardeningLines(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("../rockon.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	section := ""
+	for line := range strings.Lines(string(b)) {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+		case strings.HasPrefix(line, "["):
+			section = line
+		case section == "[Service]":
+			k, _, ok := strings.Cut(line, "=")
+			if !ok {
+				t.Fatalf("rockon.service: unexpected line %q", line)
+			}
+			if !notHardening[k] {
+				lines = append(lines, line)
+			}
+		}
+	}
+	if len(lines) < 20 {
+		t.Fatalf("only %d hardening settings found in rockon.service", len(lines))
+	}
+	return lines
+}
+
+// suidLayer is a root filesystem tar with what image layers commonly hold
+// and a confined unpacker could get wrong: a setuid root program, a file
+// owned by another user, a directory and a symbolic link.
+func suidLayer(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	add := func(h *tar.Header, body string) {
+		h.Size = int64(len(body))
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(&tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755}, "")
+	add(&tar.Header{Name: "bin/su-like", Typeflag: tar.TypeReg, Mode: 0o4755}, "#!/bin/false\n")
+	add(&tar.Header{Name: "data/", Typeflag: tar.TypeDir, Mode: 0o750, Uid: 1000, Gid: 1000}, "")
+	add(&tar.Header{Name: "data/owned", Typeflag: tar.TypeReg, Mode: 0o640, Uid: 1000, Gid: 1000}, "x")
+	add(&tar.Header{Name: "link", Typeflag: tar.TypeSymlink, Linkname: "bin/su-like"}, "")
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestEngineWorkUnderUnitHardening runs what rockond asks of docker and
+// podman (the engine.Engine command lines: pull, inspect, tag, rm --force of
+// a running container, network rm, image rm) confined exactly as
+// rockon.service confines the daemon, through systemd-run in the sandbox.
+// podman does its storage work in the caller's context, so this is where a
+// too-tight option (RestrictSUIDSGID=, a missing capability or system call,
+// a read-only path) would break installs.
+func TestEngineWorkUnderUnitHardening(t *testing.T) {
+	requireTools(t, "unshare", "nsenter")
+	sandbox.RequireRoot(t)
+	hardening := strings.Join(hardeningLines(t), "\n")
+	s := sandbox.New(t, sandbox.Options{Docker: true})
+	ctx := context.Background()
+
+	// Each command runs as a oneshot unit with the daemon's [Service]
+	// confinement lines, written to the sandbox's /run/systemd/system.
+	probes := 0
+	confined := func(engine string, args ...string) (string, error) {
+		probes++
+		unit := fmt.Sprintf("rockon-probe-%d.service", probes)
+		text := fmt.Sprintf("[Service]\nType=oneshot\nExecStart=/usr/bin/%s %s\n%s\n", engine, strings.Join(args, " "), hardening)
+		if err := os.WriteFile(s.HostPath("/run/systemd/system/"+unit), []byte(text), 0o644); err != nil {
+			return "", err
+		}
+		if out, err := s.Command(ctx, "systemctl", "daemon-reload").CombinedOutput(); err != nil {
+			return string(out), err
+		}
+		_, err := s.Command(ctx, "systemctl", "start", unit).CombinedOutput()
+		out, _ := s.Command(ctx, "journalctl", "--no-pager", "-o", "cat", "-u", unit).CombinedOutput()
+		return string(out), err
+	}
+	mustConfined := func(t *testing.T, engine string, args ...string) string {
+		t.Helper()
+		out, err := confined(engine, args...)
+		if err != nil {
+			t.Fatalf("confined %s %s: %v\n%s", engine, strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+
+	// The image: imported outside, saved as an archive, removed; the
+	// confined pull unpacks it again.
+	if err := os.WriteFile(s.HostPath("/srv/rockon/probe-rootfs.tar"), suidLayer(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, engine := range []string{"podman", "docker"} {
+		t.Run(engine, func(t *testing.T) {
+			s.LoadTestImages(t, engine)
+			img := "localhost/rockon-probe:1"
+			archive := "/srv/rockon/probe-" + engine + ".tar"
+			s.Run(t, engine, "import", "--change", `ENTRYPOINT ["/bin/su-like"]`, "/srv/rockon/probe-rootfs.tar", img)
+			s.Run(t, engine, "save", "-o", archive, img)
+			s.Run(t, engine, "image", "rm", img)
+
+			if engine == "podman" {
+				// podman unpacks the layer itself, under the confinement;
+				// the archive names the image.
+				mustConfined(t, engine, "pull", "--", "docker-archive:"+archive)
+			} else {
+				// docker pull only asks dockerd; load goes the same way.
+				mustConfined(t, engine, "load", "-i", archive)
+			}
+			id := strings.TrimSpace(mustConfined(t, engine, "image", "inspect", "--format", "{{.Id}}", "--", img))
+			if id == "" {
+				t.Fatal("no image ID")
+			}
+			mustConfined(t, engine, "tag", img, "localhost/rockon-probe:tagged")
+
+			if engine == "podman" {
+				// What the confined unpacking wrote: modes and owners kept.
+				checkProbeFiles(t, s.HostPath("/var/lib/containers/storage/overlay"))
+			}
+
+			// A container on its own network with a published port, stopped
+			// as its unit would stop it (rockond stops a rock-on's units
+			// before it removes containers), then removed confined.
+			s.Run(t, engine, "network", "create", "rockon-probe-net")
+			s.Run(t, engine, "run", "-d", "--name", "rockon-probe-run", "--network", "rockon-probe-net",
+				"-p", "127.0.0.1:18490:8080", "--entrypoint", "/rockon-test", sandbox.TestImage+":1")
+			s.Run(t, engine, "stop", "rockon-probe-run")
+			mustConfined(t, engine, "rm", "--force", "--", "rockon-probe-run")
+			mustConfined(t, engine, "network", "rm", "--", "rockon-probe-net")
+			mustConfined(t, engine, "image", "rm", "--", "localhost/rockon-probe:tagged", img)
+			if out, err := s.Command(ctx, engine, "ps", "-a", "--format", "{{.Names}}").Output(); err != nil || strings.Contains(string(out), "rockon-probe") {
+				t.Errorf("containers left: %v %s", err, out)
+			}
+		})
+	}
+}
+
+// checkProbeFiles finds the probe layer's files in podman's storage (dir is
+// its overlay directory, as the host sees it) and checks that the confined
+// unpacking kept the setuid bit, the owner and the symbolic link.
+func checkProbeFiles(t *testing.T, dir string) {
+	t.Helper()
+	one := func(rel string) (fs.FileInfo, *syscall.Stat_t) {
+		m, _ := filepath.Glob(filepath.Join(dir, "*", "diff", rel))
+		if len(m) != 1 {
+			t.Fatalf("%s: found %v in the storage, want one", rel, m)
+		}
+		fi, err := os.Lstat(m[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi, fi.Sys().(*syscall.Stat_t)
+	}
+	if fi, _ := one("bin/su-like"); fi.Mode()&fs.ModeSetuid == 0 {
+		t.Errorf("setuid bit lost on bin/su-like: %v", fi.Mode())
+	}
+	if fi, st := one("data/owned"); st.Uid != 1000 || st.Gid != 1000 || fi.Mode().Perm() != 0o640 {
+		t.Errorf("data/owned: %d:%d %v, want 1000:1000 -rw-r-----", st.Uid, st.Gid, fi.Mode())
+	}
+	if fi, _ := one("link"); fi.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("link: %v, want a symbolic link", fi.Mode())
+	}
 }
