@@ -35,8 +35,9 @@ func bigSnapshot(n int) Snapshot {
 
 // BenchmarkScrape200 scrapes /metrics through the handler with 200 rock-ons
 // of 3 containers each, and reports the median scrape time besides the
-// mean: "prometheus" asks as a Prometheus 2 server does (OpenMetrics,
-// gzip), "text" for the plain text format (curl).
+// mean: "prometheus" sends the headers a Prometheus 2 server sends (it
+// prefers OpenMetrics, which the handler does not offer, so it gets the
+// text format, gzipped), "text" asks for uncompressed text, as curl does.
 func BenchmarkScrape200(b *testing.B) {
 	b.Run("prometheus", func(b *testing.B) {
 		benchmarkScrape(b, 200, map[string]string{
