@@ -136,7 +136,7 @@ ExecStart=/usr/bin/prometheus --config.file=/etc/rockon-test/prometheus.yml --st
 	s.Run(t, rockon, "--bus", "system", "install", "--no-input", probeName)
 	waitFor(t, s, `rockon_operations_total{job="rockond",operation="install",result="success"}`, 1)
 	waitFor(t, s, fmt.Sprintf(`rockon_rockon_state{name=%q,state="running"}`, probeName), 1)
-	waitFor(t, s, fmt.Sprintf(`rockon_rockon_info{name=%q,engine="podman"}`, probeName), 1)
+	waitFor(t, s, fmt.Sprintf(`rockon_rockon_info{name=%q,engine="podman",version="1.0"}`, probeName), 1)
 	waitFor(t, s, fmt.Sprintf(`rockon_container_state{rockon=%q,container="web",state="active"}`, probeName), 1)
 	waitFor(t, s, fmt.Sprintf(`rockon_container_start_time_seconds{rockon=%q,container="web"} > bool 0`, probeName), 1)
 
