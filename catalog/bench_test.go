@@ -47,12 +47,18 @@ func reportRefresh(b *testing.B, res RefreshResult, durations []time.Duration) {
 	b.ReportMetric(float64(res.Bytes), "bodybytes/op")
 }
 
-func benchCold(b *testing.B, workers int) {
+func benchCold(b *testing.B, workers int, disk bool) {
 	ms, url := registryServer(b)
 	var res RefreshResult
 	var durations []time.Duration
 	for b.Loop() {
-		s, err := NewStore(StoreOptions{RemoteURL: url, Workers: workers})
+		cache := ""
+		if disk {
+			b.StopTimer()
+			cache = filepath.Join(b.TempDir(), "cache")
+			b.StartTimer()
+		}
+		s, err := NewStore(StoreOptions{RemoteURL: url, Workers: workers, CacheDir: cache})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -67,18 +73,22 @@ func benchCold(b *testing.B, workers int) {
 }
 
 // BenchmarkRefreshCold32 is the same with 32 requests in flight.
-func BenchmarkRefreshCold32(b *testing.B) { benchCold(b, 32) }
+func BenchmarkRefreshCold32(b *testing.B) { benchCold(b, 32, false) }
 
 // BenchmarkRefreshCold fetches the whole registry into an empty store with
 // the default concurrency bound.
-func BenchmarkRefreshCold(b *testing.B) { benchCold(b, DefaultWorkers) }
+func BenchmarkRefreshCold(b *testing.B) { benchCold(b, DefaultWorkers, false) }
+
+// BenchmarkRefreshColdDiskCache also writes every file to the disk cache
+// (atomically, with fsync), as the daemon does.
+func BenchmarkRefreshColdDiskCache(b *testing.B) { benchCold(b, DefaultWorkers, true) }
 
 // BenchmarkRefreshCold8 is the same with 8 requests in flight.
-func BenchmarkRefreshCold8(b *testing.B) { benchCold(b, 8) }
+func BenchmarkRefreshCold8(b *testing.B) { benchCold(b, 8, false) }
 
 // BenchmarkRefreshSequential fetches one file after the other, as Rockstor
 // does: the baseline.
-func BenchmarkRefreshSequential(b *testing.B) { benchCold(b, 1) }
+func BenchmarkRefreshSequential(b *testing.B) { benchCold(b, 1, false) }
 
 // BenchmarkRefreshColdHTTP2 is the cold refresh over HTTPS with HTTP/2, as
 // a public metastore serves it: the requests in flight share one

@@ -117,17 +117,21 @@ func FuzzSocketTable(f *testing.F) {
 }
 
 func FuzzCacheFile(f *testing.F) {
-	f.Add(encodeCache(&cacheEntry{url: "https://x/root.json", etag: `"abc"`, lastModified: "Wed, 11 Feb 2026 00:00:00 GMT", body: []byte(`{"a": "a.json"}`)}))
-	f.Add([]byte(cacheMagic + "\n\n"))
+	fileURL := func(name string) string { return "https://example.org/rockons/" + name }
+	good, _ := json.Marshal(cacheFile{Version: cacheVersion, Files: []cacheFileEntry{
+		{Name: RootFile, URL: fileURL(RootFile), ETag: `"r"`, Body: []byte(`{"app 00": "app00.json"}`)},
+		{Name: "app00.json", URL: fileURL("app00.json"), LastModified: "Wed, 11 Feb 2026 00:00:00 GMT", Body: synthDef("App 00", 8000)},
+	}})
+	f.Add(good)
+	f.Add([]byte(`{"version": 1, "files": [{"name": "../x.json", "url": "https://example.org/x.json", "body": ""}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ce, err := decodeCache(data)
-		if err != nil {
-			return
-		}
-		// What decodes encodes back to something that decodes the same.
-		ce2, err := decodeCache(encodeCache(ce))
-		if err != nil || !bytes.Equal(ce.body, ce2.body) {
-			t.Fatalf("round trip: %v", err)
+		for name, ce := range decodeCacheFile(data, fileURL) {
+			if name != RootFile && checkFileName(name) != "" {
+				t.Fatalf("unsafe name %q", name)
+			}
+			if name != RootFile && len(ce.defs) == 0 {
+				t.Fatalf("%s kept without a valid definition", name)
+			}
 		}
 	})
 }

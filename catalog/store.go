@@ -1,8 +1,8 @@
 package catalog
 
 import (
-	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -42,10 +42,10 @@ type StoreOptions struct {
 	// an empty metastore.
 	LocalDir string
 	// CacheDir keeps the last good copy of every remote file with its
-	// validators (ETag, Last-Modified), so that a refresh of an unchanged
-	// catalog transfers no bodies and an unreachable or broken server
-	// leaves the catalog as it was, across restarts too. Empty keeps the
-	// copy in memory only.
+	// validators (ETag, Last-Modified) in one file, CacheFile, so that a
+	// refresh of an unchanged catalog transfers no bodies and an
+	// unreachable or broken server leaves the catalog as it was, across
+	// restarts too. Empty keeps the copy in memory only.
 	CacheDir string
 	// Client makes the requests; nil uses NewHTTPClient(Workers). Whatever
 	// the client, redirects from https to http are refused.
@@ -91,8 +91,8 @@ type Store struct {
 
 // cacheEntry is the last good copy of one remote file.
 type cacheEntry struct {
-	url                string // where it came from: a cache made for another server is ignored
 	etag, lastModified string
+	broken             bool // invalid, kept in memory for want of a good copy, never saved
 	body               []byte
 	defs               []*RockOn   // decoded definitions (definition files)
 	probs              Problems    // their warnings
@@ -217,110 +217,160 @@ func (s *Store) Refresh(ctx context.Context) (RefreshResult, error) {
 }
 
 func (s *Store) refreshRemote(ctx context.Context, res *RefreshResult) {
-	var resMu sync.Mutex
-	count := func(file string, fr fetchResult) {
-		resMu.Lock()
-		defer resMu.Unlock()
-		res.Requests++
-		res.Bytes += int64(len(fr.body))
-		switch {
-		case fr.err != nil:
-			res.Failed++
-			res.Errors = append(res.Errors, fmt.Errorf("%s: %w", s.fileURL(file), fr.err))
-		case fr.status == http.StatusNotModified:
-			res.NotModified++
-		default:
-			res.Fetched++
+	// At most Workers requests in flight, root.json included.
+	sem := make(chan struct{}, s.opt.Workers)
+	acquire := func(ctx context.Context) bool {
+		select {
+		case sem <- struct{}{}:
+			return true
+		case <-ctx.Done():
+			return false
 		}
 	}
-	fail := func(file string, err error) {
-		resMu.Lock()
-		defer resMu.Unlock()
-		res.Failed++
-		res.Fetched-- // counted as fetched, but the body was refused
-		var ps Problems
-		if !errors.As(err, &ps) {
-			err = fmt.Errorf("%s: %w", s.fileURL(file), err)
+	release := func() { <-sem }
+
+	// The index is fetched first, and while it is in flight the files the
+	// cached index lists are revalidated already: an unchanged catalog
+	// then costs one wave of requests less. Should the index fail, those
+	// requests are cancelled and their answers dropped.
+	cached := s.cache[RootFile]
+	rootDone := make(chan fetchResult, 1)
+	if !acquire(ctx) {
+		return
+	}
+	go func() {
+		defer release()
+		rootDone <- s.fetch(ctx, RootFile, cached)
+	}()
+
+	filesCtx, cancelFiles := context.WithCancel(ctx)
+	defer cancelFiles()
+	var mu sync.Mutex // guards outcomes
+	outcomes := map[string]fileOutcome{}
+	started := map[string]bool{}
+	var wg sync.WaitGroup
+	startFile := func(file string) {
+		started[file] = true
+		prev := s.cache[file] // read-only until wg.Wait
+		wg.Go(func() {
+			if !acquire(filesCtx) {
+				return
+			}
+			fr := s.fetch(filesCtx, file, prev)
+			release()
+			o := fileOutcome{fr: fr, prev: prev}
+			if fr.err == nil && fr.status == http.StatusOK {
+				o.defs, o.probs = decodeFile(s.fileURL(file), fr.body)
+			}
+			mu.Lock()
+			outcomes[file] = o
+			mu.Unlock()
+		})
+	}
+	if cached != nil {
+		for _, e := range cached.root {
+			startFile(e.File)
 		}
-		res.Errors = append(res.Errors, err) // Problems name the file already
 	}
 
-	// The index first: it names the files.
-	fr := s.fetch(ctx, RootFile, s.cache[RootFile])
-	count(RootFile, fr)
-	rootFresh := false
-	if fr.err == nil && fr.status == http.StatusOK {
+	fr := <-rootDone
+	res.add(s.fileURL(RootFile), fr)
+	changed := false // whether the disk cache must be rewritten
+	if fr.err != nil {
+		// An unreachable or failing server: keep every last good copy.
+		cancelFiles()
+		wg.Wait()
+		return
+	}
+	if fr.status == http.StatusOK {
 		entries, probs := decodeRoot(s.fileURL(RootFile), fr.body)
 		if len(entries) == 0 && probs.HasErrors() {
-			fail(RootFile, probs.ErrorsOnly())
+			res.refuse(probs.ErrorsOnly())
 		} else {
-			ce := &cacheEntry{etag: fr.etag, lastModified: fr.lastModified, body: fr.body, root: entries, probs: probs}
-			s.cache[RootFile] = ce
-			s.saveCache(RootFile, ce, res, &resMu)
-			rootFresh = true
+			s.cache[RootFile] = &cacheEntry{etag: fr.etag, lastModified: fr.lastModified, body: fr.body, root: entries, probs: probs}
+			changed = true
 		}
 	}
 	root := s.cache[RootFile]
-	if fr.err != nil || root == nil || ctx.Err() != nil {
-		// An unreachable or failing server: keep every last good copy
-		// rather than wait out a timeout per file.
+	if root == nil {
+		cancelFiles()
+		wg.Wait()
+		return
+	}
+	for _, e := range root.root {
+		if !started[e.File] {
+			startFile(e.File)
+		}
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
 		return
 	}
 
-	jobs := make(chan string)
-	type done struct {
-		file string
-		ce   *cacheEntry
-	}
-	results := make(chan done)
-	var wg sync.WaitGroup
-	for range min(s.opt.Workers, len(root.root)) {
-		wg.Go(func() {
-			for file := range jobs {
-				prev := s.cache[file] // read-only while workers run
-				fr := s.fetch(ctx, file, prev)
-				count(file, fr)
-				if fr.err != nil || fr.status != http.StatusOK {
-					continue
-				}
-				defs, probs := decodeFile(s.fileURL(file), fr.body)
-				if probs.HasErrors() {
-					fail(file, probs.ErrorsOnly())
-					if prev != nil {
-						continue // keep the last good copy
-					}
-				}
-				ce := &cacheEntry{etag: fr.etag, lastModified: fr.lastModified, body: fr.body, defs: defs, probs: probs}
-				if !probs.HasErrors() {
-					s.saveCache(file, ce, res, &resMu)
-				} else {
-					ce.etag, ce.lastModified = "", "" // never revalidate a broken copy
-				}
-				results <- done{file, ce}
-			}
-		})
-	}
-	go func() {
-		defer close(jobs)
-		for _, e := range root.root {
-			select {
-			case jobs <- e.File:
-			case <-ctx.Done():
-				return
+	// Account for the files of the index, in its order; answers for files
+	// it no longer lists are dropped.
+	for _, e := range root.root {
+		o, ok := outcomes[e.File]
+		if !ok {
+			continue
+		}
+		res.add(s.fileURL(e.File), o.fr)
+		if o.fr.err != nil || o.fr.status != http.StatusOK {
+			continue
+		}
+		if o.probs.HasErrors() {
+			res.refuse(o.probs.ErrorsOnly())
+			if o.prev != nil {
+				continue // keep the last good copy
 			}
 		}
-	}()
-	go func() { wg.Wait(); close(results) }()
-	updated := map[string]*cacheEntry{}
-	for d := range results {
-		updated[d.file] = d.ce
+		ce := &cacheEntry{etag: o.fr.etag, lastModified: o.fr.lastModified, body: o.fr.body, defs: o.defs, probs: o.probs}
+		if o.probs.HasErrors() {
+			ce.etag, ce.lastModified = "", "" // never revalidate a broken copy
+			ce.broken = true
+		}
+		s.cache[e.File] = ce
+		changed = true
 	}
-	for f, ce := range updated {
-		s.cache[f] = ce
-	}
-	if rootFresh && ctx.Err() == nil {
+	if fr.status == http.StatusOK {
 		s.prune(root.root)
 	}
+	if changed {
+		if err := s.saveCache(); err != nil {
+			res.Errors = append(res.Errors, err)
+		}
+	}
+}
+
+// fileOutcome is what became of one definition file during a refresh.
+type fileOutcome struct {
+	fr    fetchResult
+	prev  *cacheEntry
+	defs  []*RockOn
+	probs Problems
+}
+
+// add accounts for one request.
+func (res *RefreshResult) add(url string, fr fetchResult) {
+	res.Requests++
+	res.Bytes += int64(len(fr.body))
+	switch {
+	case fr.err != nil:
+		res.Failed++
+		res.Errors = append(res.Errors, fmt.Errorf("%s: %w", url, fr.err))
+	case fr.status == http.StatusNotModified:
+		res.NotModified++
+	default:
+		res.Fetched++
+	}
+}
+
+// refuse turns a fetched body into a failure: it arrived but is invalid
+// (the Problems name the file).
+func (res *RefreshResult) refuse(ps Problems) {
+	res.Fetched--
+	res.Failed++
+	res.Errors = append(res.Errors, ps)
 }
 
 // prune forgets cached files the index no longer lists.
@@ -332,9 +382,6 @@ func (s *Store) prune(entries []RootEntry) {
 	for f := range s.cache {
 		if !keep[f] {
 			delete(s.cache, f)
-			if s.opt.CacheDir != "" {
-				_ = os.Remove(filepath.Join(s.opt.CacheDir, f))
-			}
 		}
 	}
 }
@@ -428,95 +475,105 @@ func (s *Store) assemble() *Catalog {
 	return build(remote, local)
 }
 
-// The on-disk cache holds one file per remote file: a small header with
-// the validators, a blank line, then the body exactly as received. Each is
-// replaced atomically, so a crash leaves either copy whole, header and body
-// always matching.
-const cacheMagic = "rockon-metastore-cache 1\n"
+// CacheFile is the file in StoreOptions.CacheDir holding the last good
+// copy of the remote metastore.
+const CacheFile = "metastore-cache.json"
 
-func encodeCache(ce *cacheEntry) []byte {
-	var b bytes.Buffer
-	b.WriteString(cacheMagic)
-	fmt.Fprintf(&b, "url: %s\netag: %s\nlast-modified: %s\n\n", ce.url, ce.etag, ce.lastModified)
-	b.Write(ce.body)
-	return b.Bytes()
+// cacheFile is CacheFile's content: every remote file with its URL (a
+// cache made for another server is not used), validators and body exactly
+// as received. It is rewritten whole and atomically when a refresh changed
+// anything: one write and one fsync, where a file per definition cost ninety.
+type cacheFile struct {
+	Version int              `json:"version"`
+	Files   []cacheFileEntry `json:"files"`
 }
 
-func decodeCache(data []byte) (*cacheEntry, error) {
-	rest, ok := bytes.CutPrefix(data, []byte(cacheMagic))
-	if !ok {
-		return nil, errors.New("not a metastore cache file")
-	}
-	head, body, ok := bytes.Cut(rest, []byte("\n\n"))
-	if !ok {
-		return nil, errors.New("truncated cache file")
-	}
-	ce := &cacheEntry{body: body}
-	for _, line := range strings.Split(string(head), "\n") {
-		k, v, _ := strings.Cut(line, ": ")
-		switch k {
-		case "url":
-			ce.url = v
-		case "etag":
-			ce.etag = v
-		case "last-modified":
-			ce.lastModified = v
-		}
-	}
-	return ce, nil
+type cacheFileEntry struct {
+	Name         string `json:"name"`
+	URL          string `json:"url"`
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+	Body         []byte `json:"body"`
 }
 
-func (s *Store) saveCache(file string, ce *cacheEntry, res *RefreshResult, mu *sync.Mutex) {
+const (
+	cacheVersion = 1
+	// maxCacheFile bounds what loadCache reads: the registry is 0.2 MB.
+	maxCacheFile = 64 << 20
+)
+
+// saveCache writes the cached remote files atomically (renameio: temporary
+// file, fsync, rename).
+func (s *Store) saveCache() error {
 	if s.opt.CacheDir == "" {
-		return
+		return nil
 	}
-	ce.url = s.fileURL(file)
-	if err := renameio.WriteFile(filepath.Join(s.opt.CacheDir, file), encodeCache(ce), 0o644); err != nil {
-		mu.Lock()
-		res.Errors = append(res.Errors, fmt.Errorf("caching %s: %w", file, err))
-		mu.Unlock()
-	}
-}
-
-// loadCache reads the on-disk cache; unreadable or invalid entries are
-// skipped (the next refresh fetches them again).
-func (s *Store) loadCache() {
-	read := func(file string) *cacheEntry {
-		data, err := readCappedN(filepath.Join(s.opt.CacheDir, file), s.opt.MaxBody+8192)
-		if err != nil {
-			return nil
+	cf := cacheFile{Version: cacheVersion}
+	names := make([]string, 0, len(s.cache))
+	for f, ce := range s.cache {
+		if !ce.broken {
+			names = append(names, f)
 		}
-		ce, err := decodeCache(data)
-		if err != nil || ce.url != s.fileURL(file) {
-			return nil
-		}
-		return ce
-	}
-	root := read(RootFile)
-	if root == nil {
-		return
-	}
-	entries, probs := decodeRoot(s.fileURL(RootFile), root.body)
-	if len(entries) == 0 && probs.HasErrors() {
-		return
-	}
-	root.root, root.probs = entries, probs
-	s.cache[RootFile] = root
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		names = append(names, e.File)
 	}
 	sort.Strings(names)
 	for _, f := range names {
-		ce := read(f)
-		if ce == nil {
+		ce := s.cache[f]
+		cf.Files = append(cf.Files, cacheFileEntry{Name: f, URL: s.fileURL(f), ETag: ce.etag, LastModified: ce.lastModified, Body: ce.body})
+	}
+	data, err := json.Marshal(cf)
+	if err != nil {
+		return fmt.Errorf("encoding the metastore cache: %w", err)
+	}
+	if err := renameio.WriteFile(filepath.Join(s.opt.CacheDir, CacheFile), data, 0o644); err != nil {
+		return fmt.Errorf("writing the metastore cache: %w", err)
+	}
+	return nil
+}
+
+// decodeCacheFile returns the usable entries of a cache file for the
+// metastore at fileURL: those of the same server whose content decodes
+// without errors. Anything else is skipped (the next refresh fetches it).
+func decodeCacheFile(data []byte, fileURL func(string) string) map[string]*cacheEntry {
+	var cf cacheFile
+	if err := json.Unmarshal(data, &cf); err != nil || cf.Version != cacheVersion {
+		return nil
+	}
+	byName := map[string]cacheFileEntry{}
+	for _, e := range cf.Files {
+		if (e.Name == RootFile || checkFileName(e.Name) == "") && e.URL == fileURL(e.Name) {
+			byName[e.Name] = e
+		}
+	}
+	re, ok := byName[RootFile]
+	if !ok {
+		return nil
+	}
+	entries, probs := decodeRoot(fileURL(RootFile), re.Body)
+	if len(entries) == 0 && probs.HasErrors() {
+		return nil
+	}
+	out := map[string]*cacheEntry{RootFile: {etag: re.ETag, lastModified: re.LastModified, body: re.Body, root: entries, probs: probs}}
+	for _, e := range entries {
+		fe, ok := byName[e.File]
+		if !ok {
 			continue
 		}
-		defs, probs := decodeFile(s.fileURL(f), ce.body)
+		defs, probs := decodeFile(fileURL(e.File), fe.Body)
 		if probs.HasErrors() {
 			continue
 		}
-		ce.defs, ce.probs = defs, probs
+		out[e.File] = &cacheEntry{etag: fe.ETag, lastModified: fe.LastModified, body: fe.Body, defs: defs, probs: probs}
+	}
+	return out
+}
+
+// loadCache reads the on-disk cache, if any.
+func (s *Store) loadCache() {
+	data, err := readCappedN(filepath.Join(s.opt.CacheDir, CacheFile), maxCacheFile)
+	if err != nil {
+		return
+	}
+	for f, ce := range decodeCacheFile(data, s.fileURL) {
 		s.cache[f] = ce
 	}
 }

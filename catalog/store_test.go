@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -360,6 +359,17 @@ func TestStoreServerDownKeepsLastGoodCopy(t *testing.T) {
 	if s3.Catalog().Len() != 0 {
 		t.Errorf("cache of another server used: %v", s3.Catalog().Names())
 	}
+	// A damaged cache is ignored, not an error.
+	data, err := os.ReadFile(filepath.Join(cache, CacheFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cache, CacheFile), data[:len(data)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s4 := newTestStore(t, opt); s4.Catalog().Len() != 0 {
+		t.Errorf("damaged cache used: %v", s4.Catalog().Names())
+	}
 }
 
 func TestStoreLocalOverride(t *testing.T) {
@@ -467,12 +477,18 @@ func TestStoreRootEntriesStayInside(t *testing.T) {
 	if ms.requests != 2 {
 		t.Errorf("%d requests, want root.json and app00.json only", ms.requests)
 	}
-	ents, _ := os.ReadDir(cache)
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
+	data, err := os.ReadFile(filepath.Join(cache, CacheFile))
+	if err != nil {
+		t.Fatal(err)
 	}
-	sort.Strings(names)
+	var cf cacheFile
+	if err := json.Unmarshal(data, &cf); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range cf.Files {
+		names = append(names, e.Name)
+	}
 	if strings.Join(names, ",") != "app00.json,root.json" {
 		t.Errorf("cache holds %v", names)
 	}
@@ -539,8 +555,10 @@ func TestStoreFollowsIndexChanges(t *testing.T) {
 	if res.Fetched != 2 || res.NotModified != 2 {
 		t.Errorf("result %+v: want root.json and app09.json fetched, the rest 304", res)
 	}
-	if _, err := os.Stat(filepath.Join(cache, "app01.json")); !os.IsNotExist(err) {
-		t.Errorf("app01.json still cached: %v", err)
+	// The disk cache follows: a restarted store has the same catalog.
+	s2 := newTestStore(t, StoreOptions{RemoteURL: s.opt.RemoteURL, CacheDir: cache})
+	if got := strings.Join(s2.Catalog().Names(), ","); got != "App 00,App 02,App 09" {
+		t.Errorf("names from the cache = %s", got)
 	}
 }
 
