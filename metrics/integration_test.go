@@ -118,14 +118,33 @@ ExecStart=/usr/bin/prometheus --config.file=/etc/rockon-test/prometheus.yml --st
 `, prometheusAddr), 0o644)
 
 	s.Run(t, "systemctl", "daemon-reload")
+
+	// With the metrics port taken, rockond fails to start, and says why.
+	s.Run(t, "systemd-run", "--unit=port-holder", "--", "socat",
+		"TCP-LISTEN:"+strings.TrimPrefix(rockondMetrics, "127.0.0.1:")+",bind=127.0.0.1,reuseaddr,fork", "EXEC:/bin/true")
+	waitListening(t, s, rockondMetrics)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	out, err := s.Command(ctx, "systemctl", "start", "rockond-test.service").CombinedOutput()
+	cancel()
+	if err == nil {
+		t.Fatalf("rockond started with its metrics port taken: %s", out)
+	}
+	journal := s.Run(t, "journalctl", "--no-pager", "-u", "rockond-test.service")
+	if !strings.Contains(journal, `binding metrics listen address \"`+rockondMetrics+`\"`) ||
+		!strings.Contains(journal, "address already in use") {
+		t.Fatalf("rockond's journal does not say the metrics address is taken:\n%s", journal)
+	}
+	s.Run(t, "systemctl", "stop", "port-holder.service")
+	s.Run(t, "systemctl", "reset-failed", "rockond-test.service")
+
 	// rockond is Type=notify and binds the metrics socket before READY=1:
 	// once start returns, the endpoint answers.
 	s.Run(t, "systemctl", "start", "rockond-test.service")
-	out := s.Run(t, "curl", "-fsS", "http://"+rockondMetrics+"/metrics")
-	if !strings.Contains(out, "rockon_catalog_entries 1\n") {
-		t.Fatalf("rockond /metrics right after start lacks rockon_catalog_entries 1:\n%.2000s", out)
+	exposition := s.Run(t, "curl", "-fsS", "http://"+rockondMetrics+"/metrics")
+	if !strings.Contains(exposition, "rockon_catalog_entries 1\n") {
+		t.Fatalf("rockond /metrics right after start lacks rockon_catalog_entries 1:\n%.2000s", exposition)
 	}
-	checkWithPromtool(t, s, out)
+	checkWithPromtool(t, s, exposition)
 
 	s.Run(t, "systemctl", "start", "prometheus-test.service")
 	waitFor(t, s, `up{job="rockond"}`, 1)
@@ -148,6 +167,23 @@ ExecStart=/usr/bin/prometheus --config.file=/etc/rockon-test/prometheus.yml --st
 
 	// The real output once more, with a rock-on installed.
 	checkWithPromtool(t, s, s.Run(t, "curl", "-fsS", "http://"+rockondMetrics+"/metrics"))
+}
+
+// waitListening waits until something accepts connections on addr inside
+// the sandbox.
+func waitListening(t *testing.T, s *sandbox.Sandbox, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := s.Command(ctx, "socat", "-u", "OPEN:/dev/null", "TCP:"+addr).Run()
+		cancel()
+		if err == nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on %s", addr)
 }
 
 func checkWithPromtool(t *testing.T, s *sandbox.Sandbox, exposition string) {
