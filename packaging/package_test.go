@@ -8,6 +8,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	rdbus "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/sandbox"
 )
 
@@ -426,6 +428,36 @@ func TestDebInSandbox(t *testing.T) {
 		t.Fatal("no generated unit with an X-Rockon key in /etc/systemd/system")
 	}
 
+	// The bus policy: anyone may call, only root may own the name or set
+	// properties.
+	nobody := []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}
+	asNobody := func(args ...string) (string, error) {
+		out, err := s.Command(context.Background(), nobody[0], append(nobody[1:], args...)...).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := asNobody("busctl", "--system", "call", rdbus.BusName, rdbus.ManagerPath, rdbus.ManagerInterface, "ListRockOns", "b", "false"); err != nil || !strings.Contains(out, "Package Test") {
+		t.Errorf("an unprivileged caller cannot list rock-ons: %v\n%s", err, out)
+	}
+	if out, err := asNobody("dbus-send", "--system", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
+		"org.freedesktop.DBus.RequestName", "string:"+rdbus.BusName, "uint32:0"); err == nil || !strings.Contains(out, "AccessDenied") {
+		t.Errorf("an unprivileged process could ask for the daemon's bus name: %v\n%s", err, out)
+	}
+	if out, err := asNobody("busctl", "--system", "set-property", rdbus.BusName, rdbus.ManagerPath, rdbus.ManagerInterface, "Version", "s", "x"); err == nil || !strings.Contains(out, "denied") {
+		t.Errorf("the bus let an unprivileged caller set a property: %v\n%s", err, out)
+	}
+
+	// Upgrade: the new package restarts the daemon, the rock-on runs on.
+	pid := mainPID(t, s)
+	t.Logf("dpkg -i (upgrade):\n%s", s.Run(t, "dpkg", "-i", upgradeDeb(t)))
+	waitActive(t, s, "rockon.service")
+	if got := mainPID(t, s); got == pid {
+		t.Errorf("the upgrade did not restart rockond (MainPID %s before and after)", pid)
+	}
+	waitHTTP(t, s, "http://127.0.0.1:18480/version")
+	if list := s.Run(t, "rockon", "--no-color", "list", "--installed"); !strings.Contains(list, "Package Test") {
+		t.Errorf("after the upgrade the rock-on is not listed as installed:\n%s", list)
+	}
+
 	// Remove: the daemon stops, the rock-on's data stays.
 	t.Logf("apt-get remove:\n%s", s.Run(t, "apt-get", "remove", "-y", "rockon"))
 	if got := state(s, "rockon.service"); got == "active" || got == "activating" {
@@ -465,6 +497,38 @@ func TestDebInSandbox(t *testing.T) {
 	if out, err := s.Command(context.Background(), "docker", "ps", "--format", "{{.Names}}").CombinedOutput(); err != nil || strings.Contains(string(out), "pkgtest") {
 		t.Errorf("the rock-on's container still runs after purge (%v): %s", err, out)
 	}
+}
+
+// mainPID is rockon.service's main process ID.
+func mainPID(t *testing.T, s *sandbox.Sandbox) string {
+	t.Helper()
+	pid := strings.TrimSpace(s.Run(t, "systemctl", "show", "--value", "-p", "MainPID", "rockon.service"))
+	if pid == "" || pid == "0" {
+		t.Fatalf("rockon.service has no main process (%q)", pid)
+	}
+	return pid
+}
+
+// upgradeDeb builds the same package with a higher version (the binaries
+// are already built).
+func upgradeDeb(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("dpkg-deb", "--field", built.deb, "Version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := strings.TrimSpace(string(out)) + "+upgrade"
+	dir := filepath.Join(built.dir, "upgrade")
+	cmd := exec.Command("make", "-C", "..", "VERSION="+v,
+		"BIN="+filepath.Join(built.dir, "bin"), "STAGE="+filepath.Join(built.dir, "stage"), "DESTDIR="+dir, "deb")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make deb (upgrade): %v\n%s", err, out)
+	}
+	debs, _ := filepath.Glob(filepath.Join(dir, "rockon_*.deb"))
+	if len(debs) != 1 {
+		t.Fatalf("upgrade package: %v", debs)
+	}
+	return debs[0]
 }
 
 // unitPathOf returns SYSTEMD_UNIT_PATH=... as the sandbox's systemd has it.
@@ -722,5 +786,89 @@ func checkProbeFiles(t *testing.T, dir string) {
 	}
 	if fi, _ := one("link"); fi.Mode()&fs.ModeSymlink == 0 {
 		t.Errorf("link: %v, want a symbolic link", fi.Mode())
+	}
+}
+
+// TestPolicyFilesMatchTheAPI checks the polkit actions and the bus policy
+// against the names the daemon uses (package dbus): an action the daemon
+// checks but polkit does not know is always denied, an interface the bus
+// policy leaves out is unreachable for users.
+func TestPolicyFilesMatchTheAPI(t *testing.T) {
+	b, err := os.ReadFile("polkit/org.rockon.rockon1.policy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var policy struct {
+		Actions []struct {
+			ID       string `xml:"id,attr"`
+			Defaults struct {
+				Any      string `xml:"allow_any"`
+				Inactive string `xml:"allow_inactive"`
+				Active   string `xml:"allow_active"`
+			} `xml:"defaults"`
+		} `xml:"action"`
+	}
+	if err := xml.Unmarshal(b, &policy); err != nil {
+		t.Fatalf("polkit policy: %v", err)
+	}
+	var ids []string
+	for _, a := range policy.Actions {
+		ids = append(ids, a.ID)
+		if _, ok := rdbus.Actions[a.ID]; !ok {
+			t.Errorf("polkit action %s is not one the daemon checks", a.ID)
+		}
+		if a.ID == rdbus.ActionManage && (a.Defaults.Any != "auth_admin_keep" || a.Defaults.Inactive != "auth_admin_keep" || a.Defaults.Active != "auth_admin_keep") {
+			t.Errorf("%s defaults = %+v, want auth_admin_keep everywhere", a.ID, a.Defaults)
+		}
+	}
+	for id := range rdbus.Actions {
+		if !slices.Contains(ids, id) {
+			t.Errorf("the daemon checks polkit action %s, which the policy file does not define", id)
+		}
+	}
+
+	b, err = os.ReadFile("dbus/org.rockon.rockon1.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conf struct {
+		Policies []struct {
+			User    string `xml:"user,attr"`
+			Context string `xml:"context,attr"`
+			Allow   []struct {
+				Own       string `xml:"own,attr"`
+				Dest      string `xml:"send_destination,attr"`
+				Interface string `xml:"send_interface,attr"`
+				Member    string `xml:"send_member,attr"`
+			} `xml:"allow"`
+		} `xml:"policy"`
+	}
+	if err := xml.Unmarshal(b, &conf); err != nil {
+		t.Fatalf("bus policy: %v", err)
+	}
+	reachable := map[string]bool{}
+	for _, p := range conf.Policies {
+		for _, a := range p.Allow {
+			if a.Own != "" && (p.User != "root" || a.Own != rdbus.BusName) {
+				t.Errorf("policy (user %q, context %q) lets someone own %q", p.User, p.Context, a.Own)
+			}
+			if p.Context == "default" {
+				if a.Dest != rdbus.BusName {
+					t.Errorf("default policy allows sending to %q", a.Dest)
+				}
+				if a.Interface == "" {
+					t.Errorf("default policy allows every interface of %s", a.Dest)
+				}
+				if a.Interface == "org.freedesktop.DBus.Properties" && a.Member != "Get" && a.Member != "GetAll" {
+					t.Errorf("default policy allows Properties.%s", a.Member)
+				}
+				reachable[a.Interface] = true
+			}
+		}
+	}
+	for _, iface := range []string{rdbus.ManagerInterface, rdbus.RockOnInterface, rdbus.JobInterface} {
+		if !reachable[iface] {
+			t.Errorf("users cannot reach %s", iface)
+		}
 	}
 }
