@@ -12,6 +12,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -447,5 +448,34 @@ func TestGzip(t *testing.T) {
 	}
 	if !acceptsGzip([]string{"*"}) || !acceptsGzip([]string{"br", "GZIP"}) || acceptsGzip([]string{"*;q=0"}) {
 		t.Error("acceptsGzip misreads wildcard, several values or case")
+	}
+}
+
+// Overlapping scrapes share the fixed label pairs and the source; under
+// -race this shows they only read them.
+func TestConcurrentScrapes(t *testing.T) {
+	rec := NewRecorder()
+	h := Handler(NewRegistry(&fakeSource{snap: bigSnapshot(20)}, rec))
+	want := fmt.Sprintf(`rockon_rockon_state{name="RockOn 019",state=%q} 1`, States[19%len(States)])
+	var wg sync.WaitGroup
+	errs := make(chan string, 4*5)
+	for i := 0; i < 4; i++ { // the handler serves at most 4 at once
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 5; j++ {
+				rec.ObserveOperation(OpStart, ResultSuccess, time.Millisecond)
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+				if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), want) {
+					errs <- fmt.Sprintf("scrape: %d %.200s", w.Code, w.Body.String())
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
