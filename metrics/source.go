@@ -3,10 +3,16 @@
 // Prometheus exposition format.
 //
 // State metrics are not kept in long-lived gauges: at every scrape the
-// collector asks a Source for a fresh Snapshot (the daemon builds it from
-// systemd's own view of the units) and turns it into constant metrics. Work
+// Collector asks a Source for a fresh Snapshot (the daemon builds it from
+// systemd's own view of the units) and turns it into metric families. Work
 // done between scrapes (operations, image pulls, catalog refreshes) is
 // counted by a Recorder that the daemon calls as it goes.
+//
+// Wiring, in the daemon:
+//
+//	ln, err := metrics.Listen(cfg.Listen) // before READY=1; nil when off
+//	rec := metrics.NewRecorder()          // passed to the code doing the work
+//	go metrics.Serve(ctx, ln, metrics.Handler(metrics.NewRegistry(src, rec)), web)
 //
 // Nothing here touches the default Prometheus registry: NewRegistry builds a
 // private one.
