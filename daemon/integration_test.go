@@ -65,6 +65,23 @@ const otherDef = `{
   }
 }`
 
+// latestDef runs whatever localhost/rockon-test:latest is: an update looks
+// for a newer image under the same tag.
+const latestDef = `{
+  "Latest Test": {
+    "description": "A test app on a moving tag.",
+    "version": "1.0",
+    "website": "https://example.org/",
+    "containers": {
+      "lt-main": {
+        "image": "localhost/rockon-test",
+        "launch_order": 1,
+        "ports": {"8080": {"description": "Port.", "label": "Port [e.g. 18095]", "host_default": 18095, "protocol": "tcp"}}
+      }
+    }
+  }
+}`
+
 const testChoices = `
 [containers.rt-web.ports]
 "8080" = %d
@@ -188,7 +205,8 @@ func (e *env) connect() {
 // setCatalog writes the served catalog with the given test image tag.
 func (e *env) setCatalog(tag string) {
 	dir := e.s.HostPath("/srv/rockon/catalog")
-	writeFile(e.t, filepath.Join(dir, "root.json"), `{"rockon test": "rockon-test.json", "other test": "other-test.json"}`, 0o644)
+	writeFile(e.t, filepath.Join(dir, "root.json"), `{"rockon test": "rockon-test.json", "other test": "other-test.json", "latest test": "latest-test.json"}`, 0o644)
+	writeFile(e.t, filepath.Join(dir, "latest-test.json"), latestDef, 0o644)
 	writeFile(e.t, filepath.Join(dir, "rockon-test.json"), fmt.Sprintf(testDef, tag), 0o644)
 	writeFile(e.t, filepath.Join(dir, "other-test.json"), otherDef, 0o644)
 }
@@ -246,11 +264,11 @@ func testLifecycle(t *testing.T, engine string) {
 	ctx := e.ctx()
 
 	n, err := c.RefreshCatalog(ctx)
-	if err != nil || n != 2 {
-		t.Fatalf("RefreshCatalog = %d, %v; want 2 entries", n, err)
+	if err != nil || n != 3 {
+		t.Fatalf("RefreshCatalog = %d, %v; want 3 entries", n, err)
 	}
 	list, err := c.List(ctx, false)
-	if err != nil || len(list) != 2 || list[1].Name != "Rockon Test" || list[1].Installed {
+	if err != nil || len(list) != 3 || list[2].Name != "Rockon Test" || list[2].Installed {
 		t.Fatalf("List = %+v, %v", list, err)
 	}
 
@@ -668,4 +686,44 @@ func TestRegenerate(t *testing.T) {
 		t.Errorf("a file rockon does not own was touched: %v", err)
 	}
 	e.waitState("Other Test", "running")
+}
+
+// TestUpdateSameTag: an update finds a new image under the same tag and
+// restarts onto it; when that image is broken the tag is put back on the
+// image that worked.
+func TestUpdateSameTag(t *testing.T) {
+	e := setup(t, "podman")
+	ctx := e.ctx()
+	id := func(ref string) string {
+		return strings.TrimSpace(e.s.Run(t, "podman", "image", "inspect", "--format", "{{.Id}}", ref))
+	}
+	e.s.Run(t, "podman", "tag", "localhost/rockon-test:1", "localhost/rockon-test:latest")
+	if err := e.c.Install(ctx, "Latest Test", "", true, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.mustCurl("http://127.0.0.1:18095/version"); strings.TrimSpace(got) != "1" {
+		t.Fatalf("version = %q", got)
+	}
+	e.s.Run(t, "podman", "tag", "localhost/rockon-test:broken", "localhost/rockon-test:latest")
+	if err := e.c.Update(ctx, "Latest Test", nil); !errors.Is(err, api.ErrFailed) {
+		t.Fatalf("update onto a broken image: %v, want Failed", err)
+	}
+	if got, want := id("localhost/rockon-test:latest"), id("localhost/rockon-test:1"); got != want {
+		t.Errorf("after rollback :latest is %s, want the working image %s", got, want)
+	}
+	e.waitState("Latest Test", "running")
+	if got := e.mustCurl("http://127.0.0.1:18095/version"); strings.TrimSpace(got) != "1" {
+		t.Fatalf("version after rollback = %q", got)
+	}
+	e.s.Run(t, "podman", "tag", "localhost/rockon-test:2", "localhost/rockon-test:latest")
+	if err := e.c.Update(ctx, "Latest Test", nil); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	if got := e.mustCurl("http://127.0.0.1:18095/version"); strings.TrimSpace(got) != "2" {
+		t.Fatalf("version after update = %q", got)
+	}
+	p, err := e.c.Status(ctx, "Latest Test")
+	if err != nil || len(p.Containers) != 1 || p.Containers[0].ImageID != id("localhost/rockon-test:2") {
+		t.Fatalf("status after update: %+v, %v", p, err)
+	}
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/rockon/rockon/catalog"
 	api "github.com/rockon/rockon/dbus"
-	"github.com/rockon/rockon/engine"
 	"github.com/rockon/rockon/state"
 	"github.com/rockon/rockon/unitgen"
 )
@@ -544,7 +543,7 @@ func (m *Manager) rollbackApply(ctx context.Context, in *state.Installed, old, r
 	// a tag that moved to the new image goes back to the old one
 	for _, oldImg := range in.Images {
 		for _, im := range imgs {
-			if im.Container == oldImg.Container && im.Ref == oldImg.Ref && im.ID != oldImg.ID && oldImg.ID != "" && !engine.LocalOnly(oldImg.Ref) {
+			if im.Container == oldImg.Container && im.Ref == oldImg.Ref && im.ID != oldImg.ID && oldImg.ID != "" {
 				errs = append(errs, m.eng.Tag(ctx, oldImg.ID, oldImg.Ref))
 			}
 		}
