@@ -189,12 +189,13 @@ type fetchResult struct {
 	err                error
 }
 
-// Refresh fetches the remote metastore (root.json, then every file it
-// lists, concurrently and conditionally), rereads the local one and
-// replaces the catalog. Files that fail keep their last good copy. The
-// error joins the per-file errors (also in the result); the catalog is
-// replaced either way. A cancelled ctx stops the refresh and leaves the
-// catalog as it was.
+// Refresh fetches the remote metastore (root.json and every file it lists,
+// concurrently and conditionally, at most Workers requests in flight),
+// rereads the local one and replaces the catalog. Files that fail keep
+// their last good copy; when root.json itself cannot be fetched nothing
+// changes. The error joins the per-file errors (also in the result); the
+// catalog is replaced either way. A cancelled ctx stops the refresh and
+// leaves the catalog as it was.
 func (s *Store) Refresh(ctx context.Context) (RefreshResult, error) {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
