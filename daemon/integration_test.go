@@ -646,10 +646,13 @@ ExecStart=/usr/lib/polkit-1/polkitd --no-debug
 	if l, _ := e.c.List(ctx, true); len(l) != 0 {
 		t.Fatalf("installed after refusals: %+v", l)
 	}
-	if out, err := as("rtgrant", "Install", "Other Test", "{}", "{}"); err != nil || !strings.Contains(out, "/org/rockon/rockon1/job/") {
+	// the structured form of the choices, as a gdbus user writes it
+	choices := `{"containers": <{"ot-main": {"ports": <{"8080": uint32 18091}>}}>}`
+	if out, err := as("rtgrant", "Install", "Other Test", choices, "{}"); err != nil || !strings.Contains(out, "/org/rockon/rockon1/job/") {
 		t.Fatalf("granted user: %v: %s", err, out)
 	}
 	e.waitState("Other Test", "running")
+	e.mustCurl("http://127.0.0.1:18091/")
 	if err := e.c.Uninstall(ctx, "Other Test", nil); err != nil {
 		t.Fatal(err)
 	}
