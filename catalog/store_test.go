@@ -595,4 +595,19 @@ func TestStoreBrokenIndexKeepsCatalog(t *testing.T) {
 	if res.RockOns != 3 || res.NotModified != 3 || s.Catalog().Len() != 3 {
 		t.Errorf("result %+v, names %v", res, s.Catalog().Names())
 	}
+
+	// An index that fails outright keeps everything as it was, even a
+	// file that changed meanwhile (answers fetched while root.json was in
+	// flight are dropped).
+	ms.mu.Lock()
+	ms.status[RootFile] = http.StatusInternalServerError
+	ms.mu.Unlock()
+	ms.set("app01.json", synthDef("App 01 Renamed", 8101))
+	res, err = s.Refresh(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "root.json: HTTP 500") {
+		t.Errorf("err = %v", err)
+	}
+	if res.Requests != 1 || res.Failed != 1 || strings.Join(s.Catalog().Names(), ",") != "App 00,App 01,App 02" {
+		t.Errorf("result %+v, names %v", res, s.Catalog().Names())
+	}
 }
