@@ -24,6 +24,17 @@ func parseOpt(p catalog.Pair) opt {
 		if f, v, ok := strings.Cut(p[0], "="); ok {
 			o.flag, o.value, o.hasValue = f, v, true
 		}
+	} else if len(p[0]) > 2 && p[0][0] == '-' {
+		// The engines' flag parser reads "-v=X", "-vX" and clusters of
+		// boolean letters before a value flag ("-tv X") as "-v X": the
+		// consent checks must see the same.
+		rest := strings.TrimLeft(p[0][1:], "ditP")
+		if rest != "" {
+			o.flag = "-" + rest[:1]
+			if v := strings.TrimPrefix(rest[1:], "="); rest[1:] != "" {
+				o.value, o.hasValue = v, true
+			}
+		}
 	}
 	if !o.hasValue && p[1] != "" {
 		o.value, o.hasValue = p[1], true
@@ -79,7 +90,37 @@ const (
 	// ConsentDockerSocket: an engine's API socket (docker, podman,
 	// containerd) as a -v or --mount source: root on the host.
 	ConsentDockerSocket = "docker-socket"
+	// ConsentHostPaths: a system path ("/", /etc, /proc, /sys, /dev, /run,
+	// /boot, the engines' and rockon's state) bind-mounted by -v or
+	// --mount, or an option that makes the engine read or write a host
+	// file (--env-file, --label-file, --cidfile, --pidfile,
+	// --conmon-pidfile).
+	ConsentHostPaths = "host-paths"
+	// ConsentHostUTS, ConsentHostCgroupns: --uts=host, --cgroupns=host.
+	ConsentHostUTS      = "host-uts"
+	ConsentHostCgroupns = "host-cgroupns"
 )
+
+// systemBind reports whether a bind-mount source is a system path (and
+// not one a more specific token covers).
+func systemBind(src string) bool {
+	if !strings.HasPrefix(src, "/") {
+		return false // a named volume
+	}
+	src = path.Clean(src)
+	if src == "/" {
+		return true
+	}
+	if isEngineSocket(src) || isHostDevices(src) {
+		return false
+	}
+	for _, d := range forbiddenHostDirs {
+		if src == d || strings.HasPrefix(src, d+"/") {
+			return true
+		}
+	}
+	return false
+}
 
 // riskyCaps are capabilities that let a container act on the host.
 var riskyCaps = map[string]bool{
@@ -160,6 +201,18 @@ func optConsent(o opt, hostNet bool) []string {
 		if o.value == "host" {
 			need = append(need, ConsentHostUserns)
 		}
+	case "--uts":
+		if o.value == "host" {
+			need = append(need, ConsentHostUTS)
+		}
+	case "--cgroupns":
+		if o.value == "host" {
+			need = append(need, ConsentHostCgroupns)
+		}
+	case "--env-file", "--label-file", "--cidfile", "--pidfile", "--conmon-pidfile":
+		need = append(need, ConsentHostPaths)
+	case "--device-cgroup-rule":
+		need = append(need, ConsentHostDevices)
 	case "--security-opt":
 		switch strings.ReplaceAll(o.value, ":", "=") {
 		case "seccomp=unconfined", "apparmor=unconfined", "label=disable", "systempaths=unconfined":
@@ -171,22 +224,29 @@ func optConsent(o opt, hostNet bool) []string {
 			need = append(need, ConsentHostDevices)
 		}
 	case "-v", "--volume":
-		src, _, _ := strings.Cut(o.value, ":")
+		src, _, bind := strings.Cut(o.value, ":")
 		if isEngineSocket(src) {
 			need = append(need, ConsentDockerSocket)
 		}
 		if isHostDevices(src) {
 			need = append(need, ConsentHostDevices)
 		}
+		if bind && systemBind(src) { // without ':' it is an anonymous volume
+			need = append(need, ConsentHostPaths)
+		}
 	case "--mount":
 		for _, kv := range strings.Split(o.value, ",") {
 			k, v, _ := strings.Cut(kv, "=")
-			if k == "source" || k == "src" {
+			// the engines read mount keys case-insensitively
+			if k = strings.ToLower(strings.TrimSpace(k)); k == "source" || k == "src" {
 				if isEngineSocket(v) {
 					need = append(need, ConsentDockerSocket)
 				}
 				if isHostDevices(v) {
 					need = append(need, ConsentHostDevices)
+				}
+				if systemBind(v) {
+					need = append(need, ConsentHostPaths)
 				}
 			}
 		}
