@@ -67,7 +67,7 @@ func benchCold(b *testing.B, workers int, disk bool) {
 		if err != nil || res.RockOns != len(ms.files)-1 {
 			b.Fatalf("%d rock-ons: %v", res.RockOns, err)
 		}
-		s.client.CloseIdleConnections()
+		s.CloseIdleConnections()
 	}
 	reportRefresh(b, res, durations)
 }

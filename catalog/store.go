@@ -174,6 +174,10 @@ func (s *Store) Catalog() *Catalog {
 	return s.cat
 }
 
+// CloseIdleConnections closes the connections kept for the next refresh
+// (refreshes are rare; call it after one, or on shutdown).
+func (s *Store) CloseIdleConnections() { s.client.CloseIdleConnections() }
+
 // LastRefresh returns the result of the latest Refresh.
 func (s *Store) LastRefresh() RefreshResult {
 	s.mu.RLock()
