@@ -64,6 +64,9 @@ func requireTools(t *testing.T, tools ...string) {
 // sandbox sees the .deb at the same path.
 func buildPackages(t *testing.T) (deb, rpm string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the packages (a minute or more): not in -short mode")
+	}
 	requireTools(t, "make", "go", "git")
 	buildOnce.Do(func() {
 		parent := os.TempDir()
