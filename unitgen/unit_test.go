@@ -379,3 +379,57 @@ func TestHostileValues(t *testing.T) {
 	}
 	verify(t, dir, files)
 }
+
+func TestDocumentationURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://immich.app":       "https://immich.app",
+		"http://x.org/a%20b":       "http://x.org/a%%20b",
+		"ftp://x.org":              "",
+		"https://x.org/a b":        "",
+		"https://x.org/\"\nExec=x": "",
+		"javascript:alert(1)":      "",
+		"":                         "",
+		"https://x.org/\\":         "",
+	} {
+		got, ok := documentationURL(in)
+		if got != want || ok != (want != "") {
+			t.Errorf("documentationURL(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
+
+func TestCompileRefusesBadNames(t *testing.T) {
+	for _, tc := range []struct {
+		mutate func(*catalog.RockOn)
+		want   string
+	}{
+		{func(d *catalog.RockOn) { d.Name = "Bad\nName" }, "control character"},
+		{func(d *catalog.RockOn) { d.Name = strings.Repeat("Long ", 20) }, "longer than"},
+		{func(d *catalog.RockOn) { d.Name = "!!!" }, "no letters or digits"},
+		{func(d *catalog.RockOn) { d.Containers[0].Name = "-bad name" }, "not a valid engine name"},
+		{func(d *catalog.RockOn) { d.Containers[0].Name = "web.x"; d.Containers[1].Name = "web-x" }, "would both be rockon-test-app-web-x.service"},
+		{func(d *catalog.RockOn) { d.Containers = nil }, "no containers"},
+	} {
+		def := testDef()
+		def.Links = nil
+		tc.mutate(def)
+		ch := testChoices()
+		if len(def.Containers) == 2 && def.Containers[0].Name != "db" {
+			ch.Containers[def.Containers[0].Name] = ch.Containers["db"]
+			delete(ch.Containers, "db")
+		}
+		if len(def.Containers) == 2 && def.Containers[1].Name != "web" {
+			ch.Containers[def.Containers[1].Name] = ch.Containers["web"]
+			delete(ch.Containers, "web")
+		}
+		if def.Containers == nil {
+			ch.Containers = nil
+			ch.CustomConfig = nil
+			def.CustomConfig = nil
+		}
+		_, err := Compile(def, ch, goldenOptions(Podman))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", def.Name, err, tc.want)
+		}
+	}
+}
