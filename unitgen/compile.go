@@ -20,7 +20,10 @@ const (
 	Podman = "podman"
 )
 
-// Supervision settings shared by every container unit.
+// Supervision settings shared by every container unit. systemd 252 has no
+// growing restart delay (RestartSteps= came in 254): the backoff is a
+// fixed RestartSec= plus a start limit, after which the unit stays failed
+// until someone starts it again (the daemon reports it).
 const (
 	stopTimeout     = 10  // seconds the engine waits after the stop signal
 	timeoutStopSec  = 30  // systemd's limit for the whole stop

@@ -31,6 +31,33 @@ func sandboxSuite(t *testing.T, engine string) {
 	s.LoadTestImages(t, engine)
 	t.Run("argv", func(t *testing.T) { testArgv(t, s, engine) })
 	t.Run("e2e", func(t *testing.T) { testEndToEnd(t, s, engine) })
+	t.Run("link", func(t *testing.T) { testLink(t, s, engine) })
+}
+
+// testLink checks a catalog --link NAME:ALIAS (seafile, zabbix): docker
+// takes it as it is, podman gets the translation (a shared network and a
+// network alias). Either way the alias resolves.
+func testLink(t *testing.T, s *sandbox.Sandbox, engine string) {
+	def := &catalog.RockOn{Name: "Link Test", Containers: []catalog.Container{
+		{Name: "lk-db", Image: testImage, Tag: "1", LaunchOrder: 1},
+		{Name: "lk-app", Image: testImage, Tag: "1", LaunchOrder: 2,
+			Ports: []catalog.Port{{ContainerPort: 8080, HostDefault: 18085, Protocol: "tcp"}},
+			Opts:  []catalog.Pair{{"--link", "lk-db:database"}}},
+	}}
+	opt := sandboxOptions(engine)
+	res, err := Compile(def, Choices{}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	install(t, s, opt, res)
+	s.Run(t, "systemctl", "start", res.Target)
+	if got := httpGet(t, s, "http://127.0.0.1:18085/connect?addr=database:8080"); !strings.HasPrefix(got, "ok") {
+		t.Errorf("lk-app cannot reach its link alias: %q", got)
+	}
+	s.Run(t, "systemctl", "stop", res.Target)
+	waitFor(t, time.Minute, "link units stopped", func() bool {
+		return show(t, s, res.Containers[0].Unit, "ActiveState") == "inactive"
+	})
 }
 
 // sandboxOptions are the options the daemon would use inside the sandbox.
