@@ -27,9 +27,10 @@ const benchDef = `{"Bench %[1]d": {"description": "d", "version": "1.%[1]d", "we
 // all running, without systemd (the state systemd's signals would give).
 func benchManager(b *testing.B, n int) *Manager {
 	cfg := state.DefaultConfig()
-	m := &Manager{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), catalog: map[string]catalogEntry{},
+	m := &Manager{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		installed: map[string]*state.Installed{}, busy: map[string]string{}, units: map[string]unitInfo{},
 		logs: map[string]string{}, results: map[string]*unitgen.Result{}}
+	var all []*catalog.RockOn
 	for i := 0; i < n; i++ {
 		raw := []byte(fmt.Sprintf(benchDef, i, 20000+i))
 		defs, err := catalog.Decode("bench.json", raw)
@@ -44,7 +45,7 @@ func benchManager(b *testing.B, n int) *Manager {
 			b.Fatal(err)
 		}
 		slug := unitgen.Slug(def.Name)
-		m.catalog[def.Name] = catalogEntry{def: def}
+		all = append(all, def)
 		m.installed[slug] = &state.Installed{Name: def.Name, Phase: state.PhaseInstalled, Desired: state.DesiredOn,
 			Definition: raw, Choices: ch, Units: generated(res.Units)}
 		m.results[slug] = res
@@ -52,6 +53,7 @@ func benchManager(b *testing.B, n int) *Manager {
 			m.units[c.Unit] = unitInfo{Name: c.Unit, LoadState: "loaded", ActiveState: "active", SubState: "running"}
 		}
 	}
+	m.catalog = catalog.FromDefs(all)
 	return m
 }
 

@@ -566,6 +566,8 @@ func (e *env) checkConsistent() string {
 	envs, _ := filepath.Glob(e.s.HostPath("/var/lib/rockon/env/*"))
 	recs, _ := filepath.Glob(e.s.HostPath("/var/lib/rockon/*.toml"))
 	temps, _ := filepath.Glob(e.s.HostPath("/etc/systemd/system/.*rockon-tmp*"))
+	envTemps, _ := filepath.Glob(e.s.HostPath("/var/lib/rockon/env/.*rockon-tmp*"))
+	temps = append(temps, envTemps...)
 	if len(temps) > 0 {
 		t.Errorf("temporary files left: %v", temps)
 	}

@@ -57,11 +57,12 @@ func (m *Manager) install(ctx context.Context, slug string, def *catalog.RockOn,
 	now := time.Now().UTC()
 	in := &state.Installed{Name: def.Name, Phase: state.PhaseInstalling, PhaseSince: now, Desired: state.DesiredOff,
 		Definition: state.Definition(def.Raw), Choices: ch, Units: generated(res.Units), EnvFiles: generated(res.EnvFiles)}
-	m.mu.Lock()
-	if e, ok := m.catalog[def.Name]; ok {
-		in.Source = e.source
+	in.Source = m.cfg.Metastore.RemoteURL
+	if m.cfg.Metastore.LocalDir != "" {
+		if _, err := os.Stat(filepath.Join(m.cfg.Metastore.LocalDir, def.Name+".json")); err == nil {
+			in.Source = filepath.Join(m.cfg.Metastore.LocalDir, def.Name+".json")
+		}
 	}
-	m.mu.Unlock()
 	// the record goes first: whatever happens next, recovery knows what to
 	// remove
 	if err := m.store.Create(in); err != nil {
@@ -391,8 +392,8 @@ func (m *Manager) update(ctx context.Context, slug string, r api.Report) error {
 		return fmt.Errorf("%w: %v", api.ErrFailed, err)
 	}
 	m.mu.Lock()
-	if e, ok := m.catalog[in.Name]; ok {
-		def = e.def
+	if d, ok := m.catalog.Get(in.Name); ok {
+		def = d
 	}
 	m.mu.Unlock()
 	res, err := m.compile(def, in.Choices)

@@ -38,7 +38,8 @@ type Manager struct {
 	ctx   context.Context
 
 	mu          sync.Mutex
-	catalog     map[string]catalogEntry // by name
+	catStore    *catalog.Store
+	catalog     *catalog.Catalog // the store's current snapshot
 	refreshedAt time.Time
 	installed   map[string]*state.Installed // by slug
 	busy        map[string]string           // slug -> operation kind
@@ -82,12 +83,25 @@ func New(ctx context.Context, opt Options) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening state: %w", err)
 	}
+	fetchTimeout := time.Duration(cfg.Timeouts.Fetch)
+	if fetchTimeout <= 0 {
+		fetchTimeout = time.Minute
+	}
+	remote := cfg.Metastore.RemoteURL
+	if remote != "" && cfg.Metastore.RootFile != "" && cfg.Metastore.RootFile != catalog.RootFile {
+		return nil, fmt.Errorf("metastore.root_file %q: only %q is supported", cfg.Metastore.RootFile, catalog.RootFile)
+	}
+	cat, err := catalog.NewStore(catalog.StoreOptions{RemoteURL: remote, LocalDir: cfg.Metastore.LocalDir,
+		CacheDir: filepath.Join(cfg.StateDir, "catalog-cache"), Timeout: fetchTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
 	sd, err := connectSystemd(ctx)
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, store: store, eng: eng, sd: sd, rec: opt.Recorder, log: opt.Log, ctx: ctx,
-		catalog: map[string]catalogEntry{}, installed: map[string]*state.Installed{},
+	m := &Manager{cfg: cfg, store: store, eng: eng, sd: sd, catStore: cat, catalog: cat.Catalog(), rec: opt.Recorder, log: opt.Log, ctx: ctx,
+		installed: map[string]*state.Installed{},
 		busy: map[string]string{}, units: map[string]unitInfo{}, logs: map[string]string{},
 		results: map[string]*unitgen.Result{}}
 	if err := m.loadInstalled(); err != nil {
@@ -99,8 +113,20 @@ func New(ctx context.Context, opt Options) (*Manager, error) {
 		sd.close()
 		return nil, err
 	}
-	if _, err := m.RefreshCatalog(ctx); err != nil {
-		m.log.Warn("catalog", "err", err)
+	// the cached catalog serves until the first refresh, which does not
+	// hold up start-up (the network may not be there yet)
+	go func() {
+		if _, err := m.RefreshCatalog(ctx); err != nil && ctx.Err() == nil {
+			m.log.Warn("catalog", "err", err)
+		}
+	}()
+	// a crash in the middle of an atomic write leaves its temporary file
+	for _, dir := range []string{cfg.UnitDir, cfg.EnvDir} {
+		if removed, err := state.RemoveStaleTemps(dir); err != nil {
+			m.log.Warn("removing temporary files", "dir", dir, "err", err)
+		} else if len(removed) > 0 {
+			m.log.Info("removed temporary files of an interrupted write", "dir", dir, "files", removed)
+		}
 	}
 	m.recover(ctx)
 	m.refreshAllUnits(ctx)
@@ -145,31 +171,37 @@ func (m *Manager) notify(name string) {
 
 // RefreshCatalog implements api.Backend.
 func (m *Manager) RefreshCatalog(ctx context.Context) (int, error) {
-	start := time.Now()
-	timeout := time.Duration(m.cfg.Timeouts.Fetch)
-	if timeout <= 0 {
-		timeout = time.Minute
+	res, err := m.catStore.Refresh(ctx)
+	if m.rec != nil && ctx.Err() == nil {
+		m.rec.ObserveRefresh(res.Duration, err)
 	}
-	entries, errs := fetchCatalog(ctx, m.cfg.Metastore, timeout)
-	err := errors.Join(errs...)
-	if len(entries) == 0 && err == nil && m.cfg.Metastore.RemoteURL == "" && m.cfg.Metastore.LocalDir == "" {
-		err = errNoCatalog
-	}
-	if m.rec != nil {
-		m.rec.ObserveRefresh(time.Since(start), err)
-	}
+	cat := m.catStore.Catalog()
 	m.mu.Lock()
-	if len(entries) > 0 || len(m.catalog) == 0 {
-		m.catalog = entries
+	m.catalog = cat
+	if err == nil {
 		m.refreshedAt = time.Now()
 	}
-	n := len(m.catalog)
 	m.mu.Unlock()
 	m.notify("")
 	if err != nil {
-		return n, fmt.Errorf("refreshing the catalog: %w", err)
+		return cat.Len(), fmt.Errorf("refreshing the catalog: %w", err)
 	}
-	return n, nil
+	return cat.Len(), nil
+}
+
+// catalogDef finds a catalog definition by name (any case) or slug. m.mu
+// must be held.
+func (m *Manager) catalogDef(name string) (*catalog.RockOn, bool) {
+	if d, ok := m.catalog.Get(name); ok {
+		return d, true
+	}
+	slug := unitgen.Slug(name)
+	for _, d := range m.catalog.All() {
+		if unitgen.Slug(d.Name) == slug {
+			return d, true
+		}
+	}
+	return nil, false
 }
 
 // lookup finds a rock-on by name or slug, in the installed ones first.
@@ -180,13 +212,8 @@ func (m *Manager) lookup(name string) (slug string, def *catalog.RockOn, in *sta
 	if in = m.installed[slug]; in != nil {
 		return slug, nil, in, nil
 	}
-	if e, ok := m.catalog[name]; ok {
-		return slug, e.def, nil, nil
-	}
-	for _, e := range m.catalog {
-		if unitgen.Slug(e.def.Name) == slug {
-			return slug, e.def, nil, nil
-		}
+	if d, ok := m.catalogDef(name); ok {
+		return slug, d, nil, nil
 	}
 	return "", nil, nil, fmt.Errorf("%w: %q (not in the catalog; try refreshing it)", api.ErrNoSuchRockOn, name)
 }
@@ -241,8 +268,8 @@ func (m *Manager) List(installedOnly bool) []api.Summary {
 	for slug, in := range m.installed {
 		seen[slug] = true
 		s := api.Summary{Name: in.Name, Slug: slug, Installed: true, DesiredState: string(in.Desired), State: m.stateLocked(slug, in)}
-		if e, ok := m.catalog[in.Name]; ok {
-			s.Description = e.def.Description
+		if d, ok := m.catalog.Get(in.Name); ok {
+			s.Description = d.Description
 		}
 		if d, err := definition(in.Name, in.Definition); err == nil {
 			s.Version = d.Version
@@ -250,13 +277,13 @@ func (m *Manager) List(installedOnly bool) []api.Summary {
 		out = append(out, s)
 	}
 	if !installedOnly {
-		for _, e := range m.catalog {
-			slug := unitgen.Slug(e.def.Name)
+		for _, d := range m.catalog.All() {
+			slug := unitgen.Slug(d.Name)
 			if seen[slug] || slug == "" {
 				continue
 			}
 			seen[slug] = true
-			out = append(out, api.Summary{Name: e.def.Name, Slug: slug, Version: e.def.Version, Description: e.def.Description,
+			out = append(out, api.Summary{Name: d.Name, Slug: slug, Version: d.Version, Description: d.Description,
 				State: m.stateLocked(slug, nil)})
 		}
 	}

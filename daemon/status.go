@@ -324,7 +324,7 @@ func usec(t time.Time) uint64 {
 func (m *Manager) Snapshot() metrics.Snapshot {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s := metrics.Snapshot{Catalog: metrics.CatalogSnapshot{Entries: len(m.catalog), LastRefresh: m.refreshedAt}}
+	s := metrics.Snapshot{Catalog: metrics.CatalogSnapshot{Entries: m.catalog.Len(), LastRefresh: m.refreshedAt}}
 	for slug, in := range m.installed {
 		r := metrics.RockOnSnapshot{Name: in.Name, Engine: m.cfg.Engine.Name, State: m.stateLocked(slug, in)}
 		if d, err := definition(in.Name, in.Definition); err == nil {
