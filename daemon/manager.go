@@ -102,7 +102,7 @@ func New(ctx context.Context, opt Options) (*Manager, error) {
 	}
 	m := &Manager{cfg: cfg, store: store, eng: eng, sd: sd, catStore: cat, catalog: cat.Catalog(), rec: opt.Recorder, log: opt.Log, ctx: ctx,
 		installed: map[string]*state.Installed{},
-		busy: map[string]string{}, units: map[string]unitInfo{}, logs: map[string]string{},
+		busy:      map[string]string{}, units: map[string]unitInfo{}, logs: map[string]string{},
 		results: map[string]*unitgen.Result{}}
 	if err := m.loadInstalled(); err != nil {
 		sd.close()
