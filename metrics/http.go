@@ -183,6 +183,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, web WebConfig) 
 type basicAuth struct {
 	users map[string][]byte
 	next  http.Handler
+	dummy []byte
 
 	mu sync.Mutex
 	ok map[[sha256.Size]byte]bool
@@ -190,24 +191,25 @@ type basicAuth struct {
 
 const maxAuthCache = 64
 
-// dummyHash is a bcrypt hash of a random password, to spend on unknown
-// users the time a known one costs. Made on first use: it takes as long as a
-// check.
-var dummyHash = sync.OnceValue(func() []byte {
-	pass := make([]byte, 32)
-	rand.Read(pass)
-	h, err := bcrypt.GenerateFromPassword(pass, bcrypt.DefaultCost)
-	if err != nil {
-		panic(fmt.Sprintf("bcrypt of a 32-byte password: %v", err))
-	}
-	return h
-})
-
 func newBasicAuth(users map[string]string, next http.Handler) *basicAuth {
 	a := &basicAuth{users: make(map[string][]byte, len(users)), next: next, ok: make(map[[sha256.Size]byte]bool)}
+	cost := bcrypt.MinCost
 	for u, h := range users {
 		a.users[u] = []byte(h)
+		if c, err := bcrypt.Cost([]byte(h)); err == nil && c > cost {
+			cost = c
+		}
 	}
+	// A hash of a random password at the configured cost, to spend on
+	// unknown users the time a known one costs. Made now, not at the first
+	// request, which it would slow down.
+	pass := make([]byte, 32)
+	rand.Read(pass)
+	dummy, err := bcrypt.GenerateFromPassword(pass, cost)
+	if err != nil {
+		panic(fmt.Sprintf("bcrypt of a 32-byte password at cost %d: %v", cost, err))
+	}
+	a.dummy = dummy
 	return a
 }
 
@@ -233,7 +235,7 @@ func (a *basicAuth) check(user, pass string) bool {
 		return true
 	}
 	if !known {
-		hash = dummyHash()
+		hash = a.dummy
 	}
 	match := bcrypt.CompareHashAndPassword(hash, []byte(pass)) == nil
 	if !known || !match {
