@@ -1,0 +1,249 @@
+package hardening
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/sandbox"
+	"github.com/rockon/rockon/unitgen"
+)
+
+// injectionValues are values that mean something to systemd's unit syntax,
+// to a shell or to an engine's option parser.
+var injectionValues = []struct{ name, value string }{
+	{"NewlineExecStartPre", "x\nExecStartPre=/usr/bin/touch /run/pwned"},
+	{"CarriageReturn", "x\rExecStartPre=/usr/bin/touch /run/pwned"},
+	{"TrailingBackslash", `x\`},
+	{"Percent", "50%"},
+	{"PercentH", "%h"},
+	{"PercentZ", "%z"},
+	{"PercentN", "%n"},
+	{"DollarHOME", "$HOME"},
+	{"DollarBraceX", "${X}"},
+	{"DoubleDollar", "$$"},
+	{"LoneSemicolon", ";"},
+	{"SemicolonCommand", "; /usr/bin/touch /run/pwned"},
+	{"DoubleQuotes", `"a" "b`},
+	{"SingleQuotes", `'a' 'b`},
+	{"Backquote", "`touch /run/pwned`"},
+	{"Tab", "a\tb"},
+	{"U2028", "a\u2028b"},
+	{"NEL", "a\u0085b"},
+	{"DashOption", "--privileged"},
+	{"DashVolume", "-v=/:/host"},
+	{"Backslashes", `\x41\n\\`},
+	{"Hash", "#comment"},
+	{"Brackets", "[Service]"},
+}
+
+// injectionDef is a one-container rock-on with one env variable per value
+// and every value as a command argument.
+func injectionDef(values []string, nenv int) []byte {
+	env := map[string]any{}
+	var args [][]string
+	for _, v := range values {
+		args = append(args, []string{v, ""})
+	}
+	for i := range max(nenv, 1) {
+		env[fmt.Sprintf("E%02d", i)] = map[string]any{"description": "e", "label": "e"}
+	}
+	c := webContainer()
+	delete(c, "volumes")
+	c["ports"] = map[string]any{"8080": map[string]any{"description": "p", "label": "p", "host_default": 18095, "protocol": "tcp"}}
+	c["environment"] = env
+	c["cmd_arguments"] = args
+	return defJSON("Injection", map[string]container{"inj": c})
+}
+
+// unitKeys is the list of section headers and keys of a unit file (values
+// dropped), the file's structure as systemd reads it.
+func unitKeys(content []byte) []string {
+	var keys []string
+	for _, line := range strings.Split(string(content), "\n") {
+		switch {
+		case line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";"):
+		case strings.HasPrefix(line, "["):
+			keys = append(keys, line)
+		default:
+			k, _, _ := strings.Cut(line, "=")
+			keys = append(keys, strings.TrimSpace(k))
+		}
+	}
+	return keys
+}
+
+// TestUnitInjection: every hostile value, as an env value and as a command
+// argument of the definition, is either refused with the field named or
+// reaches the container byte for byte, while the units have exactly the
+// directives of the same rock-on with harmless values; real systemd parses
+// them and runs the container (podman) in the sandbox.
+func TestUnitInjection(t *testing.T) {
+	var argVals, envVals []string
+	var argNames, envNames []string
+	for _, iv := range injectionValues {
+		t.Run(iv.name, func(t *testing.T) {
+			// a command argument comes from the catalog: decode decides
+			if _, err := catalog.Decode("test.json", injectionDef([]string{iv.value}, 1)); err != nil {
+				if !strings.Contains(err.Error(), "cmd_arguments") {
+					t.Errorf("%s: command argument refused without naming the field: %v", iv.name, err)
+				}
+			} else {
+				argVals, argNames = append(argVals, iv.value), append(argNames, iv.name)
+			}
+			// an env value comes from the user: validation decides
+			def := decodeOne(t, injectionDef([]string{"plain"}, 1))
+			ch := unitgen.Choices{Containers: map[string]unitgen.ContainerChoices{"inj": {Env: map[string]string{"E00": iv.value}}}}
+			if _, err := unitgen.Compile(def, ch, options()); err != nil {
+				if !strings.Contains(err.Error(), `environment variable "E00"`) {
+					t.Errorf("%s: env value refused without naming the field: %v", iv.name, err)
+				}
+			} else {
+				envVals, envNames = append(envVals, iv.value), append(envNames, iv.name)
+			}
+		})
+	}
+	t.Logf("passed through as command arguments: %v", argNames)
+	t.Logf("passed through as env values: %v", envNames)
+	for _, must := range []string{"NewlineExecStartPre", "TrailingBackslash", "PercentH", "DollarHOME", "LoneSemicolon", "U2028", "Tab", "DashOption"} {
+		if !slices.Contains(argNames, must) && !slices.Contains(envNames, must) {
+			t.Logf("%s refused everywhere (allowed, but the end-to-end check does not see it)", must)
+		}
+	}
+
+	// The same rock-on with harmless values: its unit structure is the
+	// reference.
+	plain := make([]string, len(argVals))
+	for i := range plain {
+		plain[i] = fmt.Sprintf("plain%d", i)
+	}
+	compile := func(args, envs []string) *unitgen.Result {
+		t.Helper()
+		def := decodeOne(t, injectionDef(args, len(envVals)))
+		envCh := map[string]string{}
+		for i := range len(envVals) {
+			v := "plain"
+			if i < len(envs) {
+				v = envs[i]
+			}
+			envCh[fmt.Sprintf("E%02d", i)] = v
+		}
+		opt := options()
+		opt.EnvDir = "/var/lib/rockon/env"
+		res, err := unitgen.Compile(def, unitgen.Choices{Containers: map[string]unitgen.ContainerChoices{"inj": {Env: envCh}}}, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	ref := compile(plain, nil)
+	res := compile(argVals, envVals)
+	for i, f := range res.Units {
+		if got, want := unitKeys(f.Content), unitKeys(ref.Units[i].Content); !slices.Equal(got, want) {
+			t.Errorf("%s: directives\n%q\nwant (harmless values)\n%q", f.Name, got, want)
+		}
+	}
+	for i, f := range res.EnvFiles {
+		if got, want := bytes.Count(f.Content, []byte("\n")), bytes.Count(ref.EnvFiles[i].Content, []byte("\n")); got != want {
+			t.Errorf("%s: %d lines, want %d", f.Name, got, want)
+		}
+	}
+	if testing.Short() {
+		return
+	}
+
+	s := sandbox.New(t, sandbox.Options{})
+	s.LoadTestImages(t, "podman")
+	for _, f := range res.Units {
+		writeIn(t, s, "/etc/systemd/system/"+f.Name, f.Content, "644")
+	}
+	for _, f := range res.EnvFiles {
+		writeIn(t, s, path.Join("/var/lib/rockon/env", f.Name), f.Content, "600")
+	}
+	s.Run(t, "systemctl", "daemon-reload")
+	unit := res.Containers[0].Unit
+	// systemd's own view of the files: the keys it loaded, no warnings
+	if out := s.Run(t, "systemd-analyze", "verify", "/etc/systemd/system/"+unit); strings.TrimSpace(out) != "" {
+		t.Errorf("systemd-analyze verify %s:\n%s", unit, out)
+	}
+	for _, prop := range []string{"ExecStartPre", "ExecStartPost", "ExecStop", "ExecStopPost", "ExecReload", "ExecCondition", "Environment", "EnvironmentFiles", "User"} {
+		got := strings.TrimSpace(s.Run(t, "systemctl", "show", "--value", "-p", prop, unit))
+		if strings.Contains(got, "pwned") || strings.Contains(got, "/bin/sh") {
+			t.Errorf("%s %s = %s", unit, prop, got)
+		}
+	}
+	cat := s.Run(t, "systemctl", "cat", unit)
+	if n := strings.Count(cat, "\nExecStart="); n != 1 {
+		t.Errorf("systemctl cat: %d ExecStart lines:\n%s", n, cat)
+	}
+
+	s.Run(t, "systemctl", "start", res.Target)
+	gotArgs := httpGet(t, s, "http://127.0.0.1:18095/args")
+	var argv []string
+	if err := json.Unmarshal([]byte(gotArgs), &argv); err != nil || len(argv) < 1 {
+		t.Fatalf("container argv %s: %v", gotArgs, err)
+	}
+	for i, v := range argVals {
+		if i+1 >= len(argv) || argv[i+1] != v {
+			t.Errorf("%s: container argument %d = %q, want %q", argNames[i], i, at(argv, i+1), v)
+		}
+	}
+	if len(argv) != len(argVals)+1 {
+		t.Errorf("container argv has %d words, want %d: %q", len(argv), len(argVals)+1, argv)
+	}
+	env := strings.Split(httpGet(t, s, "http://127.0.0.1:18095/env"), "\n")
+	for i, v := range envVals {
+		if kv := fmt.Sprintf("E%02d=%s", i, v); !slices.Contains(env, kv) {
+			var got []string
+			for _, l := range env {
+				if strings.HasPrefix(l, fmt.Sprintf("E%02d=", i)) {
+					got = append(got, l)
+				}
+			}
+			t.Errorf("%s: container env lacks %q; it has %q", envNames[i], kv, got)
+		}
+	}
+	if out := s.Run(t, "podman", "container", "inspect", "--format", "{{.HostConfig.Privileged}} {{len .Mounts}}", "inj"); strings.TrimSpace(out) != "false 1" {
+		t.Errorf("container privileged/mounts: %s (want not privileged, only /etc/localtime)", out)
+	}
+	if _, err := s.Command(context.Background(), "test", "-e", "/run/pwned").CombinedOutput(); err == nil {
+		t.Error("/run/pwned exists: a value ran a command")
+	}
+	s.Run(t, "systemctl", "stop", res.Target)
+}
+
+func at(s []string, i int) string {
+	if i < len(s) {
+		return s[i]
+	}
+	return "<missing>"
+}
+
+// writeIn writes a file inside the sandbox (argv only: the path is data).
+func writeIn(t *testing.T, s *sandbox.Sandbox, p string, data []byte, mode string) {
+	t.Helper()
+	s.Run(t, "mkdir", "-p", "--", path.Dir(p))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := s.Command(ctx, "tee", "--", p)
+	cmd.Stdin = bytes.NewReader(data)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("writing %s in sandbox: %v: %s", p, err, out)
+	}
+	s.Run(t, "chmod", mode, "--", p)
+}
+
+// httpGet asks the sandbox's curl for a URL on its loopback, retrying
+// while the server comes up.
+func httpGet(t *testing.T, s *sandbox.Sandbox, url string) string {
+	t.Helper()
+	return s.Run(t, "curl", "-sS", "--fail", "--max-time", "5", "--retry", "30", "--retry-delay", "1",
+		"--retry-connrefused", "--retry-all-errors", url)
+}
