@@ -186,6 +186,9 @@ func checkName(n string) error {
 			return fmt.Errorf("name contains a control character")
 		}
 	}
+	if strings.HasSuffix(n, `\`) || strings.TrimSpace(n) != n {
+		return fmt.Errorf("name ends with a backslash or has surrounding spaces")
+	}
 	return nil
 }
 
@@ -575,7 +578,9 @@ func (g *generator) commonUnit(u *unitFile, description string) *section {
 	if doc, ok := documentationURL(g.def.Website); ok {
 		s.raw("Documentation", doc)
 	}
-	s.text("X-Rockon-RockOn", g.def.Name)
+	// systemd ignores X- keys entirely (no specifiers): the name goes as
+	// it is, which checkName made safe for one line.
+	s.raw("X-Rockon-RockOn", g.def.Name)
 	s.raw("X-Rockon-Slug", g.slug)
 	return s
 }

@@ -404,7 +404,8 @@ func TestCompileRefusesBadNames(t *testing.T) {
 		want   string
 	}{
 		{func(d *catalog.RockOn) { d.Name = "Bad\nName" }, "control character"},
-		{func(d *catalog.RockOn) { d.Name = strings.Repeat("Long ", 20) }, "longer than"},
+		{func(d *catalog.RockOn) { d.Name = `Trailing\` }, "backslash"},
+		{func(d *catalog.RockOn) { d.Name = strings.Repeat("Long ", 20) + "Name" }, "longer than"},
 		{func(d *catalog.RockOn) { d.Name = "!!!" }, "no letters or digits"},
 		{func(d *catalog.RockOn) { d.Containers[0].Name = "-bad name" }, "not a valid engine name"},
 		{func(d *catalog.RockOn) { d.Containers[0].Name = "web.x"; d.Containers[1].Name = "web-x" }, "would both be rockon-test-app-web-x.service"},
