@@ -434,3 +434,9 @@ func TestCompileRefusesBadNames(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateDefaultSharesRoot(t *testing.T) {
+	if err := testChoices().Validate(testDef(), Options{}); err != nil {
+		t.Errorf("share names with default options: %v", err)
+	}
+}

@@ -175,6 +175,7 @@ func resolvedPorts(c *catalog.Container, cc ContainerChoices) []published {
 // pass, and every consent the definition needs must be granted. All
 // problems are reported together in a *ChoicesError.
 func (ch Choices) Validate(def *catalog.RockOn, opt Options) error {
+	opt = opt.withDefaults()
 	var probs, missing []string
 	bad := func(format string, a ...any) { probs = append(probs, fmt.Sprintf(format, a...)) }
 
