@@ -1,7 +1,23 @@
 // Package unitgen compiles an installed rock-on (its definition plus the
 // user's choices) into systemd unit files that run its containers. It is a
 // pure function: no filesystem, exec or network; the daemon writes what it
-// returns.
+// returns. (compilecmd.go holds the few helpers with side effects, for the
+// CLI and the daemon: reading install-config files, stat-based owner
+// lookups, writing a result to a directory.)
+//
+// What a unit runs is what Rockstor runs (docker run with the definition's
+// volumes, /etc/localtime, devices, user, ports, opts, env, labels, image
+// and arguments), with systemd as the supervisor instead of the engine's
+// restart policy: the container runs in the foreground, is removed when it
+// stops and recreated when it starts, and is restarted on failure.
+//
+// Every value from a definition or from the user reaches the command line
+// byte for byte or is refused: each argv word is double-quoted with C
+// escapes, "%" and "$" doubled (see quoteExecWord); environment values go
+// to a root-only env file, never into unit text; values an env file or an
+// engine cannot carry (NUL, line breaks, invalid UTF-8) are refused naming
+// the field. Units are built from an ordered model with one writer, never
+// from text templates, so output is deterministic.
 package unitgen
 
 import "io/fs"
