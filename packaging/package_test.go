@@ -461,6 +461,12 @@ func TestDebInSandbox(t *testing.T) {
 		t.Errorf("after the upgrade the rock-on is not listed as installed:\n%s", list)
 	}
 
+	// Boot: the enabled daemon and rock-on come back.
+	s.Reboot(t)
+	waitActive(t, s, "rockon.service")
+	waitHTTP(t, s, "http://127.0.0.1:18480/version")
+	kept = s.HostPath("/srv/rockon/pkgtest-data/kept")
+
 	// Remove: the daemon stops, the rock-on's data stays.
 	t.Logf("apt-get remove:\n%s", s.Run(t, "apt-get", "remove", "-y", "rockon"))
 	if got := state(s, "rockon.service"); got == "active" || got == "activating" {
