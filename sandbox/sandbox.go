@@ -7,7 +7,8 @@
 // stay as they were.
 //
 // Environment: ROCKON_SANDBOX_BASE (default /var/lib/rockon-sandbox) holds the sandboxes'
-// directories; ROCKON_SANDBOX_KEEP=1 keeps a test's sandbox directory after it ends.
+// directories; ROCKON_SANDBOX_KEEP=1 keeps a test's sandbox directory after it ends;
+// ROCKON_SANDBOX_RUN tags directory and cgroup names (sb-RUN-*, rockon-sandbox-RUN-*).
 package sandbox
 
 import (
@@ -78,6 +79,17 @@ func BaseDir() string {
 	return "/var/lib/rockon-sandbox"
 }
 
+// runTag is ROCKON_SANDBOX_RUN followed by a dash, or empty: the test command sets it so
+// that the directories and cgroups (hence processes) of its sandboxes can be told apart
+// from those of anything else running on the machine.
+func runTag() string {
+	r := os.Getenv("ROCKON_SANDBOX_RUN")
+	if r == "" || strings.ContainsAny(r, "/ \n") {
+		return ""
+	}
+	return r + "-"
+}
+
 // SharedDir is a host directory visible at the same path inside every sandbox, live: test
 // binaries and test image archives are put there.
 func SharedDir() string { return filepath.Join(BaseDir(), "shared") }
@@ -136,7 +148,7 @@ func start(opt Options, tied bool) (*Sandbox, error) {
 			return nil, err
 		}
 		removeStaleSandboxes()
-		d, err := os.MkdirTemp(BaseDir(), "sb-")
+		d, err := os.MkdirTemp(BaseDir(), "sb-"+runTag())
 		if err != nil {
 			return nil, err
 		}
@@ -244,7 +256,7 @@ func (s *Sandbox) boot() error {
 	if err := os.MkdirAll(SharedDir(), 0o755); err != nil {
 		return err
 	}
-	cgroups, err := makeCgroups(fmt.Sprintf("rockon-sandbox-%s-%d", s.id, s.boots))
+	cgroups, err := makeCgroups(fmt.Sprintf("rockon-sandbox-%s%s-%d", runTag(), s.id, s.boots))
 	if err != nil {
 		return err
 	}
