@@ -216,11 +216,11 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				Usage:  "print the rockon(1) manual page (roff)",
 				Hidden: true,
 				Action: func(c *cli.Context) error {
-					man, err := c.App.ToMan()
+					man, err := c.App.ToManWithSection(1)
 					if err != nil {
 						return fmt.Errorf("generating the manual page: %w", err)
 					}
-					_, err = io.WriteString(c.App.Writer, man)
+					_, err = io.WriteString(c.App.Writer, man+manExtra)
 					return err
 				},
 			},
@@ -248,6 +248,55 @@ func setUsageErrors(cmds []*cli.Command, prefix string) {
 		setUsageErrors(cmd.Subcommands, path)
 	}
 }
+
+// manExtra are the manual page's sections that the command definitions
+// do not carry.
+const manExtra = `
+.SH EXIT STATUS
+.TP
+0
+success
+.TP
+1
+the operation failed
+.TP
+2
+usage error: bad command line, or choices the daemon refuses (port in use, missing value, path that does not exist, consent not given)
+.TP
+3
+not found: no such rock-on (or not installed), container or file
+.TP
+4
+access denied: changes need root or the polkit authorization org.rockon.rockon1.manage
+.TP
+5
+rockond is not reachable on the bus (start it with: systemctl start rockon)
+.TP
+6
+busy: another operation on the same rock-on is running
+
+.SH ENVIRONMENT
+.TP
+ROCKON_BUS
+the bus to reach rockond on, as --bus: system (default), session or a D-Bus address
+.TP
+NO_COLOR
+when set and not empty, no colour is used (colour is used only on a terminal anyway)
+.TP
+ROCKON_CONFIG
+rockond's configuration file read by install --dry-run and volume checks (default /etc/rockon/rockond.toml)
+
+.SH FILES
+.TP
+/etc/rockon/rockond.toml
+the daemon's configuration
+.TP
+/var/lib/rockon
+installed rock-ons
+
+.SH SEE ALSO
+systemctl(1), journalctl(1), busctl(1)
+`
 
 // oneName returns the single NAME argument of a command.
 func oneName(c *cli.Context) (string, error) {

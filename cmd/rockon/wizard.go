@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -121,7 +123,11 @@ func (w *wizard) askOne(ch *unitgen.Choices, m missingChoice) error {
 		if ans == "" {
 			ans = m.def
 		}
-		if msg := checkAnswer(m, ans); msg != "" {
+		msg := checkAnswer(m, ans)
+		if msg == "" && m.kind == "volume" {
+			msg = volumeMissing(ans)
+		}
+		if msg != "" {
 			fmt.Fprintf(w.out, "  %s\n", w.o.paint(ansiRed, msg))
 			continue
 		}
@@ -158,6 +164,23 @@ func checkAnswer(m missingChoice, ans string) string {
 	}
 	if strings.ContainsAny(ans, "\n\x00") {
 		return "the value cannot hold a newline or NUL"
+	}
+	return ""
+}
+
+// volumeMissing says why a volume answer cannot be used on this host: the
+// directory must exist (a share name is looked up under the shares root).
+func volumeMissing(choice string) string {
+	cfg, err := daemonConfig()
+	if err != nil {
+		return ""
+	}
+	host, err := unitgen.HostPath(choice, cfg.Volumes.SharesRoot)
+	if err != nil {
+		return err.Error()
+	}
+	if _, err := os.Stat(host); errors.Is(err, fs.ErrNotExist) {
+		return host + " does not exist; create it first or choose another"
 	}
 	return ""
 }

@@ -188,8 +188,35 @@ func testWizard(t *testing.T, e *daemonEnv) {
 	if !strings.Contains(env, "PEER=cp-a says hi\n") {
 		t.Errorf("cp-b's environment lacks the answer:\n%s", env)
 	}
+	defer e.s.Run(t, e.bin+"/rockon", "uninstall", "CLI Pair")
 	testLogsFollow(t, e)
-	e.s.Run(t, e.bin+"/rockon", "uninstall", "CLI Pair")
+
+	// A volume answer is checked on the spot: a missing directory is
+	// asked again.
+	tm = startTerminal(t, e.command(ctx, "/", "", e.bin+"/rockon", "install", "--no-start", "CLI Web"))
+	tm.expect("Host port for container port 8080/tcp [18180]: ")
+	tm.answer("")
+	tm.expect("Data [e.g. web-data]")
+	tm.expect("Host directory or share for /data: ")
+	tm.answer("/srv/rockon/not-there")
+	tm.expect("/srv/rockon/not-there does not exist")
+	tm.expect("Host directory or share for /data: ")
+	tm.answer("/srv/rockon/web2")
+	tm.expect("Value of GREETING: ")
+	tm.answer("hi")
+	tm.expect("Install CLI Web now? [Y/n] ")
+	tm.answer("y")
+	tm.expect("CLI Web installed (stopped")
+	if code := tm.wait(); code != 0 {
+		t.Fatalf("wizard with a volume: exit code %d\n%s", code, tm.output())
+	}
+	if err := json.Unmarshal([]byte(e.s.Run(t, e.bin+"/rockon", "--json", "status", "CLI Web")), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Volumes) != 1 || st.Volumes[0].Host != "/srv/rockon/web2" {
+		t.Errorf("volumes after the wizard: %+v", st.Volumes)
+	}
+	e.s.Run(t, e.bin+"/rockon", "uninstall", "CLI Web")
 
 	// A risky privilege is confirmed, and refusing it installs nothing.
 	tm = startTerminal(t, e.command(ctx, "/", "", e.bin+"/rockon", "install", "CLI Priv"))
