@@ -123,4 +123,4 @@ unit dbus.service "[Unit]\nDefaultDependencies=no\nRequires=dbus.socket\n[Servic
 unit docker.service "[Unit]\nDescription=Docker (rockon sandbox)\nRequires=dbus.socket\nAfter=dbus.socket systemd-journald.socket\n[Service]\nType=notify\nExecStart=/usr/sbin/dockerd -H unix:///run/docker.sock\nExecReload=/bin/kill -s HUP \$MAINPID\nDelegate=yes\nKillMode=process\nLimitNOFILE=infinity\nTimeoutStartSec=120\n"
 
 export SYSTEMD_UNIT_PATH=$unit_path
-exec /lib/systemd/systemd --system --unit="${SANDBOX_UNIT:-multi-user.target}" --log-target=console --show-status=no
+exec /lib/systemd/systemd --system --unit="${SANDBOX_UNIT:-multi-user.target}" --log-target=journal --show-status=no
