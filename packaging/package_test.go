@@ -881,3 +881,39 @@ func TestPolicyFilesMatchTheAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyrightCoversModules checks that every Go module linked into the
+// binaries has a paragraph in the package's copyright file.
+func TestCopyrightCoversModules(t *testing.T) {
+	buildPackages(t)
+	copyright, err := os.ReadFile("copyright")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The Files: fields, with their continuation lines.
+	var files []string
+	inFiles := false
+	for line := range strings.Lines(string(copyright)) {
+		switch {
+		case strings.HasPrefix(line, "Files:"):
+			inFiles = true
+			files = append(files, strings.Fields(strings.TrimPrefix(line, "Files:"))...)
+		case inFiles && strings.HasPrefix(line, " "):
+			files = append(files, strings.Fields(line)...)
+		default:
+			inFiles = false
+		}
+	}
+	for _, bin := range []string{"rockon", "rockond"} {
+		out, err := exec.Command("go", "version", "-m", filepath.Join(built.dir, "bin", bin)).Output()
+		if err != nil {
+			t.Fatalf("go version -m %s: %v", bin, err)
+		}
+		for line := range strings.Lines(string(out)) {
+			f := strings.Fields(line)
+			if len(f) >= 2 && f[0] == "dep" && !slices.Contains(files, f[1]) {
+				t.Errorf("%s links %s, which packaging/copyright does not cover", bin, f[1])
+			}
+		}
+	}
+}
