@@ -154,7 +154,9 @@ func hostileText(r *rand.Rand) string {
 // generated unit equals the argv the generator meant, and the container
 // sees the exact values.
 func testArgv(t *testing.T, s *sandbox.Sandbox, engine string) {
-	r := rand.New(rand.NewSource(time.Now().UnixNano()))
+	seed := time.Now().UnixNano()
+	t.Logf("random seed %d", seed)
+	r := rand.New(rand.NewSource(seed))
 	opt := sandboxOptions(engine)
 	rounds, started := 12, 3
 	if testing.Short() {
