@@ -181,6 +181,10 @@ WantedBy=multi-user.target
 	s.Run(t, "systemctl", "daemon-reload")
 	s.Run(t, "systemctl", "enable", "--now", "rockon.service")
 	e.connect()
+	// the daemon refreshes in the background after start-up; be sure
+	if _, err := e.c.RefreshCatalog(e.ctx()); err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
 
@@ -691,6 +695,19 @@ func TestRegenerate(t *testing.T) {
 		t.Errorf("a file rockon does not own was touched: %v", err)
 	}
 	e.waitState("Other Test", "running")
+
+	// a corrupt record is moved aside and its units are left alone
+	writeFile(t, e.s.HostPath("/var/lib/rockon/other-test.toml"), "schema = 1\nname = [broken\n", 0o600)
+	e.s.Run(t, "systemctl", "restart", "rockon.service")
+	if broken, _ := filepath.Glob(e.s.HostPath("/var/lib/rockon/other-test.toml.broken-*")); len(broken) != 1 {
+		t.Errorf("corrupt record not moved aside: %v", broken)
+	}
+	if got, err := os.ReadFile(unit); err != nil || string(got) != string(orig) {
+		t.Errorf("unit of the corrupt record touched: %v", err)
+	}
+	if out := e.s.Run(t, "systemctl", "is-active", "rockon-other-test-ot-main.service"); strings.TrimSpace(out) != "active" {
+		t.Errorf("container of the corrupt record: %s", out)
+	}
 }
 
 // TestUpdateSameTag: an update finds a new image under the same tag and

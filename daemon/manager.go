@@ -137,6 +137,16 @@ func New(ctx context.Context, opt Options) (*Manager, error) {
 func (m *Manager) loadInstalled() error {
 	recs, errs := m.store.List()
 	for _, err := range errs {
+		var fe *state.FileError
+		if errors.As(err, &fe) {
+			// moved aside (kept for the administrator); its units stay
+			// untouched: removeOrphans protects them by slug
+			slug := strings.TrimSuffix(filepath.Base(fe.File), ".toml")
+			if dst, qerr := m.store.Quarantine(slug); qerr == nil {
+				m.log.Error("installed rock-on record unreadable; moved aside, its units are left alone", "err", err, "moved_to", dst)
+				continue
+			}
+		}
 		m.log.Error("installed rock-on record unreadable; left alone", "err", err)
 	}
 	for _, in := range recs {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -151,6 +152,7 @@ func (m *Manager) removeOrphans(ctx context.Context) {
 		}
 	}
 	m.mu.Unlock()
+	protected := m.unreadableSlugs()
 	var units, envs []string
 	scan := func(dir string, out *[]string) {
 		entries, err := os.ReadDir(dir)
@@ -160,6 +162,11 @@ func (m *Manager) removeOrphans(ctx context.Context) {
 		for _, e := range entries {
 			n := e.Name()
 			if !strings.HasPrefix(n, "rockon-") || !e.Type().IsRegular() || claimed[n] {
+				continue
+			}
+			if slices.ContainsFunc(protected, func(slug string) bool {
+				return strings.HasPrefix(n, "rockon-"+slug+".") || strings.HasPrefix(n, "rockon-"+slug+"-")
+			}) {
 				continue
 			}
 			data, err := os.ReadFile(filepath.Join(dir, n))
@@ -183,4 +190,35 @@ func (m *Manager) removeOrphans(ctx context.Context) {
 		m.log.Error("removing orphans", "err", err)
 	}
 	_ = m.sd.reload(ctx)
+}
+
+// unreadableSlugs are the slugs of state files that could not be read or
+// were moved aside: their units belong to a rock-on rockon cannot describe
+// right now, so they are never treated as orphans.
+func (m *Manager) unreadableSlugs() []string {
+	entries, err := os.ReadDir(m.cfg.StateDir)
+	if err != nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	loaded := map[string]bool{}
+	for _, in := range m.installed {
+		loaded[state.Slug(in.Name)] = true
+	}
+	var out []string
+	for _, e := range entries {
+		n := e.Name()
+		slug, _, broken := strings.Cut(n, ".toml.broken-")
+		if !broken {
+			var ok bool
+			if slug, ok = strings.CutSuffix(n, ".toml"); !ok || loaded[slug] {
+				continue
+			}
+		}
+		if slug != "" && !strings.HasPrefix(slug, ".") {
+			out = append(out, slug)
+		}
+	}
+	return out
 }
