@@ -216,6 +216,8 @@ func testWizard(t *testing.T, e *daemonEnv) {
 	if len(st.Volumes) != 1 || st.Volumes[0].Host != "/srv/rockon/web2" {
 		t.Errorf("volumes after the wizard: %+v", st.Volumes)
 	}
+	e.s.Run(t, e.bin+"/rockon", "start", "CLI Web")
+	testBusy(t, e)
 	e.s.Run(t, e.bin+"/rockon", "uninstall", "CLI Web")
 
 	// A risky privilege is confirmed, and refusing it installs nothing.
@@ -258,4 +260,59 @@ func testLogsFollow(t *testing.T, e *daemonEnv) {
 	}
 	tm.cmd.Process.Signal(os.Interrupt) //nolint:errcheck
 	tm.wait()
+}
+
+// testBusy runs a second change while an update of the same rock-on is
+// under way: exit 6 with a line saying to try again.
+func testBusy(t *testing.T, e *daemonEnv) {
+	for attempt := 0; attempt < 10; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		update := e.command(ctx, "/", "", e.bin+"/rockon", "update", "CLI Web")
+		var uerr syncBuffer
+		update.Stderr = &uerr
+		if err := update.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// The first progress line means the daemon runs the job.
+		for i := 0; i < 200 && !strings.Contains(uerr.String(), "updating CLI Web:"); i++ {
+			time.Sleep(5 * time.Millisecond)
+		}
+		var out, errOut bytes.Buffer
+		stop := e.command(ctx, "/", "", e.bin+"/rockon", "stop", "CLI Web")
+		stop.Stdout, stop.Stderr = &out, &errOut
+		err := stop.Run()
+		update.Wait() //nolint:errcheck
+		cancel()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() == exitBusy {
+			if !strings.HasPrefix(errOut.String(), "rockon: ") || !strings.Contains(errOut.String(), "try again when it has finished") {
+				t.Errorf("busy line: %q", errOut.String())
+			}
+			e.s.Run(t, e.bin+"/rockon", "start", "CLI Web")
+			return
+		}
+		if err == nil {
+			e.s.Run(t, e.bin+"/rockon", "start", "CLI Web")
+		}
+		t.Logf("attempt %d: stop ended with %v (%s); the update was already done", attempt, err, errOut.String())
+	}
+	t.Error("never saw the busy error in 10 attempts")
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
