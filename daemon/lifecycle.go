@@ -63,6 +63,11 @@ func (m *Manager) install(ctx context.Context, slug string, def *catalog.RockOn,
 			in.Source = filepath.Join(m.cfg.Metastore.LocalDir, def.Name+".json")
 		}
 	}
+	// before the record: a rollback would remove the files of the
+	// rock-on that holds them
+	if err := m.checkClaims(slug, res); err != nil {
+		return err
+	}
 	// the record goes first: whatever happens next, recovery knows what to
 	// remove
 	if err := m.store.Create(in); err != nil {
@@ -108,6 +113,27 @@ func (m *Manager) install(ctx context.Context, slug string, def *catalog.RockOn,
 		}
 	}
 	r(1, "installed")
+	return nil
+}
+
+// checkClaims refuses files another installed rock-on has: different
+// names can compile to the same unit ("A" with container "b-c" and "A B"
+// with container "c" both give rockon-a-b-c.service).
+func (m *Manager) checkClaims(slug string, res *unitgen.Result) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for other, in := range m.installed {
+		if other == slug {
+			continue
+		}
+		for _, f := range append(append([]unitgen.File{}, res.Units...), res.EnvFiles...) {
+			for _, g := range append(append([]state.GeneratedFile{}, in.Units...), in.EnvFiles...) {
+				if f.Name == g.Name {
+					return fmt.Errorf("%w: %s is the installed rock-on %s's; the two names give the same unit names", api.ErrFailed, f.Name, in.Name)
+				}
+			}
+		}
+	}
 	return nil
 }
 
@@ -418,6 +444,9 @@ func (m *Manager) apply(ctx context.Context, slug string, def *catalog.RockOn, c
 	m.mu.Unlock()
 	if in == nil || oldRes == nil {
 		return fmt.Errorf("%w: %s", api.ErrNotInstalled, slug)
+	}
+	if err := m.checkClaims(slug, res); err != nil {
+		return err
 	}
 	if err := m.checkWritable(res); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	godbus "github.com/godbus/dbus/v5"
 )
@@ -133,10 +134,25 @@ func toDBusError(err error) *godbus.Error {
 	}
 	for _, n := range errorNames {
 		if errors.Is(err, n.err) {
-			return godbus.NewError(ErrorPrefix+n.name, []any{err.Error()})
+			return godbus.NewError(ErrorPrefix+n.name, []any{capMessage(err.Error())})
 		}
 	}
-	return godbus.NewError(ErrorPrefix+"Failed", []any{err.Error()})
+	return godbus.NewError(ErrorPrefix+"Failed", []any{capMessage(err.Error())})
+}
+
+// maxErrorMessage bounds an error's text: a message may quote a caller's
+// argument, which can be megabytes long.
+const maxErrorMessage = 4096
+
+func capMessage(s string) string {
+	if len(s) <= maxErrorMessage {
+		return s
+	}
+	cut := maxErrorMessage
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("... (%d more bytes)", len(s)-cut)
 }
 
 // fromDBusError maps an error returned by a call to the API's errors.
