@@ -314,6 +314,18 @@ func testLifecycle(t *testing.T, engine string) {
 	e.mustCurl("http://127.0.0.1:18081/")
 	e.mustCurl("http://127.0.0.1:18080/write?path=/data/keep&data=precious")
 
+	// the metrics endpoint reflects the same systemd-driven view
+	scrape := e.mustCurl("http://127.0.0.1:9387/metrics")
+	for _, want := range []string{
+		`rockon_rockon_state{name="Rockon Test",state="running"} 1`,
+		`rockon_rockon_state{name="Other Test",state="stopped"} 1`,
+		`rockon_operations_total{operation="install",result="success"} 2`,
+	} {
+		if !strings.Contains(scrape, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+
 	// a busy rock-on refuses a second change
 	done := make(chan error, 1)
 	go func() { done <- c.Restart(ctx, "Rockon Test", nil) }()

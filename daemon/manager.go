@@ -449,9 +449,9 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 		err := work(ctx, r)
 		m.recordOutcome(slug, op.Kind, err)
 		if m.rec != nil {
-			result := "success"
+			result := metrics.ResultSuccess
 			if err != nil {
-				result = "failure"
+				result = metrics.ResultFailure
 			}
 			m.rec.ObserveOperation(op.Kind, result, time.Since(start))
 		}
