@@ -109,13 +109,16 @@ func (a *app) install(c *cli.Context) error {
 	interactive := isTerminal(a.stdin) && !c.Bool("no-input")
 	if interactive {
 		wz := newWizard(a.stdin, a.o)
+		asked := len(missing) > 0 || len(missingConsent(def, ch)) > 0
 		if err := wz.fill(def, ch, missing); err != nil {
 			return err
 		}
 		if err := wz.consent(def, ch); err != nil {
 			return err
 		}
-		if !c.Bool("dry-run") {
+		// Confirm what was typed at the prompts; a command line that gave
+		// everything is taken as meant.
+		if asked && !c.Bool("dry-run") {
 			ok, err := wz.yesNo(fmt.Sprintf("\nInstall %s now?", sanitizeCell(def.Name)), true)
 			if err != nil {
 				return err
