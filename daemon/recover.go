@@ -82,6 +82,11 @@ func (m *Manager) recover(ctx context.Context) {
 			if m.regenerate(in, res) {
 				reload = true
 			}
+			// a crash between recording the desired state and acting on
+			// it leaves enablement behind: make it agree (after the
+			// reload below)
+			in := in
+			defer m.reconcileDesired(ctx, in, res)
 		}
 	}
 	if reload {
@@ -221,4 +226,28 @@ func (m *Manager) unreadableSlugs() []string {
 		}
 	}
 	return out
+}
+
+// reconcileDesired makes a rock-on's enablement (and, when it should be on,
+// its target) agree with the desired state. Starting does not wait: at boot
+// the containers may take long, and the daemon must not hold up its own
+// start-up for them.
+func (m *Manager) reconcileDesired(ctx context.Context, in *state.Installed, res *unitgen.Result) {
+	switch in.Desired {
+	case state.DesiredOn:
+		if err := m.sd.enable(ctx, installUnits(res)); err != nil {
+			m.log.Warn("enabling", "rockon", in.Name, "err", err)
+		}
+		ui, err := m.sd.info(ctx, res.Target)
+		if err == nil && ui.ActiveState != "active" && ui.ActiveState != "activating" {
+			m.log.Info("starting a rock-on that should be on", "rockon", in.Name)
+			if _, err := m.sd.conn.StartUnitContext(ctx, res.Target, "replace", nil); err != nil {
+				m.log.Warn("starting", "rockon", in.Name, "err", err)
+			}
+		}
+	case state.DesiredOff:
+		if err := m.sd.disable(ctx, installUnits(res)); err != nil {
+			m.log.Warn("disabling", "rockon", in.Name, "err", err)
+		}
+	}
 }
