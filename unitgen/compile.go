@@ -722,7 +722,12 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 		sv.raw("NotifyAccess", "all")
 		sv.raw("Delegate", "yes")
 		sv.raw("Environment", "PODMAN_SYSTEMD_UNIT=%n")
-		run := []string{bin, "run", "--name", name, "--replace", "--rm", "--sdnotify=conmon", "--cgroups=no-conmon"}
+		// The attached "podman run" prints the container's output to the
+		// unit's journal stream; podman's own log driver (journald on a
+		// systemd host) would log every line a second time. With none,
+		// `journalctl -u UNIT` (or -t NAME) has each line once; `podman
+		// logs` has nothing, as for any container without a log driver.
+		run := []string{bin, "run", "--name", name, "--replace", "--rm", "--sdnotify=conmon", "--cgroups=no-conmon", "--log-driver=none"}
 		for _, n := range p.networks {
 			run = append(run, "--network", n)
 		}
@@ -741,13 +746,17 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 		return u, err
 	}
 
-	// Docker: create, connect, start, then follow the container in the
-	// foreground. docker 20.10 takes one --network at create; the others
-	// are connected before the start. The unit is started once the
-	// container runs (docker start returns then), so launch_order holds
-	// for readiness of the process, and "docker attach" is the main
-	// process: it prints the container's output to the journal and exits
-	// with the container's exit status.
+	// Docker: create, connect, then start attached in the foreground.
+	// docker 20.10 takes one --network at create; the others are connected
+	// before the start. "docker start --attach" is the main process: from
+	// the container's first line it prints its output to the unit's
+	// journal stream, forwards signals, and exits with the container's
+	// exit status. (Starting detached first and attaching afterwards would
+	// make the unit wait until the container runs, but loses the first
+	// lines, and all of them when the container dies at once.) So for
+	// docker, launch_order orders the starts as Rockstor's sequential
+	// "docker start" does; podman's units also wait until the container
+	// runs (Type=notify).
 	sv.raw("Type", "exec")
 	nets := append(slices.Clone(p.networks), g.ch.Containers[name].Networks...)
 	create := []string{bin, "create", "--rm", "--name", name}
@@ -770,8 +779,7 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 		err = firstErr(err, ex("ExecStartPre", "", append(connect, n, name)...))
 	}
 	err = firstErr(err,
-		ex("ExecStartPre", "", bin, "start", name),
-		ex("ExecStart", "", bin, "attach", "--no-stdin", "--sig-proxy=true", name),
+		ex("ExecStart", "", bin, "start", "--attach", name),
 		ex("ExecStop", "-", bin, "stop", "--time", strconv.Itoa(stopTimeout), name),
 		ex("ExecStopPost", "-", bin, "rm", "--force", name),
 	)

@@ -58,6 +58,11 @@ func testLink(t *testing.T, s *sandbox.Sandbox, engine string) {
 	waitFor(t, time.Minute, "link units stopped", func() bool {
 		return show(t, s, res.Containers[0].Unit, "ActiveState") == "inactive"
 	})
+	// The container's output is in the unit's journal, once.
+	logs := s.Run(t, "journalctl", "--no-pager", "-o", "cat", "-u", res.Containers[0].Unit)
+	if n := strings.Count(logs, "listening on"); n != 1 {
+		t.Errorf("the journal of %s has the container's start line %d times, want 1:\n%s", res.Containers[0].Unit, n, logs)
+	}
 }
 
 // sandboxOptions are the options the daemon would use inside the sandbox.
