@@ -104,7 +104,23 @@ func daemonError(err error, name string) error {
 		}
 		return withCode(exitFailed, errors.New(msg))
 	}
-	return withCode(exitFailed, errors.New(msg))
+	return withCode(exitFailed, errors.New(shorten(msg, name)))
+}
+
+// maxErrorLine bounds an error line: the daemon's failure messages carry
+// journal lines, which belong in `rockon status`, not in one line.
+const maxErrorLine = 300
+
+func shorten(msg, name string) string {
+	r := []rune(msg)
+	if len(r) <= maxErrorLine {
+		return msg
+	}
+	s := strings.TrimSpace(string(r[:maxErrorLine])) + "…"
+	if name != "" {
+		s += " (more: rockon status " + shellQuote(name) + ")"
+	}
+	return s
 }
 
 // shellQuote quotes s for a command line the user may copy.

@@ -29,6 +29,9 @@ func (p *progress) update(fraction float64, message string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	message = sanitizeCell(message)
+	if r := []rune(message); len(r) > 120 {
+		message = string(r[:119]) + "…"
+	}
 	pct := int(fraction*100 + 0.5)
 	if pct < 0 {
 		pct = 0

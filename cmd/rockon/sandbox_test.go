@@ -59,6 +59,16 @@ var testCatalog = map[string]string{
     }
   }
 }`,
+	"cli-broken.json": `{
+  "CLI Broken": {
+    "description": "Its container exits at once.",
+    "version": "1.0",
+    "website": "https://example.org/broken",
+    "containers": {
+      "broken": {"image": "localhost/rockon-test", "tag": "broken", "launch_order": 1}
+    }
+  }
+}`,
 	"cli-pair.json": `{
   "CLI Pair": {
     "description": "Two containers with the same port.",
