@@ -361,16 +361,53 @@ const testDefinition = `{
 }
 `
 
+// testDefinition2 has two linked containers (rockon creates a network for
+// the link): the web one must reach the other by name.
+const testDefinition2 = `{
+  "Package Test Two": {
+    "description": "A second rock-on for the packaging test.",
+    "version": "1",
+    "website": "https://example.org/",
+    "container_links": {
+      "pkgtest2-db": [{"name": "pkgtest2-link", "source_container": "pkgtest2-web"}]
+    },
+    "containers": {
+      "pkgtest2-db": {
+        "image": "localhost/rockon-test",
+        "tag": "1",
+        "launch_order": 1
+      },
+      "pkgtest2-web": {
+        "image": "localhost/rockon-test",
+        "tag": "1",
+        "launch_order": 2,
+        "ports": {
+          "8080": {"description": "Web port.", "label": "Web [e.g. 18482]", "host_default": 18482, "protocol": "tcp", "ui": true}
+        }
+      }
+    }
+  }
+}
+`
+
 // TestDebInSandbox installs the .deb into a sandboxed systemd (its /usr,
 // /etc and /var are overlays: the host's files and dpkg database stay
 // untouched) and follows the package's life: install, bus activation, a
 // rock-on installed and running, remove, purge.
-func TestDebInSandbox(t *testing.T) {
+//
+// With docker the configuration stays as shipped; the podman variant switches
+// the engine after the install, so the real daemon runs podman under its
+// unit's confinement.
+func TestDebInSandbox(t *testing.T) { debLifecycle(t, "docker") }
+
+func TestDebInSandboxPodman(t *testing.T) { debLifecycle(t, "podman") }
+
+func debLifecycle(t *testing.T, engine string) {
 	requireTools(t, "dpkg-deb", "unshare", "nsenter")
 	sandbox.RequireRoot(t)
 	deb, _ := buildPackages(t)
-	s := sandbox.New(t, sandbox.Options{Docker: true, VendorUnits: true})
-	s.LoadTestImages(t, "docker")
+	s := sandbox.New(t, sandbox.Options{Docker: engine == "docker", VendorUnits: true})
+	s.LoadTestImages(t, engine)
 	// A policy-rc.d that forbids starting services (build machines made
 	// from container images have one) would keep postinst from starting
 	// the daemon, as it should; this test wants a normal host. /usr is the
@@ -380,8 +417,10 @@ func TestDebInSandbox(t *testing.T) {
 
 	// The catalog: no network in the sandbox, so a local definition.
 	s.Run(t, "mkdir", "-p", "/etc/rockon/rockons.d", "/srv/rockon/pkgtest-data")
-	if err := os.WriteFile(s.HostPath("/etc/rockon/rockons.d/pkgtest.json"), []byte(testDefinition), 0o644); err != nil {
-		t.Fatal(err)
+	for name, def := range map[string]string{"pkgtest.json": testDefinition, "pkgtest2.json": testDefinition2} {
+		if err := os.WriteFile(s.HostPath("/etc/rockon/rockons.d/"+name), []byte(def), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	t.Logf("dpkg -i:\n%s", s.Run(t, "dpkg", "-i", deb))
@@ -401,6 +440,15 @@ func TestDebInSandbox(t *testing.T) {
 	t.Logf("systemd-analyze security rockon.service:\n%s", sec)
 	if !regexp.MustCompile(`Overall exposure level for rockon\.service: [0-9.]+`).Match(sec) {
 		t.Errorf("systemd-analyze security gave no exposure level:\n%s", sec)
+	}
+
+	if engine != "docker" {
+		s.Run(t, "sed", "-i", `s/^name = "docker"$/name = "`+engine+`"/`, "/etc/rockon/rockond.toml")
+		if !strings.Contains(s.Run(t, "cat", "/etc/rockon/rockond.toml"), `name = "`+engine+`"`) {
+			t.Fatal("could not switch the engine in rockond.toml")
+		}
+		s.Run(t, "systemctl", "restart", "rockon.service")
+		waitActive(t, s, "rockon.service")
 	}
 
 	// Bus activation: the CLI's first call starts the stopped daemon.
@@ -426,6 +474,23 @@ func TestDebInSandbox(t *testing.T) {
 	if b, err := os.ReadFile(kept); err != nil || string(b) != "user-data" {
 		t.Fatalf("the rock-on did not write its volume: %q, %v", b, err)
 	}
+	// A second rock-on, on its own network with a linked container,
+	// installed and uninstalled: rockond removes containers, networks and
+	// units under its confinement.
+	before2 := generatedUnits(t, s)
+	t.Logf("rockon install (second):\n%s", s.Run(t, "rockon", "--no-color", "install", "--no-input", "--port", "8080=18482", "Package Test Two"))
+	waitHTTP(t, s, "http://127.0.0.1:18482/connect?addr=pkgtest2-db:8080")
+	t.Logf("rockon uninstall:\n%s", s.Run(t, "rockon", "--no-color", "uninstall", "Package Test Two"))
+	if after2 := generatedUnits(t, s); !slices.Equal(before2, after2) {
+		t.Errorf("uninstall left units: before %v, after %v", before2, after2)
+	}
+	if out := s.Run(t, engine, "ps", "-a", "--format", "{{.Names}}"); strings.Contains(out, "pkgtest2") {
+		t.Errorf("uninstall left containers:\n%s", out)
+	}
+	if out := s.Run(t, engine, "network", "ls", "--format", "{{.Name}}"); strings.Contains(out, "pkgtest2") || strings.Contains(out, "package-test-two") {
+		t.Errorf("uninstall left networks:\n%s", out)
+	}
+
 	units := generatedUnits(t, s)
 	if len(units) == 0 {
 		t.Fatal("no generated unit with an X-Rockon key in /etc/systemd/system")
@@ -503,7 +568,7 @@ func TestDebInSandbox(t *testing.T) {
 			t.Errorf("generated unit %s left after purge", u)
 		}
 	}
-	if out, err := s.Command(context.Background(), "docker", "ps", "--format", "{{.Names}}").CombinedOutput(); err != nil || strings.Contains(string(out), "pkgtest") {
+	if out, err := s.Command(context.Background(), engine, "ps", "--format", "{{.Names}}").CombinedOutput(); err != nil || strings.Contains(string(out), "pkgtest") {
 		t.Errorf("the rock-on's container still runs after purge (%v): %s", err, out)
 	}
 }
