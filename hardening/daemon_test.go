@@ -86,7 +86,7 @@ func moduleRoot(t *testing.T) string {
 
 // startDaemon boots a sandbox with podman, the test images, the catalog
 // and rockond (configured by extraConfig TOML appended to the base).
-func startDaemon(t *testing.T, catalogFiles map[string]string, extraConfig string) *daemonEnv {
+func startDaemon(t *testing.T, catalogFiles map[string]string, extraConfig string, seed func(*sandbox.Sandbox)) *daemonEnv {
 	if testing.Short() {
 		t.Skip("integration test (boots systemd, runs rockond): not in -short mode")
 	}
@@ -162,6 +162,9 @@ RestartSec=1s
 		_, err := s.Command(context.Background(), "curl", "-sf", "http://127.0.0.1:"+hCatalogPort+"/root.json").Output()
 		return err == nil
 	})
+	if seed != nil {
+		seed(s)
+	}
 	s.Run(t, "systemctl", "start", "rockon.service")
 	e.connect()
 	return e
@@ -277,7 +280,7 @@ SECRET = %q
 `
 
 func TestDaemon(t *testing.T) {
-	e := startDaemon(t, hardCatalog, "")
+	e := startDaemon(t, hardCatalog, "", nil)
 	ctx := ctxFor(t, 10*time.Minute)
 	c := e.c
 	if n, err := c.RefreshCatalog(ctx); err != nil || n != len(hardCatalog) {
@@ -471,7 +474,10 @@ func TestDaemon(t *testing.T) {
 	t.Run("Fault_EngineMissing", func(t *testing.T) {
 		e.s.Run(t, "rm", "-f", engineLink)
 		defer e.s.Run(t, "ln", "-sf", "/usr/bin/podman", engineLink)
-		e.refusedCleanly(t, "engine missing", "Dev App", devConfig)
+		err := e.refusedCleanly(t, "engine missing", "Dev App", devConfig)
+		if err == nil || !strings.Contains(err.Error(), engineLink) {
+			t.Errorf("the error does not name the missing engine %s: %v", engineLink, err)
+		}
 	})
 	t.Run("Fault_EngineFailing", func(t *testing.T) {
 		e.engineScript(t, "echo 'Error: injected failure' >&2; exit 125")
