@@ -244,6 +244,44 @@ func TestDebContents(t *testing.T) {
 	}
 }
 
+// TestRPMContents reads the .rpm with rpm itself: files, config files,
+// dependencies (in rpm's own syntax) and scriptlets.
+func TestRPMContents(t *testing.T) {
+	requireTools(t, "rpm")
+	_, rpm := buildPackages(t)
+	query := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("rpm", append([]string{"-qp"}, append(args, rpm)...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("rpm -qp %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	files := strings.Fields(query("-l"))
+	for _, f := range []string{"/usr/bin/rockon", "/usr/libexec/rockon/rockond", "/usr/lib/systemd/system/rockon.service",
+		"/usr/share/dbus-1/system.d/org.rockon.rockon1.conf", "/usr/share/dbus-1/system-services/org.rockon.rockon1.service",
+		"/usr/share/polkit-1/actions/org.rockon.rockon1.policy", "/etc/rockon/rockond.toml", "/usr/share/man/man1/rockon.1.gz"} {
+		if !slices.Contains(files, f) {
+			t.Errorf("%s is not in the rpm (files: %v)", f, files)
+		}
+	}
+	if slices.Contains(files, "/lib/systemd/system/rockon.service") {
+		t.Error("the rpm has the unit under /lib (Debian's place)")
+	}
+	if got := strings.TrimSpace(query("--configfiles")); got != "/etc/rockon/rockond.toml" {
+		t.Errorf("config files = %q", got)
+	}
+	if req := query("-R"); strings.Contains(req, "|") {
+		t.Errorf("rpm requirements use Debian's alternatives syntax:\n%s", req)
+	}
+	scripts := query("--scripts")
+	for _, s := range []string{"postinstall scriptlet", "preuninstall scriptlet", "postuninstall scriptlet"} {
+		if !strings.Contains(scripts, s) {
+			t.Errorf("no %s in the rpm:\n%s", s, scripts)
+		}
+	}
+}
+
 // TestUnitVerify runs systemd-analyze verify on rockon.service as shipped,
 // with only ExecStart= pointing at the freshly built daemon (the installed
 // path does not exist on the build machine; the sandbox test verifies the

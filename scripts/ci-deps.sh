@@ -12,7 +12,7 @@ packages=(
 	docker.io iptables                   # dockerd is run as a unit inside the sandbox
 	prometheus                           # promtool + a real scraper for the metrics tests
 	lintian                              # checks the .deb
-	make man-db                          # the Makefile (make deb rpm); man: systemd-analyze verify checks Documentation=
+	make man-db rpm                      # make deb rpm; man: systemd-analyze verify checks Documentation=; rpm -qp reads the .rpm
 	libglib2.0-bin                       # gdbus, a D-Bus client nobody here wrote
 	policykit-1                          # polkit policy checks
 	curl socat iproute2 util-linux procps git ca-certificates tar
