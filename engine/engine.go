@@ -28,6 +28,10 @@ type Engine struct {
 // ErrNotFound is returned when an image, container or network does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrUnavailable is returned when the engine's binary cannot be run at all
+// (missing, not executable): never to be mistaken for a missing image.
+var ErrUnavailable = errors.New("container engine cannot be run")
+
 // New returns an engine of the given kind; binary "" means the default path.
 func New(kind, binary string) (*Engine, error) {
 	switch kind {
@@ -73,6 +77,10 @@ func (e *Engine) run(ctx context.Context, timeout time.Duration, args ...string)
 	if err != nil {
 		if ctx.Err() == context.DeadlineExceeded {
 			return "", fmt.Errorf("%s %s: timed out after %s", e.Kind, args[0], timeout)
+		}
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) {
+			return "", fmt.Errorf("%w: %s: %v", ErrUnavailable, e.Binary, err)
 		}
 		msg := strings.TrimSpace(stderr.String())
 		if msg == "" {
@@ -126,6 +134,9 @@ func (e *Engine) ImageExists(ctx context.Context, ref string) (bool, error) {
 // isMissing tells "no such object" failures from others by the exit status
 // and the clients' messages (both exit 1 or 125 and say so on stderr).
 func isMissing(err error) bool {
+	if errors.Is(err, ErrUnavailable) {
+		return false
+	}
 	msg := strings.ToLower(err.Error())
 	for _, s := range []string{"no such", "not found", "does not exist", "unknown image", "not known", "no container with name", "unable to find"} {
 		if strings.Contains(msg, s) {
