@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -34,24 +31,8 @@ func compileOne(def *catalog.RockOn, ch unitgen.Choices, opt unitgen.Options) (*
 // hostOptions completes opt with lookups on this host: the owner of a
 // volume's directory (uid/gid -1) and the docker group (gid -2).
 func hostOptions(opt unitgen.Options) unitgen.Options {
-	opt.PathOwner = func(path string) (int, int, error) {
-		st, err := os.Stat(path)
-		if err != nil {
-			return 0, 0, fmt.Errorf("finding the owner of the first volume: %w", err)
-		}
-		sys, ok := st.Sys().(*syscall.Stat_t)
-		if !ok {
-			return 0, 0, fmt.Errorf("finding the owner of %s: no owner information", path)
-		}
-		return int(sys.Uid), int(sys.Gid), nil
-	}
-	opt.DockerGID = func() (int, error) {
-		g, err := user.LookupGroup("docker")
-		if err != nil {
-			return 0, fmt.Errorf("looking up the docker group: %w", err)
-		}
-		return strconv.Atoi(g.Gid)
-	}
+	opt.PathOwner = unitgen.StatOwner
+	opt.DockerGID = unitgen.DockerGroupID
 	return opt
 }
 
@@ -80,43 +61,6 @@ func loadCatalog(path string) (*catalog.Catalog, []error, error) {
 		errs = append(errs, err)
 	}
 	return catalog.FromDefs(defs), errs, nil
-}
-
-// writeResult writes a compile result under dir: unit files directly,
-// env files (0600) under dir/env.
-func writeResult(dir string, res *unitgen.Result) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, u := range res.Units {
-		if err := writeFileMode(filepath.Join(dir, u.Name), u.Content, u.Mode); err != nil {
-			return err
-		}
-	}
-	if len(res.EnvFiles) > 0 {
-		envDir := filepath.Join(dir, "env")
-		if err := os.MkdirAll(envDir, 0o700); err != nil {
-			return err
-		}
-		for _, e := range res.EnvFiles {
-			if err := writeFileMode(filepath.Join(envDir, e.Name), e.Content, e.Mode); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// writeFileMode writes a file with exactly mode (an existing file's mode
-// is corrected: env files must never stay world-readable).
-func writeFileMode(path string, data []byte, mode fs.FileMode) error {
-	if mode == 0 {
-		mode = 0o644
-	}
-	if err := os.WriteFile(path, data, mode); err != nil {
-		return err
-	}
-	return os.Chmod(path, mode)
 }
 
 func (a *app) compile(c *cli.Context) error {
@@ -185,7 +129,7 @@ func (a *app) compile(c *cli.Context) error {
 		for _, w := range res.Warnings {
 			fmt.Fprintf(a.o.err, "%s: warning: %s\n", sanitizeCell(def.Name), sanitizeCell(w))
 		}
-		if err := writeResult(out, res); err != nil {
+		if err := unitgen.WriteResult(out, res); err != nil {
 			return fmt.Errorf("writing the units of %s: %w", def.Name, err)
 		}
 		fmt.Fprintf(a.o.err, "wrote %d unit(s) and %d env file(s) of %s to %s (start with: systemctl start %s)\n",
@@ -200,7 +144,7 @@ func (a *app) compile(c *cli.Context) error {
 	for _, def := range cat.All() {
 		res, err := compileOne(def, unitgen.SampleChoices(def, c.String("sample-root")), opt)
 		if err == nil {
-			err = writeResult(filepath.Join(out, res.Slug), res)
+			err = unitgen.WriteResult(filepath.Join(out, res.Slug), res)
 		}
 		if err != nil {
 			fmt.Fprintf(a.o.err, "%s: %s\n", sanitizeCell(def.Name), sanitizeCell(err.Error()))

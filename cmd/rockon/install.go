@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,7 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/BurntSushi/toml"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rockon/rockon/catalog"
@@ -34,31 +32,19 @@ func readChoiceArgs(c *cli.Context) choiceArgs {
 // encodeChoices renders choices as install-config TOML, the format the
 // daemon's Install and Reconfigure take.
 func encodeChoices(ch *unitgen.Choices) (string, error) {
-	var b bytes.Buffer
-	if err := toml.NewEncoder(&b).Encode(ch); err != nil {
+	b, err := unitgen.EncodeChoices(*ch)
+	if err != nil {
 		return "", fmt.Errorf("encoding the choices: %w", err)
 	}
-	return b.String(), nil
+	return string(b), nil
 }
 
-// decodeChoices parses install-config TOML, refusing unknown keys so that
-// a typo is not silently ignored.
+// decodeChoices parses install-config TOML; unknown keys are errors, so
+// that a typo is not silently ignored.
 func decodeChoices(file string, data []byte) (*unitgen.Choices, error) {
-	var ch unitgen.Choices
-	md, err := toml.Decode(string(data), &ch)
+	ch, err := unitgen.DecodeChoices(data)
 	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%s:%d: %s", file, pe.Position.Line, pe.Message)
-		}
 		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		var keys []string
-		for _, k := range und {
-			keys = append(keys, k.String())
-		}
-		return nil, fmt.Errorf("%s: unknown key(s): %s", file, strings.Join(keys, ", "))
 	}
 	return &ch, nil
 }
