@@ -39,7 +39,7 @@ func htmlToText(src string, width int) string {
 		}
 		wrapLine(&b, l.prefix, l.hang, l.text, width)
 	}
-	return strings.TrimRight(b.String(), "\n")
+	return strings.ReplaceAll(strings.TrimRight(b.String(), "\n"), "\u00a0", " ")
 }
 
 type textLine struct {
@@ -224,10 +224,12 @@ func (r *htmlRenderer) text(s string) {
 	if s == "" {
 		return
 	}
-	if unicode.IsSpace(rune(s[0])) || strings.HasPrefix(s, "\u00a0") {
+	if collapsible(rune(s[0])) {
 		r.space = true
 	}
-	words := strings.FieldsFunc(s, func(c rune) bool { return unicode.IsSpace(c) })
+	// A no-break space is kept, as a browser keeps it: the registry
+	// separates headings from notes with runs of &nbsp;.
+	words := strings.FieldsFunc(s, collapsible)
 	for i, w := range words {
 		if i > 0 {
 			r.space = true
@@ -235,10 +237,12 @@ func (r *htmlRenderer) text(s string) {
 		r.word(w)
 	}
 	last, _ := lastRune(s)
-	if unicode.IsSpace(last) {
+	if collapsible(last) {
 		r.space = true
 	}
 }
+
+func collapsible(c rune) bool { return unicode.IsSpace(c) && c != '\u00a0' }
 
 func lastRune(s string) (rune, bool) {
 	for i := len(s) - 1; i >= 0; i-- {

@@ -20,6 +20,7 @@ func TestHTMLToText(t *testing.T) {
 		{"ordered list", `<ol><li>a</li><li>b</li></ol>`, "  1. a\n  2. b"},
 		{"entities", `a&nbsp;b &amp; &lt;c&gt;`, "a b & <c>"},
 		{"whitespace", "a \n\t  b", "a b"},
+		{"no-break spaces kept", "<h4>PKI&nbsp;&nbsp;&nbsp;<i>note</i></h4>", "PKI   note"},
 		{"placeholder kept", `http://<myservername>:<UI Port>`, "http://<myservername>:<UI Port>"},
 		{"unclosed tag kept", `a < b and <p`, "a < b and <p"},
 		{"strong em", `<strong>x</strong> <em>y</em>`, "x y"},
