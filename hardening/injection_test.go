@@ -76,6 +76,11 @@ func unitKeys(content []byte) []string {
 			k, _, _ := strings.Cut(line, "=")
 			keys = append(keys, strings.TrimSpace(k))
 		}
+		// systemd joins a line ending in a backslash with the next one
+		// and treats a CR as a line end
+		if strings.HasSuffix(line, `\`) || strings.Contains(line, "\r") {
+			keys = append(keys, "<line continued or split>")
+		}
 	}
 	return keys
 }
