@@ -117,7 +117,18 @@ func setup(t *testing.T, engine string) *env {
 		t.Skip("integration test (boots systemd, runs containers): not in -short mode")
 	}
 	bin := filepath.Join(sandbox.Binaries(t), "rockond")
+	if os.Getenv("ROCKON_RACE_DAEMON") != "" {
+		bin = raceDaemon(t)
+	}
 	s := sandbox.New(t, sandbox.Options{Docker: engine == "docker"})
+	if os.Getenv("ROCKON_RACE_DAEMON") != "" {
+		t.Cleanup(func() {
+			out, _ := s.Command(context.Background(), "journalctl", "--no-pager", "-o", "cat", "-u", "rockon.service").CombinedOutput()
+			if strings.Contains(string(out), "DATA RACE") {
+				t.Errorf("the race detector fired in rockond:\n%s", out)
+			}
+		})
+	}
 	s.LoadTestImages(t, engine)
 	e := &env{t: t, s: s, engine: engine}
 	e.setCatalog("1")
@@ -186,6 +197,28 @@ WantedBy=multi-user.target
 		t.Fatal(err)
 	}
 	return e
+}
+
+var raceOnce sync.Once
+var raceBin string
+var raceErr error
+
+// raceDaemon builds rockond with the race detector (ROCKON_RACE_DAEMON=1):
+// the daemon then reports data races it meets under the tests' real load.
+func raceDaemon(t *testing.T) string {
+	raceOnce.Do(func() {
+		// beside the ordinary binaries: removed with them
+		raceBin = filepath.Join(sandbox.Binaries(t), "rockond-race")
+		cmd := exec.Command("go", "build", "-race", "-o", raceBin, "./cmd/rockond")
+		cmd.Dir = moduleRoot(t)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			raceErr = fmt.Errorf("go build -race: %v\n%s", err, out)
+		}
+	})
+	if raceErr != nil {
+		t.Fatal(raceErr)
+	}
+	return raceBin
 }
 
 func moduleRoot(t *testing.T) string {

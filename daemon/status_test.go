@@ -4,6 +4,8 @@ import (
 	"net"
 	"testing"
 
+	godbus "github.com/godbus/dbus/v5"
+
 	"github.com/rockon/rockon/catalog"
 	"github.com/rockon/rockon/state"
 	"github.com/rockon/rockon/unitgen"
@@ -131,5 +133,17 @@ func TestRedact(t *testing.T) {
 	want := "login failed for [redacted] and [redacted] with [redacted]; 1 attempt"
 	if got != want {
 		t.Errorf("redact = %q, want %q", got, want)
+	}
+}
+
+func TestUnitFromPath(t *testing.T) {
+	for p, want := range map[string]string{
+		"/org/freedesktop/systemd1/unit/rockon_2drockon_2dtest_2etarget": "rockon-rockon-test.target",
+		"/org/freedesktop/systemd1/unit/dbus_2eservice":                  "dbus.service",
+		"/org/freedesktop/systemd1/job/12":                               "",
+	} {
+		if got := unitFromPath(godbus.ObjectPath(p)); got != want {
+			t.Errorf("unitFromPath(%s) = %q, want %q", p, got, want)
+		}
 	}
 }

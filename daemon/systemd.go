@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -136,32 +137,75 @@ func (s *systemd) info(ctx context.Context, unit string) (unitInfo, error) {
 }
 
 // watch calls f with the name of every unit matching keep whose
-// properties change, until ctx ends. It listens to systemd's signals; it
-// never polls.
+// properties change, until ctx ends. It listens to systemd's signals on a
+// connection of its own (go-systemd's subscription reads its subscriber
+// fields without a lock); it never polls.
 func (s *systemd) watch(ctx context.Context, keep func(string) bool, f func(unit string)) error {
-	if err := s.conn.Subscribe(); err != nil {
-		return fmt.Errorf("subscribing to systemd signals: %w", err)
+	conn, err := godbus.ConnectSystemBus(godbus.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("connecting to the system bus for unit signals: %w", err)
 	}
-	updates := make(chan *sddbus.PropertiesUpdate, 1024)
-	errs := make(chan error, 16)
-	s.conn.SetPropertiesSubscriber(updates, errs)
+	match := []godbus.MatchOption{godbus.WithMatchSender("org.freedesktop.systemd1"),
+		godbus.WithMatchInterface("org.freedesktop.DBus.Properties"), godbus.WithMatchMember("PropertiesChanged"),
+		godbus.WithMatchPathNamespace("/org/freedesktop/systemd1/unit")}
+	if err := conn.AddMatchSignalContext(ctx, match...); err != nil {
+		conn.Close()
+		return fmt.Errorf("subscribing to unit signals: %w", err)
+	}
+	ch := make(chan *godbus.Signal, 1024)
+	conn.Signal(ch)
+	// systemd only sends unit signals to clients that subscribed
+	if err := conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").CallWithContext(ctx,
+		"org.freedesktop.systemd1.Manager.Subscribe", 0).Err; err != nil {
+		conn.Close()
+		return fmt.Errorf("subscribing to systemd: %w", err)
+	}
 	go func() {
+		defer conn.Close()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case u := <-updates:
-				if keep(u.UnitName) {
-					f(u.UnitName)
+			case sig, ok := <-ch:
+				if !ok {
+					return
 				}
-			case <-errs:
-				// a full channel: updates were dropped; tell about
-				// everything so nothing stays stale
-				f("")
+				if len(sig.Body) < 1 {
+					continue
+				}
+				if iface, _ := sig.Body[0].(string); iface != "org.freedesktop.systemd1.Unit" && iface != "org.freedesktop.systemd1.Service" {
+					continue
+				}
+				unit := unitFromPath(sig.Path)
+				if unit != "" && keep(unit) {
+					f(unit)
+				}
 			}
 		}
 	}()
 	return nil
+}
+
+// unitFromPath decodes systemd's unit object path
+// (/org/freedesktop/systemd1/unit/rockon_2dx_2eservice) to the unit name.
+func unitFromPath(p godbus.ObjectPath) string {
+	const prefix = "/org/freedesktop/systemd1/unit/"
+	e, ok := strings.CutPrefix(string(p), prefix)
+	if !ok {
+		return ""
+	}
+	var b strings.Builder
+	for i := 0; i < len(e); i++ {
+		if e[i] == '_' && i+2 < len(e) {
+			if v, err := strconv.ParseUint(e[i+1:i+3], 16, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(e[i])
+	}
+	return b.String()
 }
 
 // journalTail returns the last n lines a unit logged.
