@@ -41,6 +41,30 @@
 // is "done" or "failed", error the D-Bus error name of a failure. A client subscribes before calling, then waits for the
 // JobRemoved of the path it got back.
 //
+// RockOn properties (read-only, PropertiesChanged carries the changed ones):
+//
+//	Name, Slug, Version, Description, Website  s   from the definition (HTML as in the registry)
+//	Installed                                 b
+//	DesiredState                              s   "on" (running, started at boot), "off", "" when not installed
+//	State                                     s   running, starting, degraded, failed, stopping, stopped,
+//	                                              installing, updating, uninstalling, not-installed, unknown
+//	Engine, Target                            s   "podman"/"docker"; the unit toggled, rockon-<slug>.target
+//	UIURL                                     s   http(s)://localhost:<ui port>/<ui slug> when the rock-on has a UI
+//	Containers  a(sssssssiuts)  name, unit, state (running, starting, restarting, stopping, stopped,
+//	                            failed, exited, unknown), systemd ActiveState, SubState, image, image ID,
+//	                            exit status, NRestarts, last change (µs), last journal lines when failed
+//	Ports       a(susub)        container, container port, protocol, host port (0: not published), UI port
+//	Volumes     a(sss)          container, container path, host directory
+//	InstalledAt, UpdatedAt      t   µs since the epoch
+//	LastError                   s   the last failed operation's error
+//
+// Environment values and custom config are never in properties (they may
+// be secrets; they are also redacted from LastError and log lines): read
+// them with GetConfig, which needs authorization.
+//
+// Job properties: Id u, RockOn s, Kind s, State s (running, done, failed),
+// Progress d (0..1), Message s (current step, pull output).
+//
 // Errors are org.rockon.rockon1.Error.<Name>: NoSuchRockOn, NotInstalled,
 // AlreadyInstalled, PortInUse, InvalidArgs (the message names the field),
 // AccessDenied, Busy, Failed.
