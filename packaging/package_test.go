@@ -584,6 +584,23 @@ func debLifecycle(t *testing.T, engine string) {
 	if _, err := os.Stat(s.HostPath("/etc/rockon/rockond.toml")); err != nil {
 		t.Errorf("remove deleted the configuration: %v", err)
 	}
+	for _, l := range []string{"multi-user.target.wants/rockon.service", "dbus-org.rockon.rockon1.service"} {
+		if _, err := os.Lstat(s.HostPath("/etc/systemd/system/" + l)); err == nil {
+			t.Errorf("remove left the enablement link %s", l)
+		}
+	}
+
+	// Reinstall after remove: enabled and started again, the rock-on still
+	// known; then removed again.
+	s.Run(t, "dpkg", "-i", deb)
+	waitActive(t, s, "rockon.service")
+	if got := strings.TrimSpace(s.Run(t, "systemctl", "is-enabled", "rockon.service")); got != "enabled" {
+		t.Errorf("rockon.service is %q after a reinstall, want enabled", got)
+	}
+	if list := s.Run(t, "rockon", "--no-color", "list", "--installed"); !strings.Contains(list, "Package Test") {
+		t.Errorf("after remove and reinstall the rock-on is not listed as installed:\n%s", list)
+	}
+	s.Run(t, "apt-get", "remove", "-y", "rockon")
 
 	// Purge: nothing of rockon's is left, the user's data is.
 	t.Logf("dpkg --purge:\n%s", s.Run(t, "dpkg", "--purge", "rockon"))
