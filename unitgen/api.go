@@ -85,9 +85,39 @@ type Result struct {
 
 	// Containers maps every container to its unit, in launch order.
 	Containers []ContainerUnit
-	// Networks are the engine networks the units create; removing them
-	// on uninstall is the daemon's job.
+	// Networks are the engine networks that belong to this rock-on alone
+	// (named rockon-<slug>-...): the units create them and the daemon
+	// removes them on uninstall. They are the EngineNetworks that are not
+	// Shared.
 	Networks []string
+	// EngineNetworks are all the engine networks the units create, each
+	// with its unit and whether it is shared by name (see Network).
+	EngineNetworks []Network
+}
+
+// SharedNetworkLabel is the label the unit of a shared-by-name network puts
+// on the network when it creates it (value: the slug of the rock-on that
+// created it). A network without it existed before rockon needed it.
+const SharedNetworkLabel = "org.rockon.created-by"
+
+// Network is one engine network a rock-on's units create.
+type Network struct {
+	Name string // the engine network name
+	Unit string // the oneshot unit that creates it if missing
+	// Shared is true for a user-defined network the definition names
+	// itself (--net=NAME, e.g. AdGuard Home's adguard-home): its name is
+	// kept exactly as written, so other rock-ons, or anything else on the
+	// host, may use the same network. Its unit creates it only when it is
+	// missing, labelled SharedNetworkLabel.
+	//
+	// The rule for uninstalling a rock-on R: remove a Shared network N
+	// only when no other installed rock-on lists N among its
+	// EngineNetworks, and N carries SharedNetworkLabel (rockon created
+	// it; a network the administrator made is never removed). If the
+	// engine refuses because containers outside rockon are still
+	// attached, N stays: that is not an uninstall error. A network that
+	// is not Shared is R's alone and is always removed.
+	Shared bool
 }
 
 // ContainerUnit tells which unit runs a container.

@@ -77,8 +77,9 @@ type ctrPlan struct {
 
 // netPlan is an engine network the units create.
 type netPlan struct {
-	name string // engine network name
-	unit string
+	name   string // engine network name
+	unit   string
+	shared bool // named by the definition (--net=NAME), see Network.Shared
 }
 
 // IsDataContainer is the rule that identifies data-only containers
@@ -139,6 +140,10 @@ func CustomConfigEnv(key string) string {
 //   - rockon-<slug>-net-<network-slug>.service: a oneshot per network that
 //     container_links (and podman's translation of --link) need; it
 //     creates the engine network rockon-<slug>-<network-slug> if missing.
+//   - rockon-<slug>-net-<name-slug>.service: a oneshot per user-defined
+//     network that opts name (--net=NAME): it creates the engine network
+//     NAME, exactly as written, if missing; the containers naming it
+//     require it (see Network.Shared).
 //   - one env file per container with environment (0600, in EnvDir),
 //     passed with --env-file: values never appear in unit text.
 //
@@ -233,6 +238,32 @@ func (g *generator) network(catalogName string) (*netPlan, error) {
 	return n, nil
 }
 
+// sharedNetwork returns the plan of a user-defined network an opt names,
+// adding it if new. The name is kept as written (the container may rely on
+// it), so it must be a valid engine network name, and it must stay out of
+// rockon's own namespace: networks named rockon-... belong to one rock-on
+// and are removed with it.
+func (g *generator) sharedNetwork(name string) (*netPlan, error) {
+	if !engineNameRE.MatchString(name) {
+		return nil, fmt.Errorf("network %q is not a valid engine network name ([a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128 characters)", name)
+	}
+	if strings.HasPrefix(name, "rockon-") {
+		return nil, fmt.Errorf("network %q: names starting with rockon- are reserved for rockon's own networks", name)
+	}
+	ns := Slug(name)
+	if ns == "" || len(ns) > MaxSlugLen {
+		return nil, fmt.Errorf("network %q: no usable slug", name)
+	}
+	for _, n := range g.nets {
+		if n.name == name {
+			return n, nil
+		}
+	}
+	n := &netPlan{name: name, unit: networkUnit(g.slug, ns), shared: true}
+	g.nets = append(g.nets, n)
+	return n, nil
+}
+
 func (p *ctrPlan) join(n *netPlan) {
 	if !slices.Contains(p.networks, n.name) {
 		p.networks = append(p.networks, n.name)
@@ -314,7 +345,10 @@ func (g *generator) run() (*Result, error) {
 		}
 		g.models[n.unit] = u
 		res.Units = append(res.Units, File{Name: n.unit, Content: u.bytes(), Mode: 0o644})
-		res.Networks = append(res.Networks, n.name)
+		res.EngineNetworks = append(res.EngineNetworks, Network{Name: n.name, Unit: n.unit, Shared: n.shared})
+		if !n.shared {
+			res.Networks = append(res.Networks, n.name)
+		}
 	}
 	res.Units = append(res.Units, File{Name: res.Target, Content: g.targetUnitFile().bytes(), Mode: 0o644})
 	sort.Slice(res.Units, func(i, j int) bool { return res.Units[i].Name < res.Units[j].Name })
@@ -376,6 +410,23 @@ func (g *generator) planNetworks() error {
 		}
 		return true
 	})
+	// User-defined networks the opts name: the container passes the
+	// opt on as it is and requires the unit that creates the network
+	// (a data container too: creating it needs the network).
+	for _, p := range g.ctrs {
+		for _, name := range userNetworks(p.c) {
+			n, err := g.sharedNetwork(name)
+			if err != nil {
+				return fmt.Errorf("container %q: %w", p.c.Name, err)
+			}
+			if !slices.Contains(p.netUnits, n.unit) {
+				p.netUnits = append(p.netUnits, n.unit)
+			}
+			if !p.data && len(p.c.Ports) == 0 {
+				g.warn("container %q joins network %q and publishes no ports: only containers on that network reach it", p.c.Name, name)
+			}
+		}
+	}
 	return nil
 }
 
@@ -622,7 +673,11 @@ func (g *generator) targetUnitFile() *unitFile {
 
 func (g *generator) networkUnitFile(n *netPlan) (*unitFile, error) {
 	u := &unitFile{comments: header(n.unit)}
-	s := g.commonUnit(u, "Rock-on "+g.def.Name+": network "+n.name)
+	desc := "Rock-on " + g.def.Name + ": network " + n.name
+	if n.shared {
+		desc += " (shared by name)"
+	}
+	s := g.commonUnit(u, desc)
 	s.raw("PartOf", targetUnit(g.slug))
 	if e := g.engineUnits(); e != nil {
 		s.raw("Requires", strings.Join(e, " "))
@@ -635,7 +690,13 @@ func (g *generator) networkUnitFile(n *netPlan) (*unitFile, error) {
 	bin := g.opt.EngineBinary
 	// Create, tolerating an existing network ("-": the failure of create
 	// is ignored), then make sure it exists.
-	if err := sv.exec("ExecStart", "-", []string{bin, "network", "create", n.name}); err != nil {
+	create := []string{bin, "network", "create", n.name}
+	if n.shared {
+		// The label tells the daemon, on uninstall, that rockon made
+		// this network (see Network.Shared).
+		create = []string{bin, "network", "create", "--label", SharedNetworkLabel + "=" + g.slug, n.name}
+	}
+	if err := sv.exec("ExecStart", "-", create); err != nil {
 		return nil, err
 	}
 	if err := sv.exec("ExecStart", "", []string{bin, "network", "inspect", "--format", "{{.Name}}", n.name}); err != nil {
@@ -760,8 +821,11 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 	sv.raw("Type", "exec")
 	nets := append(slices.Clone(p.networks), g.ch.Containers[name].Networks...)
 	create := []string{bin, "create", "--rm", "--name", name}
-	if len(nets) > 0 {
+	// A container whose opts name its network gets the others connected:
+	// a second --network at create fails on docker 20.10.
+	if len(nets) > 0 && len(userNetworks(c)) == 0 {
 		create = append(create, "--network", nets[0])
+		nets = nets[1:]
 	}
 	for _, al := range p.aliases {
 		create = append(create, "--network-alias", al)
@@ -771,7 +835,7 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 		ex("ExecStartPre", "-", bin, "rm", "--force", name),
 		ex("ExecStartPre", "", create...),
 	)
-	for _, n := range nets[min(1, len(nets)):] {
+	for _, n := range nets {
 		connect := []string{bin, "network", "connect"}
 		for _, al := range p.aliases {
 			connect = append(connect, "--alias", al)

@@ -174,6 +174,38 @@ func ownNetwork(c *catalog.Container) (string, bool) {
 	return "", false
 }
 
+// isUserNetwork reports whether a --net/--network value names a
+// user-defined engine network rather than a network mode the engines
+// provide: host, bridge, none, default, private, container:ID, ns:PATH,
+// slirp4netns[:OPTIONS] and pasta[:OPTIONS] (the last two are podman's
+// rootless modes).
+func isUserNetwork(v string) bool {
+	switch v {
+	case "", "host", "bridge", "none", "default", "private":
+		return false
+	}
+	for _, p := range []string{"container:", "ns:", "slirp4netns", "pasta"} {
+		if strings.HasPrefix(v, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// userNetworks returns, in order and once each, the user-defined networks
+// a container's opts name (--net=NAME, --network NAME): the rock-on needs
+// them, and nothing but rockon creates them on a fresh host.
+func userNetworks(c *catalog.Container) []string {
+	var names []string
+	for _, p := range c.Opts {
+		o := parseOpt(p)
+		if (o.flag == "--net" || o.flag == "--network") && isUserNetwork(o.value) && !slices.Contains(names, o.value) {
+			names = append(names, o.value)
+		}
+	}
+	return names
+}
+
 // optConsent returns the consent tokens one option needs.
 func optConsent(o opt, hostNet bool) []string {
 	var need []string
