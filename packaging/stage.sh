@@ -12,9 +12,6 @@ mkdir -p "$stage"
 
 # gzip -n: no name or time stamp in the header, so builds are reproducible.
 "$bin/rockon" generate-man >"$stage/rockon.1"
-# rockon is a user command: section 1, whatever section the generator
-# defaults to (lintian: wrong-manual-section).
-sed -i '1,5s/^\.TH rockon [0-9]*/.TH rockon 1/' "$stage/rockon.1"
 gzip -n -9 "$stage/rockon.1"
 "$bin/rockon" generate-completion bash >"$stage/rockon.bash"
 "$bin/rockon" generate-completion zsh >"$stage/_rockon"
