@@ -18,12 +18,11 @@ gzip -n -9 "$stage/rockon.1"
 
 # A native package's changelog (/usr/share/doc/rockon/changelog.gz), one
 # entry for this build, dated by its commit so rebuilding gives the same file.
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 date=$(git log -1 --format=%cD 2>/dev/null || date -R -u -d @0)
 maintainer=${MAINTAINER:-rockon developers <rockon@example.org>}
 {
 	printf 'rockon (%s) unstable; urgency=medium\n\n' "$version"
-	printf '  * Build of commit %s.\n\n' "$commit"
+	printf '  * Packaged from the rockon sources at version %s.\n\n' "$version"
 	printf ' -- %s  %s\n' "$maintainer" "$date"
 } >"$stage/changelog"
 gzip -n -9 "$stage/changelog"
