@@ -32,6 +32,63 @@ func sandboxSuite(t *testing.T, engine string) {
 	t.Run("argv", func(t *testing.T) { testArgv(t, s, engine) })
 	t.Run("e2e", func(t *testing.T) { testEndToEnd(t, s, engine) })
 	t.Run("link", func(t *testing.T) { testLink(t, s, engine) })
+	t.Run("named-network", func(t *testing.T) { testNamedNetwork(t, s, engine) })
+}
+
+// testNamedNetwork checks a user-defined network that opts name, as AdGuard
+// Home's --net=adguard-home: on a host without it, the rock-on's network
+// unit creates it (labelled), both containers join it and reach each other
+// by name, the published port answers, and a second start tolerates the
+// existing network.
+func testNamedNetwork(t *testing.T, s *sandbox.Sandbox, engine string) {
+	const netName = "nn-shared.net_1"
+	def := &catalog.RockOn{Name: "Named Net", Containers: []catalog.Container{
+		{Name: "nn-peer", Image: testImage, Tag: "1", LaunchOrder: 1, Opts: []catalog.Pair{{"--net=" + netName, ""}}},
+		{Name: "nn-web", Image: testImage, Tag: "1", LaunchOrder: 2,
+			Ports: []catalog.Port{{ContainerPort: 8080, HostDefault: 18087, Protocol: "tcp"}},
+			Opts:  []catalog.Pair{{"--network", netName}}},
+	}}
+	opt := sandboxOptions(engine)
+	res, err := Compile(def, Choices{}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.EngineNetworks) != 1 || res.EngineNetworks[0].Name != netName || !res.EngineNetworks[0].Shared {
+		t.Fatalf("EngineNetworks = %+v", res.EngineNetworks)
+	}
+	netUnit := res.EngineNetworks[0].Unit
+	if out, err := s.Command(context.Background(), engine, "network", "inspect", netName).CombinedOutput(); err == nil {
+		t.Fatalf("network %s exists before the rock-on starts: %s", netName, out)
+	}
+	install(t, s, opt, res)
+	web := "http://127.0.0.1:18087"
+	for round := 1; round <= 2; round++ {
+		s.Run(t, "systemctl", "start", res.Target)
+		if got := httpGet(t, s, web+"/"); !strings.HasPrefix(got, "ok") {
+			t.Errorf("round %d: nn-web's port answers %q", round, got)
+		}
+		if got := httpGet(t, s, web+"/connect?addr=nn-peer:8080"); !strings.HasPrefix(got, "ok") {
+			t.Errorf("round %d: nn-web cannot reach nn-peer on %s: %q", round, netName, got)
+		}
+		if st, r := show(t, s, netUnit, "ActiveState"), show(t, s, netUnit, "Result"); st != "active" || r != "success" {
+			t.Errorf("round %d: %s is %s (%s)", round, netUnit, st, r)
+		}
+		s.Run(t, "systemctl", "stop", res.Target)
+		waitFor(t, time.Minute, "named-network units stopped", func() bool {
+			for _, c := range res.Containers {
+				if show(t, s, c.Unit, "ActiveState") != "inactive" {
+					return false
+				}
+			}
+			return true
+		})
+		// Stopping leaves the network: removing it is uninstall's job.
+		label := s.Run(t, engine, "network", "inspect", "--format", `{{index .Labels "`+SharedNetworkLabel+`"}}`, netName)
+		if strings.TrimSpace(label) != res.Slug {
+			t.Errorf("round %d: network %s label %s = %q, want %q", round, netName, SharedNetworkLabel, label, res.Slug)
+		}
+	}
+	s.Run(t, engine, "network", "rm", netName)
 }
 
 // testLink checks a catalog --link NAME:ALIAS (seafile, zabbix): docker
