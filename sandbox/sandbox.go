@@ -52,6 +52,7 @@ type Sandbox struct {
 	owned  bool     // dir was made by the sandbox and is removed with it
 	tied   bool     // killed when this process dies
 	nsFile *os.File // the PID namespace, held open while booted by this process
+	lock   *os.File // flock on dir/.lock while this process owns the sandbox
 	id     string
 	boots  int
 
@@ -166,7 +167,15 @@ func start(opt Options, tied bool) (*Sandbox, error) {
 	if err := checkOutsidePrivate(s.dir); err != nil {
 		return nil, err
 	}
+	// Held as long as this process owns the sandbox: removeStaleSandboxes in other
+	// processes leaves locked directories alone (also while it halts and reboots).
+	lock, err := lockDir(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	s.lock = lock
 	if err := s.boot(); err != nil {
+		s.lock.Close()
 		if s.owned && os.Getenv("ROCKON_SANDBOX_KEEP") == "" {
 			os.RemoveAll(s.dir)
 		}
@@ -181,12 +190,14 @@ func start(opt Options, tied bool) (*Sandbox, error) {
 func removeStaleSandboxes() {
 	dirs, _ := filepath.Glob(filepath.Join(BaseDir(), "sb-*"))
 	for _, d := range dirs {
-		b, err := os.ReadFile(filepath.Join(d, stateFile))
+		lock, err := lockDir(d)
 		if err != nil {
-			continue
+			continue // owned by a live process
 		}
+		b, err := os.ReadFile(filepath.Join(d, stateFile))
 		s := &Sandbox{}
-		if json.Unmarshal(b, s) != nil || s.PID == 0 || s.alive() {
+		if err != nil || json.Unmarshal(b, s) != nil || s.PID == 0 || s.alive() {
+			lock.Close()
 			continue
 		}
 		if len(nsProcs(s.PIDNS)) > 0 || len(cgroupProcs(s.Cgroups)) > 0 {
@@ -194,7 +205,22 @@ func removeStaleSandboxes() {
 		}
 		_ = removeCgroups(s.Cgroups)
 		_ = removeDir(d)
+		lock.Close()
 	}
+}
+
+// lockDir takes an exclusive, non-blocking flock on dir/.lock; closing the file (or the
+// process ending) releases it.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("sandbox directory %s is in use by another process: %w", dir, err)
+	}
+	return f, nil
 }
 
 // Attach returns the sandbox running from dir (started by another process, e.g. the CLI).
@@ -477,6 +503,10 @@ func (s *Sandbox) Stop() error {
 		if rerr := removeDir(s.dir); rerr != nil {
 			err = rerr
 		}
+	}
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
 	}
 	return err
 }

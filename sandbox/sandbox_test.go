@@ -449,3 +449,43 @@ func BenchmarkLoadTestImages(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// A test sandbox whose process died is removed by the next one; one whose owner still
+// holds its lock (booting, halting, rebooting) and one halted on purpose are not.
+func TestRemoveStaleSandboxes(t *testing.T) {
+	base := t.TempDir()
+	t.Setenv("ROCKON_SANDBOX_BASE", base)
+	write := func(name, state string) string {
+		d := filepath.Join(base, name)
+		if err := os.MkdirAll(filepath.Join(d, "overlay", "etc"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, stateFile), []byte(state), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	// PID 2^22+1 is above pid_max: never alive.
+	dead := write("sb-dead", `{"pid": 4194305, "pidns": "pid:[1]"}`)
+	locked := write("sb-locked", `{"pid": 4194305, "pidns": "pid:[1]"}`)
+	halted := write("sb-halted", `{"pid": 0, "pidns": "pid:[1]"}`)
+	other := write("demo", `{"pid": 4194305, "pidns": "pid:[1]"}`)
+	lock, err := lockDir(locked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+
+	removeStaleSandboxes()
+	if _, err := os.Stat(dead); err == nil {
+		t.Error("the dead sandbox's directory was kept")
+	}
+	for _, d := range []string{locked, halted, other} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s was removed", d)
+		}
+	}
+	if _, err := lockDir(locked); err == nil {
+		t.Error("a locked directory could be locked again")
+	}
+}
