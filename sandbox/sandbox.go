@@ -424,7 +424,10 @@ func (s *Sandbox) alive() bool {
 }
 
 func consoleTail(path string, n int) string {
-	b, _ := os.ReadFile(path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
