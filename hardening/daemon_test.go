@@ -517,6 +517,9 @@ exec /usr/bin/podman "$@"`)
 		}
 	})
 	t.Run("Fault_CorruptStateFile", func(t *testing.T) { testCorruptState(t, e) })
+	t.Run("DBus_PolkitGrantDeny", func(t *testing.T) { testPolkit(t, e) })
+	// failures above left errors in properties: still no secret
+	t.Run("DBus_NoSecretAfterFailures", func(t *testing.T) { testUnprivileged(t, e) })
 	if t.Failed() {
 		t.Log(e.s.Run(t, "journalctl", "--no-pager", "-o", "cat", "-u", "rockon.service", "-n", "80"))
 	}
@@ -792,5 +795,68 @@ func testCorruptState(t *testing.T, e *daemonEnv) {
 	e.connect()
 	if p, err := e.c.Status(ctxFor(t, time.Minute), "Plain App"); err != nil || !p.Installed {
 		t.Errorf("Plain App with its record back: %+v %v", p, err)
+	}
+}
+
+// testPolkit: with Debian's polkitd on the bus and a rule granting the
+// manage action to one user, that user may change rock-ons, others and
+// other actions are denied; polkit failing means denied again.
+func testPolkit(t *testing.T, e *daemonEnv) {
+	s := e.s
+	policy, err := os.ReadFile(filepath.Join(moduleRoot(t), "packaging/polkit/org.rockon.rockon1.policy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostWrite(t, s.HostPath("/usr/share/polkit-1/actions/org.rockon.rockon1.policy"), string(policy), 0o644)
+	hostWrite(t, s.HostPath("/etc/polkit-1/rules.d/50-rockon-hardening.rules"), `polkit.addRule(function(action, subject) {
+	if (action.id == "org.rockon.rockon1.manage" && subject.user == "grantee") {
+		return polkit.Result.YES;
+	}
+});
+`, 0o644)
+	hostWrite(t, s.HostPath("/etc/systemd/system/polkit.service"), `[Unit]
+Description=Authorization Manager (test)
+[Service]
+Type=dbus
+BusName=org.freedesktop.PolicyKit1
+ExecStart=/usr/lib/polkit-1/polkitd --no-debug
+`, 0o644)
+	s.Run(t, "systemctl", "daemon-reload")
+	s.Run(t, "systemctl", "start", "polkit.service")
+	s.Run(t, "useradd", "--no-create-home", "grantee")
+	call := func(user, method string, args ...string) (string, error) {
+		return e.as(user, append([]string{"gdbus", "call", "--system", "--dest", api.BusName, "--object-path", api.ManagerPath,
+			"--method", api.ManagerInterface + "." + method}, args...)...)
+	}
+	const denied = "org.rockon.rockon1.Error.AccessDenied"
+	e.unchanged(t, "denied calls", func() {
+		if out, err := call("mallory", "Start", "Plain App"); err == nil || !strings.Contains(out, denied) {
+			t.Errorf("user without a rule: %v: %s", err, out)
+		}
+		if out, err := call("grantee", "RefreshCatalog"); err == nil || !strings.Contains(out, denied) {
+			t.Errorf("granted user, action not granted: %v: %s", err, out)
+		}
+	})
+	if out, err := call("grantee", "Start", "Plain App"); err != nil || !strings.Contains(out, api.JobPathPrefix) {
+		t.Fatalf("granted user: %v: %s", err, out)
+	}
+	e.waitState(t, "Plain App", "running")
+	// polkit failing: bus activation starts a polkitd that cannot start
+	hostWrite(t, s.HostPath("/etc/systemd/system/polkit.service"), `[Unit]
+Description=Authorization Manager (test, broken)
+[Service]
+Type=dbus
+BusName=org.freedesktop.PolicyKit1
+ExecStart=/bin/sh -c 'exit 1'
+`, 0o644)
+	s.Run(t, "systemctl", "daemon-reload")
+	s.Run(t, "systemctl", "stop", "polkit.service")
+	if out, err := call("grantee", "Stop", "Plain App"); err == nil || !strings.Contains(out, denied) {
+		diag, _ := s.Command(context.Background(), "sh", "-c", "busctl --system status org.freedesktop.PolicyKit1 2>&1 | head -5; systemctl status polkit.service 2>&1 | head; ls /usr/share/dbus-1/system-services; ps aux | grep -i polkit").CombinedOutput()
+		t.Errorf("granted user, polkit failing: %v: %s\n%s", err, out, diag)
+	}
+	e.waitState(t, "Plain App", "running", "stopped")
+	if err := e.c.Stop(ctxFor(t, time.Minute), "Plain App", nil); err != nil {
+		t.Fatal(err)
 	}
 }
