@@ -718,6 +718,15 @@ func TestRegenerate(t *testing.T) {
 	if err := e.c.Install(ctx, "Other Test", "", true, nil); err != nil {
 		t.Fatal(err)
 	}
+	// systemctl status tells what the daemon is doing
+	var status string
+	for i := 0; i < 50 && !strings.Contains(status, "1 rock-ons installed, 1 running"); i++ {
+		time.Sleep(100 * time.Millisecond)
+		status = e.s.Run(t, "systemctl", "show", "--value", "-p", "StatusText", "rockon.service")
+	}
+	if !strings.Contains(status, "1 rock-ons installed, 1 running") {
+		t.Errorf("StatusText = %q", status)
+	}
 	unit := e.s.HostPath("/etc/systemd/system/rockon-other-test-ot-main.service")
 	orig, err := os.ReadFile(unit)
 	if err != nil {

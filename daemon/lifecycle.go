@@ -88,8 +88,9 @@ func (m *Manager) install(ctx context.Context, slug string, def *catalog.RockOn,
 	if err := m.store.Create(in); err != nil {
 		return fmt.Errorf("%w: recording the install: %v", api.ErrFailed, err)
 	}
+	recorded := *in // a copy: in changes below while readers use this one
 	m.mu.Lock()
-	m.installed[slug] = in
+	m.installed[slug] = &recorded
 	m.results[slug] = res
 	m.mu.Unlock()
 	m.notify(slug)

@@ -613,8 +613,10 @@ func (m *Manager) save(in *state.Installed) error {
 	if err := m.store.Save(in); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("saving state of %s: %w", in.Name, err)
 	}
+	// a copy: callers go on changing theirs while readers use this one
+	cp := *in
 	m.mu.Lock()
-	m.installed[unitgen.Slug(in.Name)] = in
+	m.installed[unitgen.Slug(in.Name)] = &cp
 	m.mu.Unlock()
 	return nil
 }

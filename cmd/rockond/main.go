@@ -102,7 +102,7 @@ func run(ctx context.Context, configPath string, log *slog.Logger) error {
 	go func() { metricsDone <- metrics.Serve(ctx, ln, metrics.Handler(metrics.NewRegistry(mgr, rec)), web) }()
 
 	notify("READY=1")
-	notify("STATUS=serving on " + api.BusName)
+	go statusLines(ctx, mgr)
 	log.Info("rockond ready", "bus", cfg.DBus.Bus, "metrics", cfg.Metrics.Listen, "engine", cfg.Engine.Name)
 	go watchdog(ctx)
 
@@ -119,6 +119,43 @@ func run(ctx context.Context, configPath string, log *slog.Logger) error {
 	log.Info("rockond stopping")
 	srv.Wait()
 	return nil
+}
+
+// statusLines keeps `systemctl status rockon` telling how many rock-ons
+// are installed and running, updated on every change the manager sees.
+func statusLines(ctx context.Context, mgr *daemon.Manager) {
+	changed := make(chan struct{}, 1)
+	mgr.Watch(func(string) {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	})
+	last := ""
+	for {
+		counts := map[string]int{}
+		list := mgr.List(true)
+		for _, r := range list {
+			counts[r.State]++
+		}
+		line := fmt.Sprintf("STATUS=serving %s: %d rock-ons installed, %d running", api.BusName, len(list), counts["running"])
+		for _, st := range []string{"degraded", "failed", "starting", "installing", "updating", "uninstalling"} {
+			if counts[st] > 0 {
+				line += fmt.Sprintf(", %d %s", counts[st], st)
+			}
+		}
+		if line != last {
+			notify(line)
+			last = line
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+			// changes come in bursts (every unit of a rock-on): settle
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
 }
 
 // watchdog pings systemd at half the interval it asks for.
