@@ -101,6 +101,25 @@ const (
 	ConsentHostCgroupns = "host-cgroupns"
 )
 
+// hostNamespace reports whether a --pid, --ipc, --userns, --uts or
+// --cgroupns value joins the host's namespace: "host", or podman's
+// "ns:<path>" (e.g. ns:/proc/1/ns/pid).
+func hostNamespace(v string) bool {
+	return v == "host" || strings.HasPrefix(v, "ns:")
+}
+
+// harmlessDevice: devices a definition may pass with --device without
+// consent. Any other (a disk, /dev/mem, the whole of /dev) reaches the
+// host's data or memory.
+func harmlessDevice(src string) bool {
+	src = path.Clean(src)
+	switch src {
+	case "/dev/net/tun", "/dev/fuse", "/dev/dri", "/dev/snd":
+		return true
+	}
+	return strings.HasPrefix(src, "/dev/dri/") || strings.HasPrefix(src, "/dev/snd/")
+}
+
 // systemBind reports whether a bind-mount source is a system path (and
 // not one a more specific token covers).
 func systemBind(src string) bool {
@@ -222,27 +241,31 @@ func optConsent(o opt, hostNet bool) []string {
 			}
 		}
 	case "--pid":
-		if o.value == "host" {
+		if hostNamespace(o.value) {
 			need = append(need, ConsentHostPID)
 		}
 	case "--ipc":
-		if o.value == "host" {
+		if hostNamespace(o.value) {
 			need = append(need, ConsentHostIPC)
 		}
 	case "--userns":
-		if o.value == "host" {
+		if hostNamespace(o.value) {
 			need = append(need, ConsentHostUserns)
 		}
 	case "--uts":
-		if o.value == "host" {
+		if hostNamespace(o.value) {
 			need = append(need, ConsentHostUTS)
 		}
 	case "--cgroupns":
-		if o.value == "host" {
+		if hostNamespace(o.value) {
 			need = append(need, ConsentHostCgroupns)
 		}
-	case "--env-file", "--label-file", "--cidfile", "--pidfile", "--conmon-pidfile":
+	case "--env-file", "--label-file", "--cidfile", "--pidfile", "--conmon-pidfile", "--rootfs":
 		need = append(need, ConsentHostPaths)
+	case "--log-opt":
+		if k, _, _ := strings.Cut(o.value, "="); strings.TrimSpace(strings.ToLower(k)) == "path" {
+			need = append(need, ConsentHostPaths) // podman's k8s-file log written anywhere
+		}
 	case "--device-cgroup-rule":
 		need = append(need, ConsentHostDevices)
 	case "--security-opt":
@@ -252,7 +275,7 @@ func optConsent(o opt, hostNet bool) []string {
 		}
 	case "--device":
 		src, _, _ := strings.Cut(o.value, ":")
-		if isHostDevices(src) {
+		if !harmlessDevice(src) {
 			need = append(need, ConsentHostDevices)
 		}
 	case "-v", "--volume":
