@@ -443,6 +443,12 @@ func TestConsent_RiskyOptsEverySpelling(t *testing.T) {
 		{[][]string{{"--uts", "host"}}, "host-uts"},
 		{[][]string{{"--cgroupns=host", ""}}, "host-cgroupns"},
 		{[][]string{{"--device-cgroup-rule", "a *:* rwm"}}, "host-devices"},
+		{[][]string{{"--device", "/dev/sda"}}, "host-devices"},
+		{[][]string{{"--device=/dev/nvme0n1:/dev/x", ""}}, "host-devices"},
+		{[][]string{{"--pid", "ns:/proc/1/ns/pid"}}, "host-pid"},
+		{[][]string{{"--userns=ns:/proc/1/ns/user", ""}}, "host-userns"},
+		{[][]string{{"--log-opt", "path=/etc/cron.d/x"}}, "host-paths"},
+		{[][]string{{"--rootfs", ""}}, "host-paths"},
 	} {
 		t.Run(fmt.Sprint(tc.opts), func(t *testing.T) {
 			c := webContainer()
@@ -463,7 +469,7 @@ func TestConsent_RiskyOptsEverySpelling(t *testing.T) {
 	}
 	// what needs no consent: an anonymous volume, a named volume, a
 	// harmless short flag with its value attached
-	for _, opts := range [][][]string{{{"-v", "/etc/openvpn"}}, {{"--mount", "type=volume,src=data,dst=/etc"}}, {{"-eFOO=/etc", ""}}} {
+	for _, opts := range [][][]string{{{"-v", "/etc/openvpn"}}, {{"--mount", "type=volume,src=data,dst=/etc"}}, {{"-eFOO=/etc", ""}}, {{"--device", "/dev/net/tun"}}, {{"--device=/dev/dri/renderD128", ""}}, {{"--log-opt", "max-size=10m"}}} {
 		c := webContainer()
 		c["opts"] = opts
 		if defs, err := catalog.Decode("test.json", defJSON("Fine", map[string]container{"web": c})); err == nil {
