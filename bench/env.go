@@ -167,6 +167,10 @@ func (e *env) close() {
 	if e.bus != nil {
 		e.bus.Close()
 	}
+	if keep {
+		logf("sandbox left running: %s", e.s.Dir())
+		return
+	}
 	if err := e.s.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: stopping the sandbox: %v\n", err)
 	}

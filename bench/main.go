@@ -28,15 +28,18 @@ func main() {
 	only := flag.String("only", "1,2,3,4,5,6,7,8", "measurements to run (1 and 2 run together, as 7 and 8 do)")
 	sizes := flag.String("scale", "10,100,1000", "installed rock-on counts for the scale measurement")
 	idleSize := flag.Int("idle-installed", 200, "installed rock-ons during the idle measurement")
-	idle := flag.Duration("idle", 20*time.Second, "idle measurement window")
+	idle := flag.Duration("idle", time.Minute, "idle measurement window")
 	registry := flag.String("registry", "", "registry snapshot for the catalog refresh (default: ../shared/registry beside the repository, else /work/shared/registry)")
 	md := flag.Bool("markdown", false, "print the table as Markdown")
+	flag.BoolVar(&keep, "keep", false, "leave the sandboxes running, for a look at their journals (stop with scripts/sandbox stop DIR)")
 	flag.Parse()
 	if err := run(*reps, *bootReps, *engines, *only, *sizes, *idleSize, *idle, *registry, *md); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
 	}
 }
+
+var keep bool
 
 func parseInts(s string) ([]int, error) {
 	var out []int

@@ -45,6 +45,25 @@ func unitsOf(name string, containers ...string) []string {
 	return u
 }
 
+// unitTimestamp reads one of a unit's realtime timestamps (systemd and the
+// sandbox share the host's clock).
+func (e *env) unitTimestamp(unit, prop string) (time.Time, error) {
+	obj := e.bus.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1")
+	var path godbus.ObjectPath
+	if err := obj.Call("org.freedesktop.systemd1.Manager.LoadUnit", 0, unit).Store(&path); err != nil {
+		return time.Time{}, err
+	}
+	v, err := e.bus.Object("org.freedesktop.systemd1", path).GetProperty("org.freedesktop.systemd1.Unit." + prop)
+	if err != nil {
+		return time.Time{}, err
+	}
+	us, ok := v.Value().(uint64)
+	if !ok || us == 0 {
+		return time.Time{}, fmt.Errorf("%s of %s: %v", prop, unit, v)
+	}
+	return time.UnixMicro(int64(us)), nil
+}
+
 func (e *env) unitText(unit string) (string, error) {
 	b, err := os.ReadFile(e.s.HostPath("/etc/systemd/system/" + unit))
 	return string(b), err
@@ -85,7 +104,7 @@ func measureToggle(ctx context.Context, e *env, reps int) ([]Row, error) {
 	}
 	cname := containerName(base)
 	logf("%s baseline: %s", e.engine, strings.Join(base, " "))
-	var on, onCLI, off, bon, boff []float64
+	var on, onCLI, off, bon, boff, onUnit, offUnit, offStopping []float64
 	for i := 0; i < reps; i++ {
 		_, _ = e.run(ctx, "systemctl", "reset-failed", units[1])
 		time.Sleep(time.Second)
@@ -102,6 +121,9 @@ func measureToggle(ctx context.Context, e *env, reps int) ([]Row, error) {
 			return nil, err
 		}
 		onCLI = append(onCLI, ms(time.Since(t0)))
+		if ts, err := e.unitTimestamp(units[1], "InactiveExitTimestamp"); err == nil {
+			onUnit = append(onUnit, ms(ts.Sub(t0)))
+		}
 		time.Sleep(time.Second)
 
 		t0 = time.Now()
@@ -115,6 +137,14 @@ func measureToggle(ctx context.Context, e *env, reps int) ([]Row, error) {
 		off = append(off, ms(time.Since(t0)))
 		if err := wait(); err != nil {
 			return nil, err
+		}
+		if ts, err := e.unitTimestamp(units[1], "ActiveExitTimestamp"); err == nil {
+			offUnit = append(offUnit, ms(ts.Sub(t0)))
+		}
+		if a, err := e.unitTimestamp(units[1], "ActiveExitTimestamp"); err == nil {
+			if b, err := e.unitTimestamp(units[1], "InactiveEnterTimestamp"); err == nil {
+				offStopping = append(offStopping, ms(b.Sub(a)))
+			}
 		}
 		time.Sleep(time.Second)
 
@@ -151,6 +181,9 @@ func measureToggle(ctx context.Context, e *env, reps int) ([]Row, error) {
 			Baseline: run, Base: bon},
 		{Name: "2 toggle off (" + e.engine + "): rockon stop until units inactive", Unit: "ms", Samples: off,
 			Baseline: e.engine + " stop", Base: boff, Target: &Target{Ratio: true, Max: 1.15}},
+		{Name: "1 toggle on (" + e.engine + "): from the command to systemd starting the unit (CLI + rockond)", Unit: "ms", Samples: onUnit},
+		{Name: "2 toggle off (" + e.engine + "): from the command to systemd stopping the unit (CLI + rockond)", Unit: "ms", Samples: offUnit},
+		{Name: "2 toggle off (" + e.engine + "): the unit's stop (ExecStop + ExecStopPost)", Unit: "ms", Samples: offStopping},
 	}, nil
 }
 
@@ -164,7 +197,7 @@ func timeout(ctx context.Context, d time.Duration) context.Context {
 func measureInstall(ctx context.Context, e *env, reps int) ([]Row, error) {
 	ports := []int{18081, 18082, 18083}
 	containers := []string{"trio-a", "trio-b", "trio-c"}
-	var inst, instCLI, base []float64
+	var inst, instCLI, base, instUnit []float64
 	var script string
 	var names []string
 	for i := 0; i < reps; i++ {
@@ -182,6 +215,9 @@ func measureInstall(ctx context.Context, e *env, reps int) ([]Row, error) {
 			return nil, err
 		}
 		instCLI = append(instCLI, ms(time.Since(t0)))
+		if ts, err := e.unitTimestamp(unitsOf("Trio", "trio-a")[1], "InactiveExitTimestamp"); err == nil {
+			instUnit = append(instUnit, ms(ts.Sub(t0)))
+		}
 		if script == "" {
 			var lines []string
 			for _, u := range unitsOf("Trio", containers...)[1:] {
@@ -227,6 +263,7 @@ func measureInstall(ctx context.Context, e *env, reps int) ([]Row, error) {
 			Baseline: "3 × " + e.engine + " run -d in a script", Base: base, Target: &Target{Ratio: true, Max: 1.3}},
 		{Name: "3 install: until `rockon install` returns (3 s settle check)", Unit: "ms", Samples: instCLI,
 			Baseline: "3 × " + e.engine + " run -d in a script", Base: base},
+		{Name: "3 install: from the command to systemd starting the first unit (CLI + rockond: record, images, units, reload, enable)", Unit: "ms", Samples: instUnit},
 	}, nil
 }
 
@@ -257,10 +294,19 @@ func measurePropagation(ctx context.Context, e *env, reps int) ([]Row, error) {
 	if err := e.bus.AddMatchSignal(godbus.WithMatchInterface("org.freedesktop.DBus.Properties"), godbus.WithMatchObjectPath(path)); err != nil {
 		return nil, err
 	}
+	// systemd's own signal for the container's unit: the floor rockond's
+	// signal stands on.
+	unitPath := unitObjectPath(unitsOf("Crash", "crash")[1])
+	if err := e.bus.AddMatchSignal(godbus.WithMatchInterface("org.freedesktop.DBus.Properties"), godbus.WithMatchObjectPath(unitPath)); err != nil {
+		return nil, err
+	}
+	if err := e.bus.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").Call("org.freedesktop.systemd1.Manager.Subscribe", 0).Err; err != nil {
+		return nil, err
+	}
 	ch := make(chan *godbus.Signal, 256)
 	e.bus.Signal(ch)
 	defer e.bus.RemoveSignal(ch)
-	var sig, met []float64
+	var sig, met, sd []float64
 	for i := 0; i < reps; i++ {
 		if err := e.waitPorts(timeout(ctx, time.Minute), port); err != nil {
 			return nil, err
@@ -302,16 +348,26 @@ func measurePropagation(ctx context.Context, e *env, reps int) ([]Row, error) {
 		}()
 		t0 := time.Now()
 		go e.probe.get(port, "/crash", time.Second) //nolint:errcheck // the server dies answering
-		var tsig time.Time
+		var tsig, tsd time.Time
 		deadline := time.After(30 * time.Second)
 	wait:
-		for {
+		for tsig.IsZero() || tsd.IsZero() {
 			select {
 			case s := <-ch:
-				if s.Path == path && s.Name == "org.freedesktop.DBus.Properties.PropertiesChanged" {
-					tsig = time.Now()
-					break wait
+				if s.Name != "org.freedesktop.DBus.Properties.PropertiesChanged" {
+					continue
 				}
+				if s.Path == path && tsig.IsZero() {
+					tsig = time.Now()
+				}
+				if s.Path == unitPath && tsd.IsZero() && len(s.Body) >= 2 {
+					if m, ok := s.Body[1].(map[string]godbus.Variant); ok {
+						if _, ok := m["ActiveState"]; ok {
+							tsd = time.Now()
+						}
+					}
+				}
+				continue wait
 			case <-deadline:
 				close(stop)
 				return nil, fmt.Errorf("no PropertiesChanged within 30 s of the crash")
@@ -327,15 +383,31 @@ func measurePropagation(ctx context.Context, e *env, reps int) ([]Row, error) {
 		close(stop)
 		sig = append(sig, ms(tsig.Sub(t0)))
 		met = append(met, ms(tmet.Sub(t0)))
-		logf("propagation %d/%d: signal %.1f ms, metric %.1f ms", i+1, reps, sig[i], met[i])
+		sd = append(sd, ms(tsd.Sub(t0)))
+		logf("propagation %d/%d: systemd %.1f ms, signal %.1f ms, metric %.1f ms", i+1, reps, sd[i], sig[i], met[i])
 	}
 	if _, err := e.rockon(ctx, "uninstall", "Crash"); err != nil {
 		return nil, err
 	}
 	return []Row{
-		{Name: "6 container dies -> D-Bus PropertiesChanged", Unit: "ms", Samples: sig, Target: &Target{Max: 100}},
+		{Name: "6 container dies -> rockond's D-Bus PropertiesChanged", Unit: "ms", Samples: sig, Target: &Target{Max: 100}},
+		{Name: "6 container dies -> systemd's PropertiesChanged (ActiveState) for its unit", Unit: "ms", Samples: sd},
 		{Name: "6 container dies -> metric shows it (scraped every 2 ms)", Unit: "ms", Samples: met, Target: &Target{Max: 100}},
 	}, nil
+}
+
+// unitObjectPath is systemd's D-Bus object path of a unit.
+func unitObjectPath(unit string) godbus.ObjectPath {
+	var b strings.Builder
+	for i := 0; i < len(unit); i++ {
+		c := unit[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "_%02x", c)
+		}
+	}
+	return godbus.ObjectPath("/org/freedesktop/systemd1/unit/" + b.String())
 }
 
 // scrape gets /metrics from rockond inside the sandbox.
@@ -542,34 +614,34 @@ func measureScale(ctx context.Context, e *env, sizes []int, idleSize int, idle t
 	if idleSize > 0 {
 		all = append(all, idleSize)
 	}
+	var rows []Row
 	slices.Sort(all)
 	all = slices.Compact(all)
-	var rows []Row
 	host := e.bin + "/rockon"
 	for _, n := range all {
 		have, err := e.installedCount(ctx)
 		if err != nil {
-			return nil, err
+			return rows, err
 		}
 		if n < have {
 			logf("scale: %d installed already, skipping %d", have, n)
 			continue
 		}
 		if _, err := e.run(ctx, "systemctl", "stop", "rockon.service"); err != nil {
-			return nil, err
+			return rows, err
 		}
 		if err := sd.add(n - have); err != nil {
-			return nil, err
+			return rows, err
 		}
 		ready, listed, err := e.startDaemon(ctx, n)
 		if err != nil {
-			return nil, err
+			return rows, err
 		}
 		logf("scale %d: first start-up ready %.0f ms, lists all %.0f ms", n, ready, listed)
 		if n == idleSize {
 			r, err := measureIdle(ctx, e, n, idle)
 			if err != nil {
-				return nil, err
+				return rows, err
 			}
 			rows = append(rows, r...)
 		}
@@ -586,13 +658,13 @@ func measureScale(ctx context.Context, e *env, sizes []int, idleSize int, idle t
 				t0 := time.Now()
 				out, err := exec.CommandContext(ctx, host, append([]string{"--bus", e.s.SystemBusAddress()}, m.args...)...).CombinedOutput()
 				if err != nil {
-					return nil, fmt.Errorf("rockon %s: %v\n%s", m.args[0], err, out)
+					return rows, fmt.Errorf("rockon %s: %v\n%s", m.args[0], err, out)
 				}
 				*m.out = append(*m.out, ms(time.Since(t0)))
 			}
 			d, _, body, err := e.scrape()
 			if err != nil {
-				return nil, err
+				return rows, err
 			}
 			scrape = append(scrape, ms(d))
 			series = strings.Count(string(body), "\nrockon_")
@@ -607,13 +679,13 @@ func measureScale(ctx context.Context, e *env, sizes []int, idleSize int, idle t
 		)
 		if n == slices.Max(sizes) {
 			var rd, ls []float64
-			for i := 0; i < reps; i++ {
+			for i := 0; i < min(reps, 3); i++ { // slow: at most three
 				if _, err := e.run(ctx, "systemctl", "stop", "rockon.service"); err != nil {
-					return nil, err
+					return rows, err
 				}
 				r, l, err := e.startDaemon(ctx, n)
 				if err != nil {
-					return nil, err
+					return rows, err
 				}
 				rd, ls = append(rd, r), append(ls, l)
 			}
