@@ -692,7 +692,9 @@ func waitActive(t *testing.T, s *sandbox.Sandbox, unit string) {
 		}
 		if time.Now().After(deadline) || st == "failed" {
 			out, _ := s.Command(context.Background(), "journalctl", "--no-pager", "-u", unit, "-n", "50").CombinedOutput()
-			t.Fatalf("%s is %q, want active\n%s", unit, st, out)
+			status, _ := s.Command(context.Background(), "systemctl", "status", "--no-pager", unit).CombinedOutput()
+			links, _ := s.Command(context.Background(), "find", "/etc/systemd/system", "-name", "*rockon*", "-printf", "%p -> %l\n").CombinedOutput()
+			t.Fatalf("%s is %q, want active\n%s\n%s\nlinks:\n%s", unit, st, out, status, links)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
