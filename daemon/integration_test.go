@@ -283,13 +283,20 @@ func (e *env) curl(url string) (string, error) {
 	return string(out), err
 }
 
+// mustCurl fetches a URL that must answer. A unit is active once its
+// container runs, a moment before the program in it listens (and docker's
+// proxy then resets connections), so failures are retried for a while.
 func (e *env) mustCurl(url string) string {
 	e.t.Helper()
-	out, err := e.curl(url)
-	if err != nil {
-		e.t.Fatalf("curl %s: %v: %s", url, err, out)
+	var out string
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if out, err = e.curl(url); err == nil {
+			return out
+		}
 	}
-	return out
+	e.t.Fatalf("curl %s: %v: %s", url, err, out)
+	return ""
 }
 
 func TestLifecyclePodman(t *testing.T) { testLifecycle(t, "podman") }
