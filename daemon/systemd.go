@@ -136,6 +136,20 @@ func (s *systemd) info(ctx context.Context, unit string) (unitInfo, error) {
 	return ui, nil
 }
 
+// loaded returns the units matching pattern that systemd holds in
+// memory. Unlike asking for a unit's properties, listing loads nothing.
+func (s *systemd) loaded(ctx context.Context, pattern string) (map[string]bool, error) {
+	us, err := s.conn.ListUnitsByPatternsContext(ctx, nil, []string{pattern})
+	if err != nil {
+		return nil, fmt.Errorf("listing units %s: %w", pattern, err)
+	}
+	out := make(map[string]bool, len(us))
+	for _, u := range us {
+		out[u.Name] = true
+	}
+	return out, nil
+}
+
 // watch calls f with the name of every unit matching keep whose
 // properties change, until ctx ends. It listens to systemd's signals on a
 // connection of its own (go-systemd's subscription reads its subscriber
