@@ -30,6 +30,9 @@ func choicesConfig(ch map[string]godbus.Variant) (string, *godbus.Error) {
 		if !ok {
 			return "", invalid(`choices: "config" must be a string (TOML text)`)
 		}
+		if len(s) > maxConfig {
+			return "", invalid(fmt.Sprintf(`choices: "config" is %d bytes, more than the %d an install config may have`, len(s), maxConfig))
+		}
 		return s, nil
 	}
 	out := map[string]any{}
@@ -70,8 +73,15 @@ func choicesConfig(ch map[string]godbus.Variant) (string, *godbus.Error) {
 	if err := toml.NewEncoder(&b).Encode(out); err != nil {
 		return "", invalid("choices: " + err.Error())
 	}
+	if b.Len() > maxConfig {
+		return "", invalid(fmt.Sprintf("choices: %d bytes, more than the %d an install config may have", b.Len(), maxConfig))
+	}
 	return b.String(), nil
 }
+
+// maxConfig bounds the install-config text: real ones are a few
+// kilobytes; a huge one is refused before it is parsed.
+const maxConfig = 1 << 20
 
 func containerChoices(cname string, fields map[string]godbus.Variant) (map[string]any, *godbus.Error) {
 	c := map[string]any{}

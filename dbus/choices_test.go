@@ -56,6 +56,7 @@ func TestChoicesRefused(t *testing.T) {
 		`"shell"`:     {"containers": godbus.MakeVariant(map[string]map[string]godbus.Variant{"web": {"shell": godbus.MakeVariant("x")}})},
 		`"consent"`:   {"consent": godbus.MakeVariant("privileged")},
 		"custom_conf": {"custom_config": godbus.MakeVariant([]string{"x"})},
+		"more than":   {"config": godbus.MakeVariant(strings.Repeat("#", maxConfig+1))},
 	} {
 		_, derr := choicesConfig(in)
 		if derr == nil || derr.Name != ErrorPrefix+"InvalidArgs" || !strings.Contains(derr.Error(), name) {
