@@ -267,6 +267,10 @@ func TestServerClient(t *testing.T) {
 			t.Errorf("introspection lacks %q:\n%s", want, out)
 		}
 	}
+	out, err = exec.Command("busctl", "--address="+addr, "tree", "--list", BusName).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), string(RockOnPath("rockon-test"))+"\n") || !strings.Contains(string(out), ManagerPath+"\n") {
+		t.Errorf("busctl tree: %v\n%s", err, out)
+	}
 	out, err = exec.Command("busctl", "--address="+addr, "introspect", BusName, string(RockOnPath("rockon-test"))).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), ".Containers") || !strings.Contains(string(out), "a(sssssssiuts)") {
 		t.Errorf("rock-on introspection: %v\n%s", err, out)
