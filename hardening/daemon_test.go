@@ -395,7 +395,7 @@ func TestDaemon(t *testing.T) {
 	})
 	t.Run("Files_ForeignUnitNeverOverwritten", func(t *testing.T) {
 		foreign := e.s.HostPath("/etc/systemd/system/rockon-foreign-app-fa-main.service")
-		const content = "[Service]\nExecStart=/bin/true\n# an administrator's unit\n"
+		const content = "[Unit]\nDescription=not X-Rockon's: an administrator's unit\n[Service]\nExecStart=/bin/true\n"
 		hostWrite(t, foreign, content, 0o644)
 		e.unchanged(t, "an install over a foreign unit", func() {
 			err := c.Install(ctx, "Foreign App", "", true, nil)
@@ -517,9 +517,9 @@ exec /usr/bin/podman "$@"`)
 		}
 	})
 	t.Run("Fault_CorruptStateFile", func(t *testing.T) { testCorruptState(t, e) })
-	t.Run("DBus_PolkitGrantDeny", func(t *testing.T) { testPolkit(t, e) })
 	// failures above left errors in properties: still no secret
 	t.Run("DBus_NoSecretAfterFailures", func(t *testing.T) { testUnprivileged(t, e) })
+	t.Run("DBus_PolkitGrantDeny", func(t *testing.T) { testPolkit(t, e) })
 	if t.Failed() {
 		t.Log(e.s.Run(t, "journalctl", "--no-pager", "-o", "cat", "-u", "rockon.service", "-n", "80"))
 	}
