@@ -389,6 +389,9 @@ func testLifecycle(t *testing.T, engine string) {
 	if got := e.s.Run(t, "busctl", "get-property", "org.rockon.rockon1", obj, "org.rockon.rockon1.RockOn", "State"); strings.TrimSpace(got) != `s "running"` {
 		t.Errorf("busctl get-property State = %q", got)
 	}
+	if got := e.s.Run(t, "busctl", "get-property", "org.rockon.rockon1", "/org/rockon/rockon1", "org.rockon.rockon1.Manager", "Installed"); strings.TrimSpace(got) != "u 2" {
+		t.Errorf("busctl get-property Manager Installed = %q", got)
+	}
 	if got := e.s.Run(t, "gdbus", "call", "--system", "--dest", "org.rockon.rockon1", "--object-path", "/org/rockon/rockon1",
 		"--method", "org.rockon.rockon1.Manager.ListRockOns", "true"); !strings.Contains(got, "'Rockon Test'") {
 		t.Errorf("gdbus ListRockOns: %s", got)

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -337,6 +338,28 @@ func usec(t time.Time) uint64 {
 		return 0
 	}
 	return uint64(t.UnixMicro())
+}
+
+// Version is rockond's version, from the build information.
+var Version = func() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "devel"
+}()
+
+// ManagerProperties implements api.Backend.
+func (m *Manager) ManagerProperties() api.ManagerProperties {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := api.ManagerProperties{Version: Version, Engine: m.cfg.Engine.Name, CatalogEntries: uint32(m.catalog.Len()),
+		CatalogRefreshedAt: usec(m.refreshedAt), Installed: uint32(len(m.installed))}
+	for slug, in := range m.installed {
+		if m.stateLocked(slug, in) == metrics.StateRunning {
+			p.Running++
+		}
+	}
+	return p
 }
 
 // Snapshot implements metrics.Source from the systemd-driven view.

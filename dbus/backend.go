@@ -18,6 +18,8 @@ type Report func(progress float64, message string)
 type Backend interface {
 	RefreshCatalog(ctx context.Context) (int, error)
 	List(installedOnly bool) []Summary
+	// ManagerProperties describes the daemon as a whole.
+	ManagerProperties() ManagerProperties
 	// Properties returns the properties of a catalog or installed
 	// rock-on, by name or slug.
 	Properties(name string) (Properties, error)

@@ -86,6 +86,17 @@ func (b *backend) Properties(name string) (Properties, error) {
 	}
 	return Properties{}, fmt.Errorf("%w: %q", ErrNoSuchRockOn, name)
 }
+func (b *backend) ManagerProperties() ManagerProperties {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var n uint32
+	for _, p := range b.props {
+		if p.Installed {
+			n++
+		}
+	}
+	return ManagerProperties{Version: "test", Engine: "podman", CatalogEntries: uint32(len(b.props)), Installed: n}
+}
 func (b *backend) Definition(string) (string, error) { return "{}", nil }
 func (b *backend) Config(string) (string, error)     { return "", nil }
 func (b *backend) Watch(f func(string))              { b.watch = append(b.watch, f) }
@@ -228,6 +239,11 @@ func TestServerClient(t *testing.T) {
 	}
 	if err := c.Install(ctx, "Rockon Test", "", true, nil); !errors.Is(err, ErrAlreadyInstalled) {
 		t.Fatalf("second Install = %v", err)
+	}
+
+	var installed uint32
+	if err := c.Conn().Object(BusName, ManagerPath).CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, ManagerInterface, "Installed").Store(&installed); err != nil || installed != 1 {
+		t.Errorf("Manager.Installed = %d, %v", installed, err)
 	}
 
 	// a failing job reports its error name through JobRemoved

@@ -62,6 +62,9 @@
 // be secrets; they are also redacted from LastError and log lines): read
 // them with GetConfig, which needs authorization.
 //
+// Manager properties: Version s, Engine s, CatalogEntries u,
+// CatalogRefreshedAt t (µs), Installed u, Running u.
+//
 // Job properties: Id u, RockOn s, Kind s, State s (running, done, failed),
 // Progress d (0..1), Message s (current step, pull output).
 //

@@ -27,6 +27,8 @@ type Server struct {
 
 	dirty   map[string]bool
 	dirtyCh chan struct{}
+
+	managerProps *propObject
 }
 
 type rockonObject struct {
@@ -49,11 +51,17 @@ func NewServer(ctx context.Context, conn *godbus.Conn, b Backend, auth Authorize
 	if err := conn.Export(m, ManagerPath, ManagerInterface); err != nil {
 		return nil, fmt.Errorf("exporting the manager: %w", err)
 	}
+	s.managerProps = newPropObject(conn, ManagerPath, ManagerInterface, b.ManagerProperties())
+	if err := conn.Export(s.managerProps, ManagerPath, "org.freedesktop.DBus.Properties"); err != nil {
+		return nil, err
+	}
 	om := objects{s}
 	if err := conn.Export(om, ManagerPath, objectManager); err != nil {
 		return nil, err
 	}
-	if err := conn.Export(introspectable{ifaces: []ifaceDesc{managerIface(m), objectManagerIface(om)}, children: func() []string { return []string{"rockon", "job"} }},
+	mi := managerIface(m)
+	mi.Props = propIntrospection(ManagerProperties{})
+	if err := conn.Export(introspectable{ifaces: []ifaceDesc{mi, objectManagerIface(om)}, children: func() []string { return []string{"rockon", "job"} }},
 		ManagerPath, "org.freedesktop.DBus.Introspectable"); err != nil {
 		return nil, err
 	}
@@ -116,8 +124,12 @@ func (s *Server) loop() {
 	}
 }
 
-// sync refreshes one rock-on's object, or with "" the whole set.
+// sync refreshes one rock-on's object, or with "" the whole set, and the
+// manager's properties.
 func (s *Server) sync(name string) {
+	if s.managerProps != nil {
+		s.managerProps.update(s.b.ManagerProperties())
+	}
 	if name != "" {
 		p, err := s.b.Properties(name)
 		if err != nil {

@@ -74,6 +74,16 @@ type Properties struct {
 	LastError    string
 }
 
+// ManagerProperties are the read-only properties of the Manager object.
+type ManagerProperties struct {
+	Version            string // rockond's version
+	Engine             string // docker or podman
+	CatalogEntries     uint32
+	CatalogRefreshedAt uint64 // µs since the epoch, 0 when never
+	Installed          uint32
+	Running            uint32
+}
+
 // JobProperties are the properties of a Job object.
 type JobProperties struct {
 	Id       uint32
