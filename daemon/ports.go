@@ -38,8 +38,59 @@ func publishedPorts(def *catalog.RockOn, ch unitgen.Choices) map[hostPort]string
 				}
 			}
 		}
+		// ports the definition's opts publish themselves (-p 9000:9000):
+		// the user cannot change them, but they conflict all the same
+		for _, o := range c.Opts {
+			hps, cport := optPublishes(o)
+			for _, hp := range hps {
+				out[hp] = fmt.Sprintf("%s:%s", c.Name, cport)
+			}
+		}
 	}
 	return out
+}
+
+// optPublishes returns the host ports an opts pair publishes, and the
+// container port: -p or --publish with "[ip:]host[-end]:container[/proto]",
+// in any spelling.
+func optPublishes(o catalog.Pair) ([]hostPort, string) {
+	var v string
+	switch f := o[0]; {
+	case f == "-p" || f == "--publish":
+		v = o[1]
+	case strings.HasPrefix(f, "--publish="):
+		v = strings.TrimPrefix(f, "--publish=")
+	case strings.HasPrefix(f, "-p") && !strings.HasPrefix(f, "--"):
+		v = strings.TrimPrefix(strings.TrimPrefix(f, "-p"), "=")
+	default:
+		return nil, ""
+	}
+	proto := "tcp"
+	if i := strings.LastIndexByte(v, '/'); i >= 0 {
+		proto, v = v[i+1:], v[:i]
+	}
+	parts := strings.Split(v, ":")
+	if len(parts) < 2 || (proto != "tcp" && proto != "udp") {
+		return nil, "" // container port only: the engine picks a free host port
+	}
+	first, last, isRange := strings.Cut(parts[len(parts)-2], "-")
+	lo, err := strconv.Atoi(first)
+	if err != nil {
+		return nil, ""
+	}
+	hi := lo
+	if isRange {
+		if hi, err = strconv.Atoi(last); err != nil || hi < lo || hi-lo > 1024 {
+			return nil, ""
+		}
+	}
+	var out []hostPort
+	for p := lo; p <= hi; p++ {
+		if p > 0 {
+			out = append(out, hostPort{p, proto})
+		}
+	}
+	return out, parts[len(parts)-1]
 }
 
 // listeningPorts reads the host's bound TCP listeners and UDP sockets from
