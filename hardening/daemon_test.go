@@ -55,6 +55,12 @@ var hardCatalog = map[string]string{
    "environment": {"V": {"description": "v", "label": "v"}}}}}}`,
 	"pull-app.json": `{"Pull App": {"description": "d", "version": "1", "website": "https://example.org/",
  "containers": {"pl-main": {"image": "example.org/rockon/hang", "tag": "1", "launch_order": 1}}}}`,
+	"publish-app.json": `{"Publish App": {"description": "d", "version": "1", "website": "https://example.org/",
+ "containers": {"pb-main": {"image": "localhost/rockon-test", "tag": "1", "launch_order": 1,
+   "opts": [["--publish", "9388:8080"]]}}}}`,
+	"publish-app2.json": `{"Publish Two": {"description": "d", "version": "1", "website": "https://example.org/",
+ "containers": {"pt-main": {"image": "localhost/rockon-test", "tag": "1", "launch_order": 1,
+   "opts": [["-p18100-18101:8080", ""]]}}}}`,
 	"risky-app.json": `{"Risky App": {"description": "d", "version": "1", "website": "https://example.org/",
  "containers": {"ra-main": {"image": "localhost/rockon-test", "tag": "1", "launch_order": 1,
    "opts": [["--privileged", ""]]}}}}`,
@@ -449,6 +455,13 @@ func TestDaemon(t *testing.T) {
 			err = c.Reconfigure(ctx, "Plain App", "[containers.pa-main.ports]\n\"8080\" = 18100\n", nil)
 			if !errors.Is(err, api.ErrPortInUse) {
 				t.Errorf("Secret App's port: %v, want PortInUse", err)
+			}
+			// ports a definition publishes through its opts count too
+			if err := c.Install(ctx, "Publish App", "", false, nil); !errors.Is(err, api.ErrPortInUse) {
+				t.Errorf("opts publishing the metrics port: %v, want PortInUse", err)
+			}
+			if err := c.Install(ctx, "Publish Two", "", false, nil); !errors.Is(err, api.ErrPortInUse) {
+				t.Errorf("opts publishing a range over Secret App's port: %v, want PortInUse", err)
 			}
 		})
 	})
