@@ -104,7 +104,7 @@ func measureToggle(ctx context.Context, e *env, reps int) ([]Row, error) {
 	}
 	cname := containerName(base)
 	logf("%s baseline: %s", e.engine, strings.Join(base, " "))
-	var on, onCLI, off, bon, boff, onUnit, offUnit, offStopping []float64
+	var on, onCLI, off, bon, boff, onUnit []float64
 	for i := 0; i < reps; i++ {
 		_, _ = e.run(ctx, "systemctl", "reset-failed", units[1])
 		time.Sleep(time.Second)
@@ -138,14 +138,7 @@ func measureToggle(ctx context.Context, e *env, reps int) ([]Row, error) {
 		if err := wait(); err != nil {
 			return nil, err
 		}
-		if ts, err := e.unitTimestamp(units[1], "ActiveExitTimestamp"); err == nil {
-			offUnit = append(offUnit, ms(ts.Sub(t0)))
-		}
-		if a, err := e.unitTimestamp(units[1], "ActiveExitTimestamp"); err == nil {
-			if b, err := e.unitTimestamp(units[1], "InactiveEnterTimestamp"); err == nil {
-				offStopping = append(offStopping, ms(b.Sub(a)))
-			}
-		}
+
 		time.Sleep(time.Second)
 
 		t0 = time.Now()
@@ -182,8 +175,6 @@ func measureToggle(ctx context.Context, e *env, reps int) ([]Row, error) {
 		{Name: "2 toggle off (" + e.engine + "): rockon stop until units inactive", Unit: "ms", Samples: off,
 			Baseline: e.engine + " stop", Base: boff, Target: &Target{Ratio: true, Max: 1.15}},
 		{Name: "1 toggle on (" + e.engine + "): from the command to systemd starting the unit (CLI + rockond)", Unit: "ms", Samples: onUnit},
-		{Name: "2 toggle off (" + e.engine + "): from the command to systemd stopping the unit (CLI + rockond)", Unit: "ms", Samples: offUnit},
-		{Name: "2 toggle off (" + e.engine + "): the unit's stop (ExecStop + ExecStopPost)", Unit: "ms", Samples: offStopping},
 	}, nil
 }
 
