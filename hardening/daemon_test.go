@@ -372,6 +372,47 @@ func TestDaemon(t *testing.T) {
 			t.Errorf("Secret App %s", p.State)
 		}
 	})
+	t.Run("DBus_SignalsCarryNoSecret", func(t *testing.T) {
+		// an unprivileged user listening to every signal of the daemon
+		// while root changes a secret and a change fails
+		mctx, stopMonitor := context.WithCancel(context.Background())
+		mon := e.s.Command(mctx, "setpriv", "--reuid=mallory", "--regid=mallory", "--clear-groups",
+			"gdbus", "monitor", "--system", "--dest", api.BusName)
+		var out strings.Builder
+		mon.Stdout, mon.Stderr = &out, &out
+		if err := mon.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
+		const second = "s3cr3t-Second-91ab"
+		if err := c.Reconfigure(ctx, "Secret App", fmt.Sprintf(secretChoices, second, "/srv/rockon/data"), nil); err != nil {
+			t.Fatal(err)
+		}
+		e.waitState(t, "Secret App", "running")
+		// a change that fails in its job (the unit directory is read-only)
+		e.s.Run(t, "mount", "--bind", "/etc/systemd/system", "/etc/systemd/system")
+		e.s.Run(t, "mount", "-o", "remount,bind,ro", "/etc/systemd/system")
+		if err := c.Reconfigure(ctx, "Secret App", fmt.Sprintf(secretChoices, second+"-x", "/srv/rockon/data"), nil); err == nil {
+			t.Error("reconfigure on a read-only unit directory succeeded")
+		}
+		e.s.Run(t, "umount", "/etc/systemd/system")
+		if err := c.Reconfigure(ctx, "Secret App", fmt.Sprintf(secretChoices, secret, "/srv/rockon/data"), nil); err != nil {
+			t.Fatal(err)
+		}
+		e.waitState(t, "Secret App", "running")
+		time.Sleep(500 * time.Millisecond)
+		stopMonitor()
+		_ = mon.Wait()
+		got := out.String()
+		if !strings.Contains(got, "JobRemoved") {
+			t.Fatalf("the monitor saw no job signal:\n%.2000s", got)
+		}
+		for _, v := range []string{second, secret} {
+			if strings.Contains(got, v) {
+				t.Errorf("a signal carried the secret %q", v)
+			}
+		}
+	})
 	t.Run("Values_RefusedBeforeAnythingIsWritten", func(t *testing.T) {
 		for _, cfg := range []string{
 			"[containers.da-main.env]\nV = \"a\\u0000b\"\n",
