@@ -129,7 +129,7 @@ func TestUnitInjection(t *testing.T) {
 	for i := range plain {
 		plain[i] = fmt.Sprintf("plain%d", i)
 	}
-	compile := func(args, envs []string) *unitgen.Result {
+	compile := func(args, envs []string, engine string) *unitgen.Result {
 		t.Helper()
 		def := decodeOne(t, injectionDef(args, len(envVals)))
 		envCh := map[string]string{}
@@ -141,6 +141,7 @@ func TestUnitInjection(t *testing.T) {
 			envCh[fmt.Sprintf("E%02d", i)] = v
 		}
 		opt := options()
+		opt.Engine = engine
 		opt.EnvDir = "/var/lib/rockon/env"
 		res, err := unitgen.Compile(def, unitgen.Choices{Containers: map[string]unitgen.ContainerChoices{"inj": {Env: envCh}}}, opt)
 		if err != nil {
@@ -148,26 +149,37 @@ func TestUnitInjection(t *testing.T) {
 		}
 		return res
 	}
-	ref := compile(plain, nil)
-	res := compile(argVals, envVals)
-	for i, f := range res.Units {
-		if got, want := unitKeys(f.Content), unitKeys(ref.Units[i].Content); !slices.Equal(got, want) {
-			t.Errorf("%s: directives\n%q\nwant (harmless values)\n%q", f.Name, got, want)
+	for _, engine := range []string{unitgen.Podman, unitgen.Docker} {
+		ref := compile(plain, nil, engine)
+		res := compile(argVals, envVals, engine)
+		for i, f := range res.Units {
+			if got, want := unitKeys(f.Content), unitKeys(ref.Units[i].Content); !slices.Equal(got, want) {
+				t.Errorf("%s %s: directives\n%q\nwant (harmless values)\n%q", engine, f.Name, got, want)
+			}
 		}
-	}
-	for i, f := range res.EnvFiles {
-		if got, want := bytes.Count(f.Content, []byte("\n")), bytes.Count(ref.EnvFiles[i].Content, []byte("\n")); got != want {
-			t.Errorf("%s: %d lines, want %d", f.Name, got, want)
+		for i, f := range res.EnvFiles {
+			if got, want := bytes.Count(f.Content, []byte("\n")), bytes.Count(ref.EnvFiles[i].Content, []byte("\n")); got != want {
+				t.Errorf("%s %s: %d lines, want %d", engine, f.Name, got, want)
+			}
 		}
+		if testing.Short() {
+			continue
+		}
+		t.Run(engine, func(t *testing.T) { injectionInSandbox(t, engine, res, ref, argVals, argNames, envVals, envNames) })
 	}
-	if testing.Short() {
-		return
-	}
+}
 
-	s := sandbox.New(t, sandbox.Options{})
-	s.LoadTestImages(t, "podman")
+// injectionInSandbox runs the compiled rock-on under real systemd with the
+// engine and checks what systemd loaded and what the container got.
+func injectionInSandbox(t *testing.T, engine string, res, ref *unitgen.Result, argVals, argNames, envVals, envNames []string) {
+	s := sandbox.New(t, sandbox.Options{Docker: engine == unitgen.Docker})
+	s.LoadTestImages(t, engine)
 	for _, f := range res.Units {
 		writeIn(t, s, "/etc/systemd/system/"+f.Name, f.Content, "644")
+	}
+	// the harmless reference, loaded (never started) under another name
+	for _, f := range ref.Units {
+		writeIn(t, s, "/etc/systemd/system/"+strings.Replace(f.Name, "rockon-injection", "rockon-injref", 1), f.Content, "644")
 	}
 	for _, f := range res.EnvFiles {
 		writeIn(t, s, path.Join("/var/lib/rockon/env", f.Name), f.Content, "600")
@@ -178,10 +190,25 @@ func TestUnitInjection(t *testing.T) {
 	if out := s.Run(t, "systemd-analyze", "verify", "/etc/systemd/system/"+unit); strings.TrimSpace(out) != "" {
 		t.Errorf("systemd-analyze verify %s:\n%s", unit, out)
 	}
-	for _, prop := range []string{"ExecStartPre", "ExecStartPost", "ExecStop", "ExecStopPost", "ExecReload", "ExecCondition", "Environment", "EnvironmentFiles", "User"} {
-		got := strings.TrimSpace(s.Run(t, "systemctl", "show", "--value", "-p", prop, unit))
-		if strings.Contains(got, "pwned") || strings.Contains(got, "/bin/sh") {
-			t.Errorf("%s %s = %s", unit, prop, got)
+	// systemd's parse of every command: the same commands, programs and
+	// number of words as the harmless reference (each value one word)
+	refUnit := strings.Replace(unit, "rockon-injection", "rockon-injref", 1)
+	for _, prop := range []string{"ExecCondition", "ExecStartPre", "ExecStart", "ExecStartPost", "ExecReload", "ExecStop", "ExecStopPost"} {
+		got, want := execArgv(t, s, unit, prop), execArgv(t, s, refUnit, prop)
+		if len(got) != len(want) {
+			t.Errorf("%s: %d commands, the reference has %d:\n%q", prop, len(got), len(want), got)
+			continue
+		}
+		for i := range got {
+			if len(got[i]) != len(want[i]) || got[i][0] != want[i][0] {
+				t.Errorf("%s command %d: %d words from %q, the reference %d from %q:\n%q", prop, i, len(got[i]), got[i][0], len(want[i]), want[i][0], got[i])
+			}
+		}
+	}
+	for _, prop := range []string{"Environment", "EnvironmentFiles", "User", "Group", "WorkingDirectory", "RootDirectory"} {
+		got := s.Run(t, "systemctl", "show", "-p", prop, unit)
+		if want := strings.ReplaceAll(s.Run(t, "systemctl", "show", "-p", prop, refUnit), "rockon-injref", "rockon-injection"); got != want {
+			t.Errorf("%s: %q, the reference %q", prop, got, want)
 		}
 	}
 	cat := s.Run(t, "systemctl", "cat", unit)
@@ -215,7 +242,7 @@ func TestUnitInjection(t *testing.T) {
 			t.Errorf("%s: container env lacks %q; it has %q", envNames[i], kv, got)
 		}
 	}
-	if out := s.Run(t, "podman", "container", "inspect", "--format", "{{.HostConfig.Privileged}} {{len .Mounts}}", "inj"); strings.TrimSpace(out) != "false 1" {
+	if out := s.Run(t, engine, "container", "inspect", "--format", "{{.HostConfig.Privileged}} {{len .Mounts}}", "inj"); strings.TrimSpace(out) != "false 1" {
 		t.Errorf("container privileged/mounts: %s (want not privileged, only /etc/localtime)", out)
 	}
 	if _, err := s.Command(context.Background(), "test", "-e", "/run/pwned").CombinedOutput(); err == nil {
@@ -251,4 +278,35 @@ func httpGet(t *testing.T, s *sandbox.Sandbox, url string) string {
 	t.Helper()
 	return s.Run(t, "curl", "-sS", "--fail", "--max-time", "5", "--retry", "30", "--retry-delay", "1",
 		"--retry-connrefused", "--retry-all-errors", url)
+}
+
+// execArgv reads an Exec*= property of a unit over D-Bus with busctl:
+// systemd's own parse of the unit file, as argv lists.
+func execArgv(t *testing.T, s *sandbox.Sandbox, unit, prop string) [][]string {
+	t.Helper()
+	var obj struct {
+		Data []string `json:"data"`
+	}
+	out := s.Run(t, "busctl", "--json=short", "call", "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+		"org.freedesktop.systemd1.Manager", "LoadUnit", "s", unit)
+	if err := json.Unmarshal([]byte(out), &obj); err != nil || len(obj.Data) != 1 {
+		t.Fatalf("LoadUnit %s: %v: %s", unit, err, out)
+	}
+	out = s.Run(t, "busctl", "--json=short", "get-property", "org.freedesktop.systemd1", obj.Data[0],
+		"org.freedesktop.systemd1.Service", prop)
+	var v struct {
+		Data [][]json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("%s %s: %v: %s", unit, prop, err, out)
+	}
+	var cmds [][]string
+	for _, c := range v.Data {
+		var argv []string
+		if len(c) < 2 || json.Unmarshal(c[1], &argv) != nil || len(argv) == 0 {
+			t.Fatalf("%s %s: unexpected shape: %s", unit, prop, out)
+		}
+		cmds = append(cmds, argv)
+	}
+	return cmds
 }
