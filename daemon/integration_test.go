@@ -772,6 +772,20 @@ func TestRegenerate(t *testing.T) {
 	if out := e.s.Run(t, "systemctl", "is-active", "rockon-other-test-ot-main.service"); strings.TrimSpace(out) != "active" {
 		t.Errorf("container of the corrupt record: %s", out)
 	}
+
+	// the bus restarting takes the daemon's connection: it exits and
+	// systemd starts it again on the new bus
+	pid := e.s.Run(t, "systemctl", "show", "--value", "-p", "MainPID", "rockon.service")
+	e.s.Run(t, "systemctl", "restart", "dbus.service")
+	deadline := time.Now().Add(30 * time.Second)
+	for e.s.Run(t, "systemctl", "show", "--value", "-p", "MainPID", "rockon.service") == pid && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	e.s.Run(t, "systemctl", "start", "rockon.service")
+	e.connect()
+	if _, err := e.c.List(ctx, false); err != nil {
+		t.Errorf("after the bus restarted: %v", err)
+	}
 }
 
 // TestUpdateSameTag: an update finds a new image under the same tag and

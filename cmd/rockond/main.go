@@ -106,13 +106,21 @@ func run(ctx context.Context, configPath string, log *slog.Logger) error {
 	log.Info("rockond ready", "bus", cfg.DBus.Bus, "metrics", cfg.Metrics.Listen, "engine", cfg.Engine.Name)
 	go watchdog(ctx)
 
-	select {
-	case <-ctx.Done():
-	case err := <-metricsDone:
-		if err != nil {
-			return err
+serve:
+	for {
+		select {
+		case <-ctx.Done():
+			break serve
+		case <-conn.Context().Done():
+			// the bus went away (dbus restarted): nobody can reach us
+			// any more; exit so that systemd starts a fresh daemon
+			return fmt.Errorf("lost the connection to the %s bus", cfg.DBus.Bus)
+		case err := <-metricsDone:
+			if err != nil {
+				return err
+			}
+			metricsDone = nil // metrics off: a nil channel never fires
 		}
-		<-ctx.Done()
 	}
 	notify("STOPPING=1")
 	notify("STATUS=stopping")
