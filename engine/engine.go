@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -295,7 +296,13 @@ func (e *Engine) NetworkExists(ctx context.Context, name string) (bool, error) {
 	return true, nil
 }
 
-// RemoveNetwork removes a network; a missing one is not an error.
+// ErrNetworkInUse is returned (wrapped) when the engine refuses to remove
+// a network because containers are still attached to it.
+var ErrNetworkInUse = errors.New("network in use")
+
+// RemoveNetwork removes a network; a missing one is not an error. A
+// network containers are still attached to stays, with an error wrapping
+// ErrNetworkInUse.
 func (e *Engine) RemoveNetwork(ctx context.Context, name string) error {
 	if err := checkRef(name); err != nil {
 		return err
@@ -304,7 +311,47 @@ func (e *Engine) RemoveNetwork(ctx context.Context, name string) error {
 	if err != nil && isMissing(err) {
 		return nil
 	}
+	if err != nil && isInUse(err) {
+		return fmt.Errorf("%w: %v", ErrNetworkInUse, err)
+	}
 	return err
+}
+
+// isInUse recognises the clients' refusals to remove a network that has
+// containers (docker: "has active endpoints"; podman: "network is being
+// used", "has associated containers").
+func isInUse(err error) bool {
+	msg := strings.ToLower(err.Error())
+	for _, s := range []string{"active endpoints", "being used", "associated containers", "in use"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// NetworkLabels returns the labels of a network (an empty map when it has
+// none), or an error wrapping ErrNotFound when it does not exist.
+func (e *Engine) NetworkLabels(ctx context.Context, name string) (map[string]string, error) {
+	if err := checkRef(name); err != nil {
+		return nil, err
+	}
+	out, err := e.run(ctx, e.Timeout, "network", "inspect", "--format", "{{json .Labels}}", "--", name)
+	if err != nil {
+		if isMissing(err) {
+			return nil, fmt.Errorf("network %s: %w", name, ErrNotFound)
+		}
+		return nil, err
+	}
+	labels := map[string]string{}
+	// "null" when the network has no labels: the map stays empty
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &labels); err != nil {
+		return nil, fmt.Errorf("labels of network %s: %q: %w", name, out, err)
+	}
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	return labels, nil
 }
 
 // Containers lists the names of all containers (running or not) whose name

@@ -143,6 +143,33 @@ func testEngine(t *testing.T, s *sandbox.Sandbox, e *Engine) {
 	if ok, _ := e.NetworkExists(ctx, "rockon-etest"); ok {
 		t.Error("network still exists")
 	}
+
+	// labels, and a network a container is attached to
+	if _, err := e.NetworkLabels(ctx, "rockon-etest"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("NetworkLabels(missing) = %v, want ErrNotFound", err)
+	}
+	bin := filepath.Base(e.Binary)
+	s.Run(t, bin, "network", "create", "etest-plain")
+	s.Run(t, bin, "network", "create", "--label", "org.rockon.created-by=etest", "etest-labelled")
+	if l, err := e.NetworkLabels(ctx, "etest-plain"); err != nil || len(l) != 0 {
+		t.Errorf("NetworkLabels(plain) = %v, %v", l, err)
+	}
+	if l, err := e.NetworkLabels(ctx, "etest-labelled"); err != nil || len(l) != 1 || l["org.rockon.created-by"] != "etest" {
+		t.Errorf("NetworkLabels(labelled) = %v, %v", l, err)
+	}
+	// running: docker lets a network of stopped containers go
+	s.Run(t, bin, "run", "--detach", "--name", "etest-attached", "--network", "etest-labelled", "localhost/rockon-test:1")
+	if err := e.RemoveNetwork(ctx, "etest-labelled"); !errors.Is(err, ErrNetworkInUse) {
+		t.Errorf("RemoveNetwork(in use) = %v, want ErrNetworkInUse", err)
+	}
+	if err := e.RemoveContainer(ctx, "etest-attached"); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"etest-labelled", "etest-plain"} {
+		if err := e.RemoveNetwork(ctx, n); err != nil {
+			t.Errorf("RemoveNetwork(%s): %v", n, err)
+		}
+	}
 }
 
 // TestTimeout: a hung engine client does not hang the caller.
