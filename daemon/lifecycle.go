@@ -190,14 +190,13 @@ func (m *Manager) rollbackInstall(ctx context.Context, in *state.Installed, res 
 }
 
 // teardown stops and disables a rock-on's units and removes them, its env
-// files, containers and networks. Data volumes (host directories) are never
+// files, containers and networks (shared ones per removeNetworks). Data volumes (host directories) are never
 // touched. res may be nil when the record no longer compiles.
 func (m *Manager) teardown(ctx context.Context, in *state.Installed, res *unitgen.Result) error {
 	var errs []error
 	units := names(in.Units)
 	envs := names(in.EnvFiles)
 	var containers []string
-	var networks []string
 	if res != nil {
 		for _, f := range res.Units {
 			units = appendNew(units, f.Name)
@@ -208,7 +207,6 @@ func (m *Manager) teardown(ctx context.Context, in *state.Installed, res *unitge
 		for _, c := range res.Containers {
 			containers = append(containers, c.Name)
 		}
-		networks = res.Networks
 	}
 	stopTimeout := time.Duration(m.cfg.Timeouts.Stop)
 	if stopTimeout <= 0 {
@@ -229,9 +227,7 @@ func (m *Manager) teardown(ctx context.Context, in *state.Installed, res *unitge
 	for _, c := range containers {
 		errs = append(errs, m.eng.RemoveContainer(ctx, c))
 	}
-	for _, n := range networks {
-		errs = append(errs, m.eng.RemoveNetwork(ctx, n))
-	}
+	errs = append(errs, m.removeNetworks(ctx, unitgen.Slug(in.Name), res))
 	errs = append(errs, m.removeFiles(units, envs))
 	errs = append(errs, m.sd.reload(ctx))
 	for _, u := range units {
