@@ -503,6 +503,76 @@ func testLifecycle(t *testing.T, engine string) {
 	if got, err := os.ReadFile(e.s.HostPath("/srv/rockon/data/keep")); err != nil || string(got) != "precious" {
 		t.Fatalf("data volume after uninstall: %q, %v", got, err)
 	}
+	e.checkSharedNetworks()
+}
+
+// netDef is a one-container rock-on on a network its opts name, as
+// AdGuard Home's --net=adguard-home.
+const netDef = `{
+  "%[1]s": {
+    "description": "A test app on a named network.",
+    "version": "1.0",
+    "website": "https://example.org/",
+    "containers": {
+      "%[2]s": {
+        "image": "localhost/rockon-test",
+        "tag": "1",
+        "launch_order": 1,
+        "opts": [["--net=%[3]s", ""]]
+      }
+    }
+  }
+}`
+
+// checkSharedNetworks: a network definitions name goes with the last
+// rock-on that names it, and one made by hand stays.
+func (e *env) checkSharedNetworks() {
+	t, c, ctx := e.t, e.c, e.ctx()
+	dir := e.s.HostPath("/srv/rockon/catalog")
+	writeFile(t, filepath.Join(dir, "root.json"), `{"net one": "net-one.json", "net two": "net-two.json", "net hand": "net-hand.json"}`, 0o644)
+	writeFile(t, filepath.Join(dir, "net-one.json"), fmt.Sprintf(netDef, "Net One", "n1-main", "rt-shared"), 0o644)
+	writeFile(t, filepath.Join(dir, "net-two.json"), fmt.Sprintf(netDef, "Net Two", "n2-main", "rt-shared"), 0o644)
+	writeFile(t, filepath.Join(dir, "net-hand.json"), fmt.Sprintf(netDef, "Net Hand", "nh-main", "rt-hand"), 0o644)
+	if _, err := c.RefreshCatalog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.s.Run(t, e.engine, "network", "create", "rt-hand")
+	for _, n := range []string{"Net One", "Net Two", "Net Hand"} {
+		if err := c.Install(ctx, n, "", true, nil); err != nil {
+			t.Fatalf("install %s: %v", n, err)
+		}
+	}
+	exists := func(n string) bool {
+		_, err := e.s.Command(ctx, e.engine, "network", "inspect", "--", n).CombinedOutput()
+		return err == nil
+	}
+	if got := e.s.Run(t, e.engine, "network", "inspect", "--format", "{{json .Labels}}", "rt-shared"); !strings.Contains(got, `"org.rockon.created-by"`) {
+		t.Fatalf("rt-shared labels: %s", got)
+	}
+	// stopped, so that no container holds it: it stays because Net Two
+	// still names it
+	if err := c.Stop(ctx, "Net Two", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Uninstall(ctx, "Net One", nil); err != nil {
+		t.Fatalf("uninstall Net One: %v", err)
+	}
+	if !exists("rt-shared") {
+		t.Fatal("rt-shared removed while Net Two is installed")
+	}
+	for _, n := range []string{"Net Two", "Net Hand"} {
+		if err := c.Uninstall(ctx, n, nil); err != nil {
+			t.Fatalf("uninstall %s: %v", n, err)
+		}
+	}
+	if exists("rt-shared") {
+		t.Error("rt-shared left after the last rock-on naming it was uninstalled")
+	}
+	if !exists("rt-hand") {
+		t.Error("rt-hand, made by hand, was removed")
+	}
+	e.s.Run(t, e.engine, "network", "rm", "rt-hand")
+	e.checkClean()
 }
 
 // checkClean fails if any unit, env file, container or network of a
