@@ -202,15 +202,45 @@ func TestCatalogFetch_FiveGigabyteBody(t *testing.T) {
 
 func TestCatalogFetch_GzipBomb(t *testing.T) {
 	h, url := plainServer(t)
+	member := gzipZeros(t, 64<<20)
 	storeCase(t, url, nil, h, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Encoding", "gzip")
 		w.Header().Set("Content-Type", "application/json")
-		// zeros compressed on the fly: 5 GB unpacked, ~5 MB on the wire,
-		// until the client stops reading
-		zw, _ := gzip.NewWriterLevel(w, gzip.BestCompression)
-		h.zeros(zw, 5<<30)
-		zw.Close()
+		// 80 gzip members of 64 MiB of zeros each: 5 GB unpacked, ~5 MB on the
+		// wire, until the client stops reading. The member is compressed once:
+		// compressing 5 GB on the fly kept the server busy long after the client
+		// had given up, and under -race that outlasted the test's deadlines.
+		for range 80 {
+			k, err := w.Write(member)
+			h.written.Add(int64(k))
+			if err != nil {
+				return
+			}
+		}
 	}, "root.json", "cap")
+}
+
+// gzipZeros returns one gzip member holding n zero bytes.
+func gzipZeros(t *testing.T, n int64) []byte {
+	var b bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.CopyN(zw, zeroReader{}, n); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
 
 func TestCatalogFetch_ServerError500(t *testing.T) {
