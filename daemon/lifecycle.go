@@ -374,37 +374,81 @@ func (m *Manager) toggle(ctx context.Context, slug, kind string, r api.Report) e
 // caught here rather than reported as running.
 const settle = 3 * time.Second
 
-// checkStarted waits briefly and fails if a long-running container unit is
-// not active (it exited, failed or is restarting).
+// checkStarted waits until every long-running container has been running in
+// the engine for settle, and fails for one whose unit fails, stops or
+// restarts first. The window starts when the engine reports the container
+// running, not when the start job ends: under load the engine may start a
+// container seconds after its unit became active (docker's `start --attach`
+// is active at once), and a fixed wait from the job's end then reported a
+// broken image as started.
 func (m *Manager) checkStarted(ctx context.Context, res *unitgen.Result, before map[string]uint32) error {
-	select {
-	case <-time.After(settle):
-	case <-ctx.Done():
-		return ctx.Err()
+	wait := time.Duration(m.cfg.Timeouts.Start)
+	if wait <= 0 {
+		wait = 5 * time.Minute
 	}
+	deadline := time.Now().Add(wait)
 	var errs []error
 	for _, c := range res.Containers {
+		if err := m.waitUp(ctx, c, before[c.Unit], deadline); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// waitUp is checkStarted for one container; it asks the unit and the engine
+// every quarter second, only while a start is being checked.
+func (m *Manager) waitUp(ctx context.Context, c unitgen.ContainerUnit, restarts uint32, deadline time.Time) error {
+	var upSince time.Time
+	for {
 		ui, err := m.sd.info(ctx, c.Unit)
 		if err != nil {
-			errs = append(errs, err)
-			continue
+			return err
 		}
 		m.setUnit(ui)
 		if c.Data {
 			if ui.ActiveState == "failed" {
-				errs = append(errs, fmt.Errorf("container %s (%s) failed", c.Name, c.Unit))
+				return fmt.Errorf("container %s (%s) failed", c.Name, c.Unit)
 			}
-			continue
+			return nil
 		}
-		if ui.ActiveState != "active" || ui.Restarts > before[c.Unit] {
+		// auto-restart: it exited and systemd waits to start it again; failing
+		// here, before that restart, keeps a rollback from racing it
+		if ui.Restarts > restarts || ui.SubState == "auto-restart" || ui.ActiveState == "failed" || ui.ActiveState == "inactive" {
 			msg := fmt.Sprintf("container %s (%s) is %s/%s", c.Name, c.Unit, ui.ActiveState, ui.SubState)
+			if ui.Restarts > restarts {
+				msg = fmt.Sprintf("container %s (%s) exited and was restarted", c.Name, c.Unit)
+			}
 			if tail := journalTail(ctx, c.Unit, 10); tail != "" {
 				msg += ":\n" + tail
 			}
-			errs = append(errs, errors.New(msg))
+			return errors.New(msg)
+		}
+		running, err := m.eng.ContainerRunning(ctx, c.Name)
+		if err != nil {
+			return fmt.Errorf("checking container %s: %w", c.Name, err)
+		}
+		now := time.Now()
+		switch {
+		case !running || ui.ActiveState != "active":
+			upSince = time.Time{}
+		case upSince.IsZero():
+			upSince = now
+		case now.Sub(upSince) >= settle:
+			return nil
+		}
+		if now.After(deadline) {
+			return fmt.Errorf("container %s (%s) did not start within the start timeout (%s/%s)", c.Name, c.Unit, ui.ActiveState, ui.SubState)
+		}
+		select {
+		case <-time.After(250 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
-	return errors.Join(errs...)
 }
 
 // restarts reads every container unit's NRestarts.

@@ -253,6 +253,21 @@ func (e *Engine) ContainerExists(ctx context.Context, name string) (bool, error)
 	return true, nil
 }
 
+// ContainerRunning tells whether a container exists and is running.
+func (e *Engine) ContainerRunning(ctx context.Context, name string) (bool, error) {
+	if err := checkRef(name); err != nil {
+		return false, err
+	}
+	out, err := e.run(ctx, e.Timeout, "container", "inspect", "--format", "{{.State.Running}}", "--", name)
+	if err != nil {
+		if isMissing(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	return strings.TrimSpace(out) == "true", nil
+}
+
 // RemoveContainer force-removes a container; a missing one is not an error.
 func (e *Engine) RemoveContainer(ctx context.Context, name string) error {
 	if err := checkRef(name); err != nil {

@@ -116,6 +116,12 @@ func testEngine(t *testing.T, s *sandbox.Sandbox, e *Engine) {
 	if ok, err := e.ContainerExists(ctx, "etest"); !ok || err != nil {
 		t.Fatalf("ContainerExists after create = %v, %v", ok, err)
 	}
+	if ok, err := e.ContainerRunning(ctx, "etest"); ok || err != nil {
+		t.Errorf("ContainerRunning(created) = %v, %v, want false", ok, err)
+	}
+	if ok, err := e.ContainerRunning(ctx, "etest-missing"); ok || err != nil {
+		t.Errorf("ContainerRunning(missing) = %v, %v, want false, nil", ok, err)
+	}
 	if l, err := e.Containers(ctx, "etes"); err != nil || len(l) != 1 || l[0] != "etest" {
 		t.Errorf("Containers = %q, %v", l, err)
 	}
@@ -159,6 +165,9 @@ func testEngine(t *testing.T, s *sandbox.Sandbox, e *Engine) {
 	}
 	// running: docker lets a network of stopped containers go
 	s.Run(t, bin, "run", "--detach", "--name", "etest-attached", "--network", "etest-labelled", "localhost/rockon-test:1")
+	if ok, err := e.ContainerRunning(ctx, "etest-attached"); !ok || err != nil {
+		t.Errorf("ContainerRunning(running) = %v, %v, want true", ok, err)
+	}
 	if err := e.RemoveNetwork(ctx, "etest-labelled"); !errors.Is(err, ErrNetworkInUse) {
 		t.Errorf("RemoveNetwork(in use) = %v, want ErrNetworkInUse", err)
 	}
