@@ -485,8 +485,8 @@ func (m *Manager) recordOutcome(slug, kind string, err error) {
 // compile runs unitgen and turns its refusals into InvalidArgs.
 func (m *Manager) compile(def *catalog.RockOn, ch unitgen.Choices) (*unitgen.Result, error) {
 	opt := m.cfg.UnitgenOptions()
-	opt.PathOwner = pathOwner
-	opt.DockerGID = dockerGID
+	opt.PathOwner = unitgen.StatOwner
+	opt.DockerGID = unitgen.DockerGroupID
 	res, err := unitgen.Compile(def, ch, opt)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", api.ErrInvalidArgs, err)
