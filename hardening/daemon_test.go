@@ -786,7 +786,7 @@ func (e *daemonEnv) faultKeepsOld(t *testing.T, what, cfg string) {
 		t.Errorf("%s: recorded choices now %v:\n%s", what, err, cfg)
 	}
 	e.waitState(t, "Secret App", "running")
-	if got := httpGet(t, e.s, "http://127.0.0.1:18100/env"); !strings.Contains(got, "SECRET="+secret+"\n") {
+	if got := e.s.HTTPGet(t, "http://127.0.0.1:18100/env"); !strings.Contains(got, "SECRET="+secret+"\n") {
 		t.Errorf("%s: the container's env changed:\n%s", what, got)
 	}
 }

@@ -194,7 +194,7 @@ func injectionInSandbox(t *testing.T, engine string, res, ref *unitgen.Result, a
 	// number of words as the harmless reference (each value one word)
 	refUnit := strings.Replace(unit, "rockon-injection", "rockon-injref", 1)
 	for _, prop := range []string{"ExecCondition", "ExecStartPre", "ExecStart", "ExecStartPost", "ExecReload", "ExecStop", "ExecStopPost"} {
-		got, want := execArgv(t, s, unit, prop), execArgv(t, s, refUnit, prop)
+		got, want := s.ExecArgv(t, unit, prop), s.ExecArgv(t, refUnit, prop)
 		if len(got) != len(want) {
 			t.Errorf("%s: %d commands, the reference has %d:\n%q", prop, len(got), len(want), got)
 			continue
@@ -217,7 +217,7 @@ func injectionInSandbox(t *testing.T, engine string, res, ref *unitgen.Result, a
 	}
 
 	s.Run(t, "systemctl", "start", res.Target)
-	gotArgs := httpGet(t, s, "http://127.0.0.1:18095/args")
+	gotArgs := s.HTTPGet(t, "http://127.0.0.1:18095/args")
 	var argv []string
 	if err := json.Unmarshal([]byte(gotArgs), &argv); err != nil || len(argv) < 1 {
 		t.Fatalf("container argv %s: %v", gotArgs, err)
@@ -230,7 +230,7 @@ func injectionInSandbox(t *testing.T, engine string, res, ref *unitgen.Result, a
 	if len(argv) != len(argVals)+1 {
 		t.Errorf("container argv has %d words, want %d: %q", len(argv), len(argVals)+1, argv)
 	}
-	env := strings.Split(httpGet(t, s, "http://127.0.0.1:18095/env"), "\n")
+	env := strings.Split(s.HTTPGet(t, "http://127.0.0.1:18095/env"), "\n")
 	for i, v := range envVals {
 		if kv := fmt.Sprintf("E%02d=%s", i, v); !slices.Contains(env, kv) {
 			var got []string
@@ -270,43 +270,4 @@ func writeIn(t *testing.T, s *sandbox.Sandbox, p string, data []byte, mode strin
 		t.Fatalf("writing %s in sandbox: %v: %s", p, err, out)
 	}
 	s.Run(t, "chmod", mode, "--", p)
-}
-
-// httpGet asks the sandbox's curl for a URL on its loopback, retrying
-// while the server comes up.
-func httpGet(t *testing.T, s *sandbox.Sandbox, url string) string {
-	t.Helper()
-	return s.Run(t, "curl", "-sS", "--fail", "--max-time", "5", "--retry", "30", "--retry-delay", "1",
-		"--retry-connrefused", "--retry-all-errors", url)
-}
-
-// execArgv reads an Exec*= property of a unit over D-Bus with busctl:
-// systemd's own parse of the unit file, as argv lists.
-func execArgv(t *testing.T, s *sandbox.Sandbox, unit, prop string) [][]string {
-	t.Helper()
-	var obj struct {
-		Data []string `json:"data"`
-	}
-	out := s.Run(t, "busctl", "--json=short", "call", "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-		"org.freedesktop.systemd1.Manager", "LoadUnit", "s", unit)
-	if err := json.Unmarshal([]byte(out), &obj); err != nil || len(obj.Data) != 1 {
-		t.Fatalf("LoadUnit %s: %v: %s", unit, err, out)
-	}
-	out = s.Run(t, "busctl", "--json=short", "get-property", "org.freedesktop.systemd1", obj.Data[0],
-		"org.freedesktop.systemd1.Service", prop)
-	var v struct {
-		Data [][]json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal([]byte(out), &v); err != nil {
-		t.Fatalf("%s %s: %v: %s", unit, prop, err, out)
-	}
-	var cmds [][]string
-	for _, c := range v.Data {
-		var argv []string
-		if len(c) < 2 || json.Unmarshal(c[1], &argv) != nil || len(argv) == 0 {
-			t.Fatalf("%s %s: unexpected shape: %s", unit, prop, out)
-		}
-		cmds = append(cmds, argv)
-	}
-	return cmds
 }

@@ -64,10 +64,10 @@ func testNamedNetwork(t *testing.T, s *sandbox.Sandbox, engine string) {
 	web := "http://127.0.0.1:18087"
 	for round := 1; round <= 2; round++ {
 		s.Run(t, "systemctl", "start", res.Target)
-		if got := httpGet(t, s, web+"/"); !strings.HasPrefix(got, "ok") {
+		if got := s.HTTPGet(t, web+"/"); !strings.HasPrefix(got, "ok") {
 			t.Errorf("round %d: nn-web's port answers %q", round, got)
 		}
-		if got := httpGet(t, s, web+"/connect?addr=nn-peer:8080"); !strings.HasPrefix(got, "ok") {
+		if got := s.HTTPGet(t, web+"/connect?addr=nn-peer:8080"); !strings.HasPrefix(got, "ok") {
 			t.Errorf("round %d: nn-web cannot reach nn-peer on %s: %q", round, netName, got)
 		}
 		if st, r := show(t, s, netUnit, "ActiveState"), show(t, s, netUnit, "Result"); st != "active" || r != "success" {
@@ -108,7 +108,7 @@ func testLink(t *testing.T, s *sandbox.Sandbox, engine string) {
 	}
 	install(t, s, opt, res)
 	s.Run(t, "systemctl", "start", res.Target)
-	if got := httpGet(t, s, "http://127.0.0.1:18085/connect?addr=database:8080"); !strings.HasPrefix(got, "ok") {
+	if got := s.HTTPGet(t, "http://127.0.0.1:18085/connect?addr=database:8080"); !strings.HasPrefix(got, "ok") {
 		t.Errorf("lk-app cannot reach its link alias: %q", got)
 	}
 	s.Run(t, "systemctl", "stop", res.Target)
@@ -159,45 +159,6 @@ func writeIn(t *testing.T, s *sandbox.Sandbox, p string, data []byte, mode strin
 func show(t *testing.T, s *sandbox.Sandbox, unit, prop string) string {
 	t.Helper()
 	return strings.TrimSpace(s.Run(t, "systemctl", "show", "--value", "-p", prop, unit))
-}
-
-// httpGet asks the sandbox's curl for a URL on its loopback, retrying
-// while the server comes up.
-func httpGet(t *testing.T, s *sandbox.Sandbox, url string) string {
-	t.Helper()
-	return s.Run(t, "curl", "-sS", "--fail", "--max-time", "5", "--retry", "30", "--retry-delay", "1",
-		"--retry-connrefused", "--retry-all-errors", url)
-}
-
-// execArgv reads an Exec*= property over D-Bus with busctl: systemd's own
-// parse of the unit file, as structured argv.
-func execArgv(t *testing.T, s *sandbox.Sandbox, unit, prop string) [][]string {
-	t.Helper()
-	var obj struct {
-		Data []string `json:"data"`
-	}
-	out := s.Run(t, "busctl", "--json=short", "call", "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-		"org.freedesktop.systemd1.Manager", "LoadUnit", "s", unit)
-	if err := json.Unmarshal([]byte(out), &obj); err != nil || len(obj.Data) != 1 {
-		t.Fatalf("LoadUnit %s: %v: %s", unit, err, out)
-	}
-	out = s.Run(t, "busctl", "--json=short", "get-property", "org.freedesktop.systemd1", obj.Data[0],
-		"org.freedesktop.systemd1.Service", prop)
-	var v struct {
-		Data [][]json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal([]byte(out), &v); err != nil {
-		t.Fatalf("%s %s: %v: %s", unit, prop, err, out)
-	}
-	var cmds [][]string
-	for _, c := range v.Data {
-		var argv []string
-		if len(c) < 2 || json.Unmarshal(c[1], &argv) != nil {
-			t.Fatalf("%s %s: unexpected shape: %s", unit, prop, out)
-		}
-		cmds = append(cmds, argv)
-	}
-	return cmds
 }
 
 // hostileText is like hostile but never refused: valid UTF-8, no NUL, no
@@ -266,7 +227,7 @@ func testArgv(t *testing.T, s *sandbox.Sandbox, engine string) {
 					}
 					want = append(want, w)
 				}
-				got := execArgv(t, s, name, key)
+				got := s.ExecArgv(t, name, key)
 				if !slices.EqualFunc(got, want, slices.Equal) {
 					t.Errorf("round %d: %s %s: systemd parsed\n%q\nwant\n%q", i, name, key, got, want)
 				}
@@ -278,18 +239,18 @@ func testArgv(t *testing.T, s *sandbox.Sandbox, engine string) {
 		s.Run(t, "mkdir", "-p", "--", dir)
 		writeIn(t, s, dir+"/probe", []byte("probe "+v1), "644")
 		s.Run(t, "systemctl", "restart", res.Target)
-		gotArgs := httpGet(t, s, "http://127.0.0.1:18090/args")
+		gotArgs := s.HTTPGet(t, "http://127.0.0.1:18090/args")
 		var argv []string
 		if err := json.Unmarshal([]byte(gotArgs), &argv); err != nil || len(argv) < 1 || !slices.Equal(argv[1:], []string{a1, a2, a3}) {
 			t.Errorf("round %d: container argv %s, want [... %q %q %q] (%v)", i, gotArgs, a1, a2, a3, err)
 		}
-		env := httpGet(t, s, "http://127.0.0.1:18090/env")
+		env := s.HTTPGet(t, "http://127.0.0.1:18090/env")
 		for _, kv := range []string{"V1=" + v1, "V2=" + v2} {
 			if !slices.Contains(strings.Split(env, "\n"), kv) {
 				t.Errorf("round %d: container env lacks %q:\n%s", i, kv, env)
 			}
 		}
-		if got := httpGet(t, s, "http://127.0.0.1:18090/file?path=/vol/probe"); got != "probe "+v1 {
+		if got := s.HTTPGet(t, "http://127.0.0.1:18090/file?path=/vol/probe"); got != "probe "+v1 {
 			t.Errorf("round %d: /vol/probe = %q", i, got)
 		}
 		var labels map[string]string
@@ -363,7 +324,7 @@ func testEndToEnd(t *testing.T, s *sandbox.Sandbox, engine string) {
 	// Containers reach each other by name; the published port answers.
 	web := "http://127.0.0.1:18080"
 	for _, peer := range []string{"e2e-db:8080", "e2e-cache:8080"} {
-		if got := httpGet(t, s, web+"/connect?addr="+peer); !strings.HasPrefix(got, "ok") {
+		if got := s.HTTPGet(t, web+"/connect?addr="+peer); !strings.HasPrefix(got, "ok") {
 			t.Errorf("e2e-web cannot reach %s: %q", peer, got)
 		}
 	}
@@ -378,16 +339,16 @@ func testEndToEnd(t *testing.T, s *sandbox.Sandbox, engine string) {
 	waitFor(t, 90*time.Second, "e2e-cache restarted by systemd", func() bool {
 		return show(t, s, cache, "NRestarts") != "0" && show(t, s, cache, "ActiveState") == "active"
 	})
-	if got := httpGet(t, s, web+"/connect?addr=e2e-cache:8080"); !strings.HasPrefix(got, "ok") {
+	if got := s.HTTPGet(t, web+"/connect?addr=e2e-cache:8080"); !strings.HasPrefix(got, "ok") {
 		t.Errorf("e2e-web cannot reach the restarted e2e-cache: %q", got)
 	}
 
 	// The data container keeps e2e-db's /store across stop/start.
 	db := "http://127.0.0.1:18081"
-	httpGet(t, s, db+"/write?path=/store/keep.txt&data=kept")
+	s.HTTPGet(t, db+"/write?path=/store/keep.txt&data=kept")
 	stopAndCheck(t, s, res.Target, units, all)
 	s.Run(t, "systemctl", "start", res.Target)
-	if got := httpGet(t, s, db+"/file?path=/store/keep.txt"); got != "kept" {
+	if got := s.HTTPGet(t, db+"/file?path=/store/keep.txt"); got != "kept" {
 		t.Errorf("after stop/start /store/keep.txt = %q, want kept", got)
 	}
 
@@ -397,7 +358,7 @@ func testEndToEnd(t *testing.T, s *sandbox.Sandbox, engine string) {
 	waitFor(t, 3*time.Minute, "rock-on started at boot", func() bool {
 		return show(t, s, units[3], "ActiveState") == "active"
 	})
-	if got := httpGet(t, s, db+"/file?path=/store/keep.txt"); got != "kept" {
+	if got := s.HTTPGet(t, db+"/file?path=/store/keep.txt"); got != "kept" {
 		t.Errorf("after reboot /store/keep.txt = %q, want kept", got)
 	}
 	stopAndCheck(t, s, res.Target, units, all)

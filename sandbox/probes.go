@@ -1,0 +1,45 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// HTTPGet asks the sandbox's curl for a URL on its loopback (the sandbox has
+// its own network namespace), retrying while the server comes up.
+func (s *Sandbox) HTTPGet(t testing.TB, url string) string {
+	t.Helper()
+	return s.Run(t, "curl", "-sS", "--fail", "--max-time", "5", "--retry", "30", "--retry-delay", "1",
+		"--retry-connrefused", "--retry-all-errors", url)
+}
+
+// ExecArgv reads an Exec*= property of a service over D-Bus with busctl:
+// systemd's own parse of the unit file, one argv per command.
+func (s *Sandbox) ExecArgv(t testing.TB, unit, prop string) [][]string {
+	t.Helper()
+	var obj struct {
+		Data []string `json:"data"`
+	}
+	out := s.Run(t, "busctl", "--json=short", "call", "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+		"org.freedesktop.systemd1.Manager", "LoadUnit", "s", unit)
+	if err := json.Unmarshal([]byte(out), &obj); err != nil || len(obj.Data) != 1 {
+		t.Fatalf("LoadUnit %s: %v: %s", unit, err, out)
+	}
+	out = s.Run(t, "busctl", "--json=short", "get-property", "org.freedesktop.systemd1", obj.Data[0],
+		"org.freedesktop.systemd1.Service", prop)
+	var v struct {
+		Data [][]json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("%s %s: %v: %s", unit, prop, err, out)
+	}
+	var cmds [][]string
+	for _, c := range v.Data {
+		var argv []string
+		if len(c) < 2 || json.Unmarshal(c[1], &argv) != nil || len(argv) == 0 {
+			t.Fatalf("%s %s: unexpected shape: %s", unit, prop, out)
+		}
+		cmds = append(cmds, argv)
+	}
+	return cmds
+}
