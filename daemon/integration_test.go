@@ -737,26 +737,12 @@ func (e *env) checkConsistent() string {
 func TestPolkit(t *testing.T) {
 	e := setup(t, "podman")
 	s := e.s
-	policy, err := os.ReadFile(filepath.Join(moduleRoot(t), "packaging/polkit/org.rockon.rockon1.policy"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, s.HostPath("/usr/share/polkit-1/actions/org.rockon.rockon1.policy"), string(policy), 0o644)
-	writeFile(t, s.HostPath("/etc/polkit-1/rules.d/50-rockon-test.rules"), `polkit.addRule(function(action, subject) {
+	s.StartPolkit(t, filepath.Join(moduleRoot(t), "packaging/polkit/org.rockon.rockon1.policy"), `polkit.addRule(function(action, subject) {
 	if (action.id == "org.rockon.rockon1.manage" && subject.user == "rtgrant") {
 		return polkit.Result.YES;
 	}
 });
-`, 0o644)
-	writeFile(t, s.HostPath("/etc/systemd/system/polkit.service"), `[Unit]
-Description=Authorization Manager (test)
-[Service]
-Type=dbus
-BusName=org.freedesktop.PolicyKit1
-ExecStart=/usr/lib/polkit-1/polkitd --no-debug
-`, 0o644)
-	s.Run(t, "systemctl", "daemon-reload")
-	s.Run(t, "systemctl", "start", "polkit.service")
+`)
 	s.Run(t, "useradd", "--no-create-home", "rtgrant")
 	s.Run(t, "useradd", "--no-create-home", "rtother")
 	ctx := e.ctx()

@@ -857,26 +857,12 @@ func testCorruptState(t *testing.T, e *daemonEnv) {
 // other actions are denied; polkit failing means denied again.
 func testPolkit(t *testing.T, e *daemonEnv) {
 	s := e.s
-	policy, err := os.ReadFile(filepath.Join(moduleRoot(t), "packaging/polkit/org.rockon.rockon1.policy"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hostWrite(t, s.HostPath("/usr/share/polkit-1/actions/org.rockon.rockon1.policy"), string(policy), 0o644)
-	hostWrite(t, s.HostPath("/etc/polkit-1/rules.d/50-rockon-hardening.rules"), `polkit.addRule(function(action, subject) {
+	s.StartPolkit(t, filepath.Join(moduleRoot(t), "packaging/polkit/org.rockon.rockon1.policy"), `polkit.addRule(function(action, subject) {
 	if (action.id == "org.rockon.rockon1.manage" && subject.user == "grantee") {
 		return polkit.Result.YES;
 	}
 });
-`, 0o644)
-	hostWrite(t, s.HostPath("/etc/systemd/system/polkit.service"), `[Unit]
-Description=Authorization Manager (test)
-[Service]
-Type=dbus
-BusName=org.freedesktop.PolicyKit1
-ExecStart=/usr/lib/polkit-1/polkitd --no-debug
-`, 0o644)
-	s.Run(t, "systemctl", "daemon-reload")
-	s.Run(t, "systemctl", "start", "polkit.service")
+`)
 	s.Run(t, "useradd", "--no-create-home", "grantee")
 	call := func(user, method string, args ...string) (string, error) {
 		return e.as(user, append([]string{"gdbus", "call", "--system", "--dest", api.BusName, "--object-path", api.ManagerPath,

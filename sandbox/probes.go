@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -42,4 +44,35 @@ func (s *Sandbox) ExecArgv(t testing.TB, unit, prop string) [][]string {
 		cmds = append(cmds, argv)
 	}
 	return cmds
+}
+
+// StartPolkit installs the polkit policy file at policyFile (a host path),
+// a rules file holding rules (JavaScript, as polkit reads from rules.d) and a
+// unit for Debian's polkitd, then starts it on the sandbox's system bus.
+func (s *Sandbox) StartPolkit(t testing.TB, policyFile, rules string) {
+	t.Helper()
+	policy, err := os.ReadFile(policyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(p, content string) {
+		p = s.HostPath(p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("/usr/share/polkit-1/actions/"+filepath.Base(policyFile), string(policy))
+	write("/etc/polkit-1/rules.d/50-test.rules", rules)
+	write("/etc/systemd/system/polkit.service", `[Unit]
+Description=Authorization Manager (test)
+[Service]
+Type=dbus
+BusName=org.freedesktop.PolicyKit1
+ExecStart=/usr/lib/polkit-1/polkitd --no-debug
+`)
+	s.Run(t, "systemctl", "daemon-reload")
+	s.Run(t, "systemctl", "start", "polkit.service")
 }
