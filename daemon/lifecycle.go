@@ -17,13 +17,9 @@ import (
 	"github.com/rockon/rockon/unitgen"
 )
 
-// imageRef is the reference a container's image is pulled by.
-func imageRef(c catalog.Container) string {
-	if c.Tag == "" {
-		return c.Image + ":latest"
-	}
-	return c.Image + ":" + c.Tag
-}
+// imageRef is the reference a container's image is pulled by: the same
+// fully qualified one its unit runs.
+func imageRef(c catalog.Container) string { return c.ImageRef() }
 
 // pullImages makes every image of def available; always=true looks for a
 // newer image even when one is present (update).

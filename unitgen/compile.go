@@ -735,10 +735,7 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 
 	sv := u.section("Service")
 	bin := g.opt.EngineBinary
-	image := c.Image + ":" + c.Tag
-	if c.Tag == "" {
-		image = c.Image + ":latest"
-	}
+	image := c.ImageRef()
 	var cmdArgs []string
 	for _, pair := range c.CmdArgs {
 		cmdArgs = append(cmdArgs, parseOpt(pair).args()...)

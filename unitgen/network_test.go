@@ -105,7 +105,7 @@ func TestSharedNetwork(t *testing.T) {
 			}
 			var run []string
 			for _, c := range cmds {
-				if slices.Contains(c, "example/ui:latest") {
+				if slices.Contains(c, "docker.io/example/ui:latest") {
 					run = c
 				}
 			}

@@ -118,7 +118,7 @@ func TestCompileHandBuilt(t *testing.T) {
 		`"-u" "1000:998"`, // uid -1: owner of the first volume; gid -2: docker group
 		`"-p" "8080:80/tcp" "-p" "5353:53/tcp" "-e" "FIXED=1" "--shm-size"`, // 53/udp not published
 		`"-e" "FIXED=1"`,
-		`"example/web:2" "serve" "--x=1"`,
+		`"docker.io/example/web:2" "serve" "--x=1"`,
 		`RequiresMountsFor="/mnt2/web data"`,
 		"Requires=rockon-test-app-net-webtodb.service rockon-test-app-db.service",
 		"Documentation=https://example.org/app",
