@@ -4,7 +4,8 @@
 #
 # Inputs (environment): SANDBOX_DIR (persistent state), SANDBOX_SHARED (host directory seen
 # at the same path inside), SANDBOX_CGROUPS (cgroup directories to move into, one a line),
-# SANDBOX_DOCKER (1: dockerd starts at boot), SANDBOX_VENDOR_UNITS (1: a private
+# SANDBOX_DOCKER (1: dockerd starts at boot), SANDBOX_REGISTRY (1: a registry on
+# 127.0.0.1:443 standing in for Docker Hub and others; its files are made by the harness), SANDBOX_VENDOR_UNITS (1: a private
 # /usr/lib/systemd/system in the unit path), SANDBOX_NOFILE, SANDBOX_NPROC (hard limits).
 #
 # What the host keeps: writes to /etc /var /srv /root /home /usr /opt land in overlay upper
@@ -121,6 +122,18 @@ unit systemd-exit.service "[Unit]\nDefaultDependencies=no\nRequires=shutdown.tar
 unit dbus.socket "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=/run/dbus/system_bus_socket\n"
 unit dbus.service "[Unit]\nDefaultDependencies=no\nRequires=dbus.socket\n[Service]\nExecStart=/usr/bin/dbus-daemon --system --address=systemd: --nofork --nopidfile --systemd-activation --syslog-only\nExecReload=/usr/bin/dbus-send --print-reply --system --type=method_call --dest=org.freedesktop.DBus / org.freedesktop.DBus.ReloadConfig\n"
 unit docker.service "[Unit]\nDescription=Docker (rockon sandbox)\nRequires=dbus.socket\nAfter=dbus.socket systemd-journald.socket\n[Service]\nType=notify\nExecStart=/usr/sbin/dockerd -H unix:///run/docker.sock\nExecReload=/bin/kill -s HUP \$MAINPID\nDelegate=yes\nKillMode=process\nLimitNOFILE=infinity\nTimeoutStartSec=120\n"
+
+if [ "${SANDBOX_REGISTRY:-}" = 1 ]; then
+	r=/etc/rockon-sandbox-registry
+	[ -s "$r/config.yml" ] || { echo "boot: no registry configuration in $r" >&2; exit 1; }
+	# the names resolve to the registry; its CA is trusted system-wide (both files are in
+	# the /etc overlay: the host's stay untouched)
+	grep -q '# rockon sandbox registry' /etc/hosts || printf '127.0.0.1 %s # rockon sandbox registry\n' "$(cat "$r/hosts")" >>/etc/hosts
+	bundle=/etc/ssl/certs/ca-certificates.crt
+	grep -qF "$(sed -n 2p "$r/ca.crt")" "$bundle" || cat "$r/ca.crt" >>"$bundle"
+	unit registry.service "[Unit]\nDescription=container registry (rockon sandbox)\nDefaultDependencies=no\n[Service]\nExecStart=/usr/bin/docker-registry serve $r/config.yml\nExecStartPost=/usr/bin/curl -sf -o /dev/null --retry 60 --retry-delay 1 --retry-connrefused https://registry-1.docker.io/v2/\n"
+	printf 'Wants=registry.service\nAfter=registry.service\n' >>"$u/sandbox.target"
+fi
 
 export SYSTEMD_UNIT_PATH=$unit_path
 exec /lib/systemd/systemd --system --unit="${SANDBOX_UNIT:-multi-user.target}" --log-target=journal --show-status=no

@@ -40,6 +40,11 @@ type Options struct {
 	// in systemd's unit path, for tests that install packages shipping units. (Without
 	// it, the host's vendor units are visible there but not in the unit path.)
 	VendorUnits bool
+	// Registry runs a container registry (Debian's docker-registry) inside the sandbox,
+	// over HTTPS on 127.0.0.1:443, standing in for Docker Hub and the other RegistryHosts:
+	// their names resolve to it and its certificate is trusted system-wide. See
+	// PushTestImage.
+	Registry bool
 	// Dir is the sandbox's persistent directory. Empty: a fresh directory under the base
 	// directory, removed when the sandbox stops (unless ROCKON_SANDBOX_KEEP=1).
 	Dir string
@@ -62,6 +67,7 @@ type Sandbox struct {
 	Cgroups []string      `json:"cgroups"`
 	Docker  bool          `json:"docker"`
 	Vendor  bool          `json:"vendor_units"`
+	Reg     bool          `json:"registry"`
 	done    chan struct{} // closed when the unshare process has been reaped (nil if not ours)
 }
 
@@ -237,7 +243,7 @@ func Attach(dir string) (*Sandbox, error) {
 	if err := json.Unmarshal(b, s); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", stateFile, err)
 	}
-	s.opt = Options{Docker: s.Docker, VendorUnits: s.Vendor, Dir: abs}
+	s.opt = Options{Docker: s.Docker, VendorUnits: s.Vendor, Registry: s.Reg, Dir: abs}
 	s.id = randomID()
 	if s.PID != 0 && !s.alive() {
 		s.PID = 0
@@ -282,6 +288,11 @@ func (s *Sandbox) boot() error {
 	if err := os.MkdirAll(SharedDir(), 0o755); err != nil {
 		return err
 	}
+	if s.opt.Registry {
+		if err := s.prepareRegistry(); err != nil {
+			return fmt.Errorf("preparing the registry: %w", err)
+		}
+	}
 	cgroups, err := makeCgroups(fmt.Sprintf("rockon-sandbox-%s%s-%d", runTag(), s.id, s.boots))
 	if err != nil {
 		return err
@@ -316,6 +327,7 @@ func (s *Sandbox) boot() error {
 		"SANDBOX_CGROUPS=" + strings.Join(cgroups, "\n"),
 		"SANDBOX_DOCKER=" + flag(s.opt.Docker),
 		"SANDBOX_VENDOR_UNITS=" + flag(s.opt.VendorUnits),
+		"SANDBOX_REGISTRY=" + flag(s.opt.Registry),
 		"SANDBOX_NOFILE=" + strconv.FormatUint(hardLimit(syscall.RLIMIT_NOFILE, 65536), 10),
 		"SANDBOX_NPROC=" + strconv.FormatUint(hardLimit(rlimitNproc, 65536), 10),
 	}
@@ -342,7 +354,7 @@ func (s *Sandbox) boot() error {
 		removeCgroups(cgroups)
 		return fmt.Errorf("starting unshare: %w", err)
 	}
-	s.done, s.Cgroups, s.Docker, s.Vendor = done, cgroups, s.opt.Docker, s.opt.VendorUnits
+	s.done, s.Cgroups, s.Docker, s.Vendor, s.Reg = done, cgroups, s.opt.Docker, s.opt.VendorUnits, s.opt.Registry
 
 	fail := func(err error) error {
 		tail := consoleTail(filepath.Join(s.dir, consoleFile), 30)

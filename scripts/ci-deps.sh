@@ -16,6 +16,7 @@ packages=(
 	libglib2.0-bin                       # gdbus, a D-Bus client nobody here wrote
 	policykit-1                          # polkit policy checks
 	curl socat iproute2 util-linux procps git ca-certificates tar
+	docker-registry skopeo               # a registry in the sandbox standing in for Docker Hub; update checks
 	python3                              # a static HTTP server for test catalogs
 )
 

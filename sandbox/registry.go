@@ -1,0 +1,129 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// RegistryHosts are the registry host names a sandbox with Options.Registry resolves to
+// its own registry: Docker Hub under each name the engines use for it, and the other
+// hosts the catalog's images come from. One registry serves them all, so a repository
+// path means the same image under every host.
+var RegistryHosts = []string{"docker.io", "registry-1.docker.io", "index.docker.io", "lscr.io", "ghcr.io", "quay.io"}
+
+// registryConfDir is where, inside the sandbox, the registry's configuration,
+// certificate and key live (the /etc overlay of the sandbox: the host's /etc is not
+// touched).
+const registryConfDir = "/etc/rockon-sandbox-registry"
+
+// prepareRegistry writes, before the sandbox boots, what boot.sh needs to run Debian's
+// docker-registry (the distribution server) on 127.0.0.1:443 with a certificate for
+// RegistryHosts signed by a CA made here. boot.sh points the names at 127.0.0.1 in
+// /etc/hosts and adds the CA to the system's trusted bundle, which podman, docker (for
+// Docker Hub it takes no certs.d), skopeo and curl all read.
+func (s *Sandbox) prepareRegistry() error {
+	dir := filepath.Join(s.dir, "overlay", "etc", "upper", strings.TrimPrefix(registryConfDir, "/etc/"))
+	if _, err := os.Stat(filepath.Join(dir, "config.yml")); err == nil {
+		return nil // made at the first boot: kept, so that trust survives a reboot
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "rockon sandbox registry CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: RegistryHosts[0]},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour),
+		DNSNames: RegistryHosts, KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	config := fmt.Sprintf(`# written by the rockon sandbox
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: /var/lib/rockon-sandbox-registry
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:443
+  tls:
+    certificate: %[1]s/server.crt
+    key: %[1]s/server.key
+`, registryConfDir)
+	for name, data := range map[string][]byte{
+		"ca.crt":     pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		"server.crt": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		"server.key": pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
+		"hosts":      []byte(strings.Join(RegistryHosts, " ") + "\n"),
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			return err
+		}
+	}
+	// last: its presence says the rest is complete
+	return os.WriteFile(filepath.Join(dir, "config.yml"), []byte(config), 0o644)
+}
+
+// PushTestImage pushes a version of the test image (one of TestImageVersions) to the
+// sandbox's registry as ref (a catalog-shaped name such as "someorg/app:1" or
+// "lscr.io/someorg/app:1"; a name without a registry host goes to Docker Hub), over
+// HTTPS with podman. Pushing another version under the same ref is how a newer image
+// under the same tag is made: no engine's local images change. The sandbox must have
+// been started with Options.Registry.
+func (s *Sandbox) PushTestImage(t testing.TB, version, ref string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := s.LoadImages(ctx, "podman"); err != nil {
+		t.Fatal(err)
+	}
+	dst := ref
+	if first, _, ok := strings.Cut(ref, "/"); !ok || !strings.ContainsAny(first, ".:") {
+		dst = "docker.io/" + ref
+	}
+	out, err := s.Command(ctx, "podman", "push", "--quiet", TestImage+":"+version, "docker://"+dst).CombinedOutput()
+	if err != nil {
+		t.Fatalf("podman push %s:%s to %s: %v\n%s", TestImage, version, dst, err, out)
+	}
+}
