@@ -1,0 +1,312 @@
+package cockpit
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/rockon/rockon/sandbox"
+)
+
+var (
+	buildOnce sync.Once
+	buildErr  error
+)
+
+// buildApp builds the application with npm and esbuild into dist/ once per
+// test binary (npm ci only when node_modules is missing or older than the
+// lock file).
+func buildApp(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		run := func(name string, args ...string) error {
+			cmd := exec.Command(name, args...)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+			}
+			return nil
+		}
+		lock, err := os.Stat("package-lock.json")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		if st, err := os.Stat("node_modules/.package-lock.json"); err != nil || st.ModTime().Before(lock.ModTime()) {
+			if buildErr = run("npm", "ci", "--no-audit", "--no-fund"); buildErr != nil {
+				return
+			}
+		}
+		buildErr = run("node", "build.mjs")
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	abs, _ := filepath.Abs("dist")
+	return abs
+}
+
+// env is a sandbox running rockond (polkit deciding for non-root callers),
+// cockpit-ws with the application installed, two users, and a host port
+// forwarded to cockpit-ws.
+type env struct {
+	s   *sandbox.Sandbox
+	bin string
+	url string // http://127.0.0.1:PORT on the host
+}
+
+const (
+	adminUser, adminPass   = "admin", "admin-pass-1"
+	viewerUser, viewerPass = "viewer", "viewer-pass-1"
+	wsSocket               = "/run/rockon-cockpit/ws.sock"
+)
+
+func (e *env) write(t testing.TB, path, content string, mode os.FileMode) {
+	t.Helper()
+	p := e.s.HostPath(path)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copyDir copies the built application into the sandbox.
+func (e *env) copyDir(t testing.TB, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		if d.IsDir() {
+			return os.MkdirAll(e.s.HostPath(filepath.Join(to, rel)), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(e.s.HostPath(filepath.Join(to, rel)), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// setup boots the sandbox. defs are extra catalog files (name -> JSON) next
+// to the demo catalog's Hello.
+func setup(t testing.TB, defs map[string]string) *env {
+	sandbox.RequireRoot(t)
+	dist := buildApp(t)
+	s := sandbox.New(t, sandbox.Options{})
+	e := &env{s: s, bin: sandbox.Binaries(t)}
+	s.LoadTestImages(t, "podman")
+
+	hello, err := os.ReadFile("../demo/catalog/hello.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.write(t, "/etc/rockon/rockons.d/hello.json", string(hello), 0o644)
+	for name, def := range defs {
+		e.write(t, "/etc/rockon/rockons.d/"+name, def, 0o644)
+	}
+	e.write(t, "/etc/rockon/rockond.toml", `
+[engine]
+name = "podman"
+[metastore]
+remote_url = ""
+local_dir = "/etc/rockon/rockons.d"
+[volumes]
+allowed_roots = ["/srv/rockon"]
+[metrics]
+listen = ""
+[dbus]
+polkit = true
+`, 0o644)
+	policy, err := os.ReadFile("../packaging/dbus/org.rockon.rockon1.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.write(t, "/etc/dbus-1/system.d/org.rockon.rockon1.conf", string(policy), 0o644)
+	s.Run(t, "busctl", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "ReloadConfig")
+	// polkit with the packaged policy and no extra rule: a user who is not
+	// root is refused (auth_admin without an agent).
+	s.StartPolkit(t, "../packaging/polkit/org.rockon.rockon1.policy", "")
+	e.write(t, "/etc/systemd/system/rockon.service", fmt.Sprintf(`[Unit]
+Description=rockon daemon (cockpit test)
+[Service]
+Type=notify
+BusName=org.rockon.rockon1
+ExecStart=%s/rockond --config /etc/rockon/rockond.toml
+`, e.bin), 0o644)
+
+	// The application, where the package installs it.
+	e.copyDir(t, dist, "/usr/share/cockpit/rockon")
+
+	// cockpit-ws without TLS, socket-activated like Debian's
+	// cockpit-wsinstance-http: on a Unix socket the host reaches through
+	// the sandbox's root, and on its loopback port 9090.
+	e.write(t, "/etc/systemd/system/rockon-cockpit.socket", `[Unit]
+Description=Cockpit web service (rockon sandbox)
+[Socket]
+ListenStream=`+wsSocket+`
+ListenStream=127.0.0.1:9090
+SocketMode=0666
+[Install]
+WantedBy=sockets.target
+`, 0o644)
+	e.write(t, "/etc/systemd/system/rockon-cockpit.service", `[Unit]
+Description=Cockpit web service (rockon sandbox)
+[Service]
+ExecStart=/usr/lib/cockpit/cockpit-ws --no-tls --port=0
+User=cockpit-wsinstance
+Group=cockpit-wsinstance
+`, 0o644)
+
+	// An administrator (sudo group: Cockpit's administrative access runs
+	// the privileged bridge through sudo with the login password) and a
+	// user without it.
+	s.Run(t, "useradd", "--create-home", "--groups", "sudo", "--shell", "/bin/bash", adminUser)
+	s.Run(t, "useradd", "--create-home", "--shell", "/bin/bash", viewerUser)
+	s.Run(t, "sh", "-c", fmt.Sprintf("printf '%%s\\n' '%s:%s' '%s:%s' | chpasswd", adminUser, adminPass, viewerUser, viewerPass))
+	s.Run(t, "mkdir", "-p", "/srv/rockon/hello")
+	s.Run(t, "systemctl", "daemon-reload")
+	s.Run(t, "systemctl", "start", "rockon.service", "rockon-cockpit.socket")
+
+	e.url = e.forward(t)
+	return e
+}
+
+// forward listens on a host loopback port and connects each client to
+// cockpit-ws's socket inside the sandbox (its network is private).
+func (e *env) forward(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := e.s.HostPath(wsSocket)
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				u, err := net.Dial("unix", sock)
+				if err != nil {
+					return
+				}
+				defer u.Close()
+				go func() {
+					<-done
+					c.Close()
+					u.Close()
+				}()
+				go func() { io.Copy(u, c); u.(*net.UnixConn).CloseWrite() }() //nolint:errcheck
+				io.Copy(c, u)                                                 //nolint:errcheck
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		close(done)
+		wg.Wait()
+	})
+	return "http://" + l.Addr().String()
+}
+
+// browser starts a headless chromium (Debian's) with its own profile and
+// returns a context driving its first tab.
+func browser(t testing.TB) context.Context {
+	t.Helper()
+	tmp := t.TempDir()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath("/usr/bin/chromium"),
+		chromedp.NoSandbox, // root in a test
+		chromedp.UserDataDir(filepath.Join(tmp, "profile")),
+		chromedp.WindowSize(1280, 900),
+		chromedp.Env("TMPDIR="+tmp),
+		chromedp.Flag("lang", "en-US"),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	t.Cleanup(func() {
+		cancelC()
+		cancelA()
+	})
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return ctx
+}
+
+// login signs in on Cockpit's login page. With admin, the browser asks for
+// administrative access as one does when Cockpit remembers that choice (its
+// login page sends the "superuser:USER" key of localStorage): cockpit-ws
+// then starts the privileged bridge with sudo and the login password.
+func (e *env) login(t testing.TB, ctx context.Context, user, pass string, admin bool) {
+	t.Helper()
+	superuser := "none"
+	if admin {
+		superuser = "any"
+	}
+	do(t, ctx, "login",
+		chromedp.Navigate(e.url+"/"),
+		chromedp.WaitVisible("#login-user-input", chromedp.ByID),
+		chromedp.Evaluate(fmt.Sprintf(`localStorage.setItem("superuser:%s", %q)`, user, superuser), nil),
+		chromedp.SendKeys("#login-user-input", user, chromedp.ByID),
+		chromedp.SendKeys("#login-password-input", pass, chromedp.ByID),
+		chromedp.Click("#login-button", chromedp.ByID),
+		chromedp.WaitVisible("#topnav, #nav-system, .pf-v5-c-page, .pf-c-page", chromedp.ByQuery),
+	)
+}
+
+// openApp loads the application's page on its own (outside the shell's
+// frame, as Cockpit serves every page) and waits until it has its rock-ons.
+func (e *env) openApp(t testing.TB, ctx context.Context) {
+	t.Helper()
+	do(t, ctx, "open the application",
+		chromedp.Navigate(e.url+"/cockpit/@localhost/rockon/index.html"),
+		chromedp.WaitVisible(`body[data-ro-ready="1"]`, chromedp.ByQuery),
+	)
+}
+
+// do runs browser actions with a time limit, failing the test with what
+// was being done.
+func do(t testing.TB, ctx context.Context, what string, actions ...chromedp.Action) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		var html string
+		_ = chromedp.Run(ctx, chromedp.OuterHTML("body", &html, chromedp.ByQuery))
+		if len(html) > 4000 {
+			html = html[:4000] + "..."
+		}
+		t.Fatalf("%s: %v\npage:\n%s", what, err, html)
+	}
+}
+
+// waitJS waits until a JavaScript expression is true.
+func waitJS(t testing.TB, ctx context.Context, what, expr string) {
+	t.Helper()
+	var ok bool
+	do(t, ctx, what, chromedp.Poll(expr, &ok, chromedp.WithPollingInterval(200*time.Millisecond)))
+}

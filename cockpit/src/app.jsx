@@ -1,0 +1,202 @@
+/* global cockpit */
+import { useEffect, useMemo, useRef, useState } from "react";
+import {
+    Alert, Button, Label, Page, PageSection, SearchInput, Tab, Tabs, TabTitleText,
+    Title, Toolbar, ToolbarContent, ToolbarItem, Tooltip,
+} from "@patternfly/react-core";
+import { connect, MANAGER, MANAGER_PATH, ROCKON, ROCKON_PREFIX } from "./api.js";
+import { sanitize, safeURL } from "./sanitize.js";
+import { InstallWizard } from "./wizard.jsx";
+import { Installed } from "./installed.jsx";
+
+export const NEEDS_ADMIN = "Changes need administrative access: turn it on with the \"Limited access\" button at the top of the page.";
+
+// useRockOns follows every RockOn object of rockond: a proxy per object,
+// kept current by PropertiesChanged and InterfacesAdded/Removed (no
+// polling). Re-rendering is batched to one per animation frame.
+function useRockOns(client) {
+    const [rockons, setRockOns] = useState(null);
+    const [error, setError] = useState(null);
+    useEffect(() => {
+        const proxies = client.proxies(ROCKON, ROCKON_PREFIX);
+        let frame = null;
+        const update = () => {
+            if (frame !== null)
+                return;
+            frame = window.requestAnimationFrame(() => {
+                frame = null;
+                const list = Object.keys(proxies).map(p => proxies[p]).filter(p => p.valid && p.Name !== undefined);
+                list.sort((a, b) => a.Name.localeCompare(b.Name));
+                setRockOns(list.map(p => ({ ...snapshot(p), path: p.path })));
+            });
+        };
+        proxies.addEventListener("added", update);
+        proxies.addEventListener("changed", update);
+        proxies.addEventListener("removed", update);
+        proxies.wait().then(update)
+                .catch(err => setError(err.message || String(err)));
+        client.addEventListener("close", (ev, opts) => setError(opts.problem || "closed"));
+        return () => {
+            proxies.removeEventListener("added", update);
+            proxies.removeEventListener("changed", update);
+            proxies.removeEventListener("removed", update);
+        };
+    }, [client]);
+    return [rockons, error];
+}
+
+const FIELDS = ["Name", "Slug", "Version", "Description", "Website", "Installed", "DesiredState", "State",
+    "Engine", "Target", "UIURL", "Containers", "Ports", "Volumes", "InstalledAt", "UpdatedAt", "LastError"];
+
+function snapshot(p) {
+    const o = {};
+    for (const f of FIELDS)
+        o[f] = p[f];
+    return o;
+}
+
+// useAdmin follows whether the user has administrative access in Cockpit.
+function useAdmin() {
+    const [allowed, setAllowed] = useState(null);
+    useEffect(() => {
+        const perm = cockpit.permission({ admin: true });
+        const changed = () => setAllowed(perm.allowed);
+        perm.addEventListener("changed", changed);
+        changed();
+        return () => perm.removeEventListener("changed", changed);
+    }, []);
+    return allowed;
+}
+
+export function StateLabel({ state, installed }) {
+    if (!installed)
+        return <Label className="ro-state" data-state="not-installed">not installed</Label>;
+    const color = { running: "green", degraded: "orange", failed: "red", starting: "blue", stopping: "blue", installing: "blue", updating: "blue", uninstalling: "blue" }[state] || "grey";
+    return <Label className="ro-state" data-state={state} color={color}>{state}</Label>;
+}
+
+// AdminButton is a button that is disabled, with the reason as its tooltip,
+// when the user lacks administrative access.
+export function AdminButton({ admin, children, ...props }) {
+    if (admin)
+        return <Button {...props}>{children}</Button>;
+    return (
+        <Tooltip content={NEEDS_ADMIN}>
+            <Button {...props} isAriaDisabled title={NEEDS_ADMIN} data-disabled-reason={NEEDS_ADMIN}>{children}</Button>
+        </Tooltip>
+    );
+}
+
+function Catalog({ client, rockons, admin, onInstall }) {
+    const [filter, setFilter] = useState("");
+    const [refreshing, setRefreshing] = useState(false);
+    const [message, setMessage] = useState(null);
+    const shown = useMemo(() => {
+        const f = filter.trim().toLowerCase();
+        if (!f)
+            return rockons;
+        return rockons.filter(r => r.Name.toLowerCase().includes(f) || (r.Description || "").toLowerCase().includes(f));
+    }, [rockons, filter]);
+    const refresh = () => {
+        setRefreshing(true);
+        setMessage(null);
+        client.call(MANAGER_PATH, MANAGER, "RefreshCatalog", [], { type: "" })
+                .then(([n]) => setMessage({ variant: "success", text: `Catalog refreshed: ${n} rock-ons.` }))
+                .catch(err => setMessage({ variant: "danger", text: `Refreshing the catalog failed: ${err.message}` }))
+                .finally(() => setRefreshing(false));
+    };
+    return (
+        <>
+            <Toolbar>
+                <ToolbarContent>
+                    <ToolbarItem>
+                        <SearchInput id="ro-search" aria-label="Search rock-ons" placeholder="Search rock-ons"
+                                     value={filter} onChange={(_e, v) => setFilter(v)} onClear={() => setFilter("")} />
+                    </ToolbarItem>
+                    <ToolbarItem>
+                        <AdminButton admin={admin} id="ro-refresh" variant="secondary" isLoading={refreshing} onClick={refresh}>
+                            Refresh catalog
+                        </AdminButton>
+                    </ToolbarItem>
+                    <ToolbarItem variant="pagination">
+                        <span id="ro-count">{shown.length} of {rockons.length} rock-ons</span>
+                    </ToolbarItem>
+                </ToolbarContent>
+            </Toolbar>
+            {message && <Alert isInline variant={message.variant} title={message.text} />}
+            <ul className="ro-catalog" id="ro-catalog">
+                {shown.map(r => <CatalogEntry key={r.path} r={r} admin={admin} onInstall={onInstall} />)}
+            </ul>
+        </>
+    );
+}
+
+function CatalogEntry({ r, admin, onInstall }) {
+    const description = useMemo(() => sanitize(r.Description), [r.Description]);
+    const website = safeURL(r.Website);
+    return (
+        <li className="ro-entry" data-name={r.Name}>
+            <div className="ro-entry-head">
+                <Title headingLevel="h3" size="md" className="ro-name">{r.Name}</Title>
+                <span className="ro-version">{r.Version}</span>
+                <StateLabel state={r.State} installed={r.Installed} />
+                <span className="ro-spacer" />
+                {website && <a className="ro-website" href={website} target="_blank" rel="noopener noreferrer">Website</a>}
+                {!r.Installed &&
+                    <AdminButton admin={admin} className="ro-install" variant="primary" size="sm" onClick={() => onInstall(r.Name)}>
+                        Install
+                    </AdminButton>}
+            </div>
+            {/* sanitised to the allow-list of sanitize.js above */}
+            <div className="ro-description" dangerouslySetInnerHTML={{ __html: description }} />
+        </li>
+    );
+}
+
+export function App() {
+    const client = useMemo(() => connect(), []);
+    const [rockons, error] = useRockOns(client);
+    const admin = useAdmin();
+    const [tab, setTab] = useState(0);
+    const [installing, setInstalling] = useState(null);
+    const installedCount = rockons ? rockons.filter(r => r.Installed).length : 0;
+    const ready = useRef(false);
+    useEffect(() => {
+        if (rockons && !ready.current) {
+            ready.current = true;
+            document.body.setAttribute("data-ro-ready", "1");
+        }
+    }, [rockons]);
+
+    let body;
+    if (error)
+        body = <Alert isInline variant="danger" title={`rockond is not reachable: ${error}`} />;
+    else if (!rockons)
+        body = <p id="ro-loading">Loading rock-ons...</p>;
+    else
+        body = (
+            <Tabs activeKey={tab} onSelect={(_e, k) => setTab(k)} id="ro-tabs">
+                <Tab eventKey={0} id="ro-tab-catalog" title={<TabTitleText>Catalog</TabTitleText>}>
+                    <Catalog client={client} rockons={rockons} admin={admin} onInstall={setInstalling} />
+                </Tab>
+                <Tab eventKey={1} id="ro-tab-installed" title={<TabTitleText>Installed ({installedCount})</TabTitleText>}>
+                    <Installed client={client} rockons={rockons.filter(r => r.Installed)} all={rockons} admin={admin} />
+                </Tab>
+            </Tabs>
+        );
+    return (
+        <Page>
+            <PageSection variant="light">
+                <Title headingLevel="h1">Rock-ons</Title>
+                {admin === false &&
+                    <Alert id="ro-limited" isInline variant="info" title="Read-only: you do not have administrative access">
+                        {NEEDS_ADMIN}
+                    </Alert>}
+            </PageSection>
+            <PageSection>{body}</PageSection>
+            {installing &&
+                <InstallWizard client={client} name={installing} all={rockons || []}
+                               onClose={() => setInstalling(null)} onDone={() => { setInstalling(null); setTab(1) }} />}
+        </Page>
+    );
+}
