@@ -52,17 +52,16 @@ func publishedPorts(def *catalog.RockOn, ch unitgen.Choices) map[hostPort]string
 
 // optPublishes returns the host ports an opts pair publishes, and the
 // container port: -p or --publish with "[ip:]host[-end]:container[/proto]",
-// in any spelling.
+// in any spelling the engines read (unitgen.ParsePair).
 func optPublishes(o catalog.Pair) ([]hostPort, string) {
+	opts, _ := unitgen.ParsePair(o)
 	var v string
-	switch f := o[0]; {
-	case f == "-p" || f == "--publish":
-		v = o[1]
-	case strings.HasPrefix(f, "--publish="):
-		v = strings.TrimPrefix(f, "--publish=")
-	case strings.HasPrefix(f, "-p") && !strings.HasPrefix(f, "--"):
-		v = strings.TrimPrefix(strings.TrimPrefix(f, "-p"), "=")
-	default:
+	for _, po := range opts {
+		if po.Flag == "--publish" {
+			v = po.Value
+		}
+	}
+	if v == "" {
 		return nil, ""
 	}
 	proto := "tcp"

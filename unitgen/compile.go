@@ -99,11 +99,12 @@ func IsDataContainer(def *catalog.RockOn, c *catalog.Container) bool {
 		if o.Name == c.Name {
 			continue
 		}
-		for _, p := range o.Opts {
-			po := parseOpt(p)
-			if po.flag == "--volumes-from" {
-				src, _, _ := strings.Cut(po.value, ":")
-				if src == c.Name {
+		for _, po := range containerOpts(o) {
+			if po.Flag != "--volumes-from" {
+				continue
+			}
+			for _, v := range strings.Split(po.Value, ",") {
+				if src, _, _ := strings.Cut(v, ":"); src == c.Name {
 					return true
 				}
 			}
@@ -414,7 +415,7 @@ func (g *generator) planNetworks() error {
 	// opt on as it is and requires the unit that creates the network
 	// (a data container too: creating it needs the network).
 	for _, p := range g.ctrs {
-		for _, name := range userNetworks(p.c) {
+		for _, name := range OptNetworks(p.c) {
 			n, err := g.sharedNetwork(name)
 			if err != nil {
 				return fmt.Errorf("container %q: %w", p.c.Name, err)
@@ -435,15 +436,14 @@ func (g *generator) planNetworks() error {
 // becomes a network alias of the linked container.
 func (g *generator) translateLinks() error {
 	for _, p := range g.ctrs {
-		for _, pair := range p.c.Opts {
-			o := parseOpt(pair)
-			if o.flag != "--link" {
+		for _, o := range containerOpts(p.c) {
+			if o.Flag != "--link" {
 				continue
 			}
-			target, alias, _ := strings.Cut(o.value, ":")
+			target, alias, _ := strings.Cut(o.Value, ":")
 			t := g.ctr(target)
 			if t == nil || t.data || t.hostNet || p.hostNet {
-				g.warn("container %q: --link %s dropped: podman has no --link and %q is not a container it can share a network with", p.c.Name, o.value, target)
+				g.warn("container %q: --link %s dropped: podman has no --link and %q is not a container it can share a network with", p.c.Name, o.Value, target)
 				continue
 			}
 			n, err := g.network("links")
@@ -455,7 +455,7 @@ func (g *generator) translateLinks() error {
 			if alias != "" && alias != target && !slices.Contains(t.aliases, alias) {
 				t.aliases = append(t.aliases, alias)
 			}
-			g.warn("container %q: --link %s translated for podman: both containers join network %s (alias %q)", p.c.Name, o.value, n.name, alias)
+			g.warn("container %q: --link %s translated for podman: both containers join network %s (alias %q)", p.c.Name, o.Value, n.name, alias)
 		}
 	}
 	return nil
@@ -528,21 +528,29 @@ func (g *generator) planContainer(p *ctrPlan) error {
 		}
 	}
 	for _, pair := range c.Opts {
-		o := parseOpt(pair)
-		switch {
-		case droppedFlag(o.flag):
-			g.warn("container %q: option %s dropped: systemd supervises the container", c.Name, strings.Join(o.args(), " "))
+		// Validation refused pairs that do not parse, and pairs that mix
+		// a dropped option with a kept one.
+		opts, _ := ParsePair(pair)
+		if len(opts) > 0 && droppedFlag(opts[0].Flag) {
+			g.warn("container %q: option %s dropped: systemd supervises the container", c.Name, pairText(pair))
 			continue
-		case o.flag == "--link" && g.opt.Engine == Podman:
-			continue // translated in planNetworks
-		case (o.flag == "-e" || o.flag == "--env") && userEnv[strings.SplitN(o.value, "=", 2)[0]]:
-			continue
-		case (o.flag == "-v" || o.flag == "--volume") && g.opt.Engine == Podman && isEngineSocket(strings.SplitN(o.value, ":", 2)[0]):
-			g.warn("container %q: %s is docker's API socket; on podman it exists only with podman's docker-compatible socket enabled", c.Name, o.value)
-		case (o.flag == "--net" || o.flag == "--network") && o.value == "host":
-			g.warn("container %q uses the host's network (--net=host): it can bind any host port", c.Name)
 		}
-		a = append(a, o.args()...)
+		keep := true
+		for _, o := range opts {
+			switch {
+			case o.Flag == "--link" && g.opt.Engine == Podman:
+				keep = false // translated in planNetworks
+			case o.Flag == "--env" && userEnv[strings.SplitN(o.Value, "=", 2)[0]]:
+				keep = false
+			case o.Flag == "--volume" && g.opt.Engine == Podman && isEngineSocket(strings.SplitN(o.Value, ":", 2)[0]):
+				g.warn("container %q: %s is docker's API socket; on podman it exists only with podman's docker-compatible socket enabled", c.Name, o.Value)
+			case o.Flag == "--network" && o.Value == "host":
+				g.warn("container %q uses the host's network (--net=host): it can bind any host port", c.Name)
+			}
+		}
+		if keep {
+			a = append(a, pairArgs(pair)...)
+		}
 	}
 	if !p.data {
 		for _, e := range c.Env {
@@ -738,7 +746,7 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 	image := c.ImageRef()
 	var cmdArgs []string
 	for _, pair := range c.CmdArgs {
-		cmdArgs = append(cmdArgs, parseOpt(pair).args()...)
+		cmdArgs = append(cmdArgs, pairArgs(pair)...)
 	}
 	ex := func(key, prefix string, argv ...string) error { return sv.exec(key, prefix, argv) }
 	name := c.Name
@@ -820,7 +828,7 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 	create := []string{bin, "create", "--rm", "--name", name}
 	// A container whose opts name its network gets the others connected:
 	// a second --network at create fails on docker 20.10.
-	if len(nets) > 0 && len(userNetworks(c)) == 0 {
+	if len(nets) > 0 && len(OptNetworks(c)) == 0 {
 		create = append(create, "--network", nets[0])
 		nets = nets[1:]
 	}
@@ -864,9 +872,9 @@ func (g *generator) openVPNInit(p *ctrPlan, image string) []string {
 		return nil
 	}
 	from := ""
-	for _, pair := range p.c.Opts {
-		if o := parseOpt(pair); o.flag == "--volumes-from" {
-			from = o.value
+	for _, o := range containerOpts(p.c) {
+		if o.Flag == "--volumes-from" {
+			from = o.Value
 		}
 	}
 	if from == "" {

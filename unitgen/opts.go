@@ -1,65 +1,22 @@
 package unitgen
 
 import (
+	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rockon/rockon/catalog"
 )
 
-// opt is one catalog opts pair understood as a command-line option:
-// ["--net=host", ""] and ["--net", "host"] both give flag "--net", value
-// "host". The pair itself is what is passed on (Rockstor semantics: the
-// name, then the value if non-empty).
-type opt struct {
-	flag, value string
-	hasValue    bool
-	pair        catalog.Pair
-}
-
-func parseOpt(p catalog.Pair) opt {
-	o := opt{pair: p, flag: p[0]}
-	if strings.HasPrefix(p[0], "--") {
-		if f, v, ok := strings.Cut(p[0], "="); ok {
-			o.flag, o.value, o.hasValue = f, v, true
-		}
-	} else if len(p[0]) > 2 && p[0][0] == '-' {
-		// The engines' flag parser reads "-v=X", "-vX" and clusters of
-		// boolean letters before a value flag ("-tv X") as "-v X": the
-		// consent checks must see the same.
-		rest := strings.TrimLeft(p[0][1:], "ditP")
-		if rest != "" {
-			o.flag = "-" + rest[:1]
-			if v := strings.TrimPrefix(rest[1:], "="); rest[1:] != "" {
-				o.value, o.hasValue = v, true
-			}
-		}
-	}
-	if !o.hasValue && p[1] != "" {
-		o.value, o.hasValue = p[1], true
-	}
-	return o
-}
-
-// args returns the words the pair contributes to the command line.
-func (o opt) args() []string {
-	if o.pair[1] == "" {
-		return []string{o.pair[0]}
-	}
-	return []string{o.pair[0], o.pair[1]}
-}
-
 // droppedFlag reports whether an option fights systemd's supervision and
-// is dropped: detaching (-d), a terminal or stdin (-i, -t, -it and the
-// like), the engine's restart policy, --rm and --name (rockon sets both).
+// is dropped: detaching (-d), a terminal or stdin (-i, -t), the engine's
+// restart policy, --rm and --name (rockon sets both).
 func droppedFlag(flag string) bool {
 	switch flag {
 	case "--detach", "--interactive", "--tty", "--restart", "--rm", "--name":
 		return true
-	}
-	if len(flag) >= 2 && flag[0] == '-' && flag[1] != '-' {
-		return strings.Trim(flag[1:], "dit") == ""
 	}
 	return false
 }
@@ -72,9 +29,9 @@ const (
 	// container gets every capability and every host device.
 	ConsentPrivileged = "privileged"
 	// ConsentCapPrefix + capability name (upper case, no CAP_ prefix):
-	// --cap-add of a capability that reaches beyond the container, e.g.
-	// "cap-add:SYS_ADMIN", "cap-add:ALL". NET_ADMIN and NET_RAW count only
-	// with the host's network (--net=host).
+	// --cap-add of a capability outside the engines' default set, e.g.
+	// "cap-add:SYS_ADMIN", "cap-add:NET_ADMIN", "cap-add:ALL". NET_RAW,
+	// a default one, counts only with the host's network (--net=host).
 	ConsentCapPrefix = "cap-add:"
 	// ConsentHostPID, ConsentHostIPC, ConsentHostUserns: --pid=host,
 	// --ipc=host, --userns=host.
@@ -82,30 +39,49 @@ const (
 	ConsentHostIPC    = "host-ipc"
 	ConsentHostUserns = "host-userns"
 	// ConsentUnconfined: --security-opt seccomp=unconfined,
-	// apparmor=unconfined, label=disable or systempaths=unconfined.
+	// apparmor=unconfined, label=disable, systempaths=unconfined or
+	// unmask=PATHS (a writable /proc/sys, /sys/firmware, ...).
 	ConsentUnconfined = "unconfined"
-	// ConsentHostDevices: the whole of /dev, or /dev/mem, /dev/kmem,
-	// /dev/port, as --device or as a -v source.
+	// ConsentSecurityOpt: any other --security-opt than
+	// no-new-privileges (a seccomp profile file, an SELinux type, an
+	// AppArmor profile, no-new-privileges=false, ...).
+	ConsentSecurityOpt = "security-opt"
+	// ConsentHostDevices: a device other than tun, fuse, dri and snd
+	// (--device, --gpus, --device-cgroup-rule), the whole of /dev, or
+	// /dev/mem, /dev/kmem, /dev/port as a bind-mount source.
 	ConsentHostDevices = "host-devices"
 	// ConsentDockerSocket: an engine's API socket (docker, podman,
 	// containerd) as a -v or --mount source: root on the host.
 	ConsentDockerSocket = "docker-socket"
-	// ConsentHostPaths: a system path ("/", /etc, /proc, /sys, /dev, /run,
-	// /boot, the engines' and rockon's state) bind-mounted by -v or
-	// --mount, or an option that makes the engine read or write a host
-	// file (--env-file, --label-file, --cidfile, --pidfile,
-	// --conmon-pidfile).
+	// ConsentHostPaths: a host path the definition names itself,
+	// bind-mounted by -v or --mount (the user chose none of it: it may be
+	// a system directory or another rock-on's data), or an option that
+	// makes the engine read or write a host file (--env-file,
+	// --label-file, --cidfile, --pidfile, --conmon-pidfile, --log-opt
+	// path=).
 	ConsentHostPaths = "host-paths"
 	// ConsentHostUTS, ConsentHostCgroupns: --uts=host, --cgroupns=host.
 	ConsentHostUTS      = "host-uts"
 	ConsentHostCgroupns = "host-cgroupns"
+	// ConsentSysctl: --sysctl other than net.* on the container's own
+	// network (net.* on the host's network, kernel.*, fs.*: the host's
+	// kernel settings or shared IPC limits).
+	ConsentSysctl = "sysctl"
+	// ConsentCgroupParent: --cgroup-parent, placing the container in a
+	// cgroup of the host's choosing rather than its unit's.
+	ConsentCgroupParent = "cgroup-parent"
+	// ConsentIDMap: --uidmap/--gidmap, mapping container users onto
+	// chosen host users.
+	ConsentIDMap = "idmap"
 )
 
-// hostNamespace reports whether a --pid, --ipc, --userns, --uts or
-// --cgroupns value joins the host's namespace: "host", or podman's
-// "ns:<path>" (e.g. ns:/proc/1/ns/pid).
-func hostNamespace(v string) bool {
-	return v == "host" || strings.HasPrefix(v, "ns:")
+// defaultCaps are the capabilities docker gives every container (podman's
+// default set is a subset): adding one back changes nothing beyond the
+// container, so it needs no consent.
+var defaultCaps = map[string]bool{
+	"AUDIT_WRITE": true, "CHOWN": true, "DAC_OVERRIDE": true, "FOWNER": true, "FSETID": true,
+	"KILL": true, "MKNOD": true, "NET_BIND_SERVICE": true, "NET_RAW": true, "SETFCAP": true,
+	"SETGID": true, "SETPCAP": true, "SETUID": true, "SYS_CHROOT": true,
 }
 
 // harmlessDevice: devices a definition may pass with --device without
@@ -119,37 +95,6 @@ func harmlessDevice(src string) bool {
 	}
 	return strings.HasPrefix(src, "/dev/dri/") || strings.HasPrefix(src, "/dev/snd/")
 }
-
-// systemBind reports whether a bind-mount source is a system path (and
-// not one a more specific token covers).
-func systemBind(src string) bool {
-	if !strings.HasPrefix(src, "/") {
-		return false // a named volume
-	}
-	src = path.Clean(src)
-	if src == "/" {
-		return true
-	}
-	if isEngineSocket(src) || isHostDevices(src) {
-		return false
-	}
-	for _, d := range forbiddenHostDirs {
-		if src == d || strings.HasPrefix(src, d+"/") {
-			return true
-		}
-	}
-	return false
-}
-
-// riskyCaps are capabilities that let a container act on the host.
-var riskyCaps = map[string]bool{
-	"ALL": true, "SYS_ADMIN": true, "SYS_MODULE": true, "SYS_RAWIO": true,
-	"SYS_PTRACE": true, "SYS_BOOT": true, "SYS_TIME": true, "DAC_READ_SEARCH": true,
-	"MAC_ADMIN": true, "MAC_OVERRIDE": true, "BPF": true, "PERFMON": true, "SYSLOG": true,
-}
-
-// hostNetCaps are risky only when the container shares the host's network.
-var hostNetCaps = map[string]bool{"NET_ADMIN": true, "NET_RAW": true}
 
 // engineSockets are API sockets of the container engines.
 var engineSockets = []string{
@@ -173,9 +118,8 @@ func isHostDevices(p string) bool {
 // hostNetwork reports whether the container's opts put it on the host's
 // network.
 func hostNetwork(c *catalog.Container) bool {
-	for _, p := range c.Opts {
-		o := parseOpt(p)
-		if (o.flag == "--net" || o.flag == "--network") && o.value == "host" {
+	for _, o := range containerOpts(c) {
+		if o.Flag == "--network" && o.Value == "host" {
 			return true
 		}
 	}
@@ -184,10 +128,9 @@ func hostNetwork(c *catalog.Container) bool {
 
 // ownNetwork returns the network a container's opts name (--net=X), if any.
 func ownNetwork(c *catalog.Container) (string, bool) {
-	for _, p := range c.Opts {
-		o := parseOpt(p)
-		if o.flag == "--net" || o.flag == "--network" {
-			return o.value, true
+	for _, o := range containerOpts(c) {
+		if o.Flag == "--network" {
+			return o.Value, true
 		}
 	}
 	return "", false
@@ -203,7 +146,7 @@ func isUserNetwork(v string) bool {
 	case "", "host", "bridge", "none", "default", "private":
 		return false
 	}
-	for _, p := range []string{"container:", "ns:", "slirp4netns", "pasta"} {
+	for _, p := range []string{"container:", "ns:", "slirp4netns", "pasta", "bridge:"} {
 		if strings.HasPrefix(v, p) {
 			return false
 		}
@@ -211,118 +154,278 @@ func isUserNetwork(v string) bool {
 	return true
 }
 
-// userNetworks returns, in order and once each, the user-defined networks
-// a container's opts name (--net=NAME, --network NAME): the rock-on needs
-// them, and nothing but rockon creates them on a fresh host.
-func userNetworks(c *catalog.Container) []string {
-	var names []string
-	for _, p := range c.Opts {
-		o := parseOpt(p)
-		if (o.flag == "--net" || o.flag == "--network") && isUserNetwork(o.value) && !slices.Contains(names, o.value) {
-			names = append(names, o.value)
-		}
-	}
-	return names
+// optCtx is what checking one option needs to know of its container.
+type optCtx struct {
+	def     *catalog.RockOn
+	self    string // the container's name
+	hostNet bool
 }
 
-// optConsent returns the consent tokens one option needs.
-func optConsent(o opt, hostNet bool) []string {
-	var need []string
-	switch o.flag {
+// sibling reports whether name is another container of the same rock-on:
+// the only containers whose namespaces and volumes a container may join.
+func (x optCtx) sibling(name string) bool {
+	if name == x.self {
+		return false
+	}
+	_, ok := x.def.Container(name)
+	return ok
+}
+
+// joinNamespace checks a --pid/--ipc/--uts/--userns/--cgroupns/--network
+// value that names a namespace to join: "host" needs the token,
+// "container:X" must name a sibling, "ns:PATH" (any file, e.g. another
+// container's /proc/PID/ns/...) is refused.
+func (x optCtx) joinNamespace(flag, v, hostToken string) (need []string, why string) {
+	switch {
+	case v == "host" && hostToken != "":
+		return []string{hostToken}, ""
+	case strings.HasPrefix(v, "container:"):
+		if name := strings.TrimPrefix(v, "container:"); !x.sibling(name) {
+			return nil, fmt.Sprintf("%s %s: %q is not another container of this rock-on (other containers are never reachable)", flag, v, name)
+		}
+	case strings.HasPrefix(v, "ns:"):
+		return nil, fmt.Sprintf("%s %s: joining a namespace by path is not supported (it may be the host's or another container's)", flag, v)
+	}
+	return nil, ""
+}
+
+// bindSource checks a bind-mount source a definition names itself (-v
+// SRC:DST, --mount source=SRC): an absolute host path needs consent (an
+// engine socket or host devices their own token, which covers it); a relative path
+// (resolved against the unit's working directory, /) and an engine volume
+// by name (it outlives the rock-on and may hold another rock-on's data, or
+// be a bind of any host path through volume options) are refused.
+func bindSource(flag, src string) (need []string, why string) {
+	switch {
+	case src == "":
+		return nil, fmt.Sprintf("%s: empty source", flag)
+	case isEngineSocket(src):
+		return []string{ConsentDockerSocket}, ""
+	case isHostDevices(src):
+		return []string{ConsentHostDevices}, ""
+	case strings.HasPrefix(src, "/"):
+		return []string{ConsentHostPaths}, ""
+	case engineNameRE.MatchString(src) && !strings.HasPrefix(src, "."):
+		return nil, fmt.Sprintf("%s: engine volume %q by name is not allowed (it outlives the rock-on and may hold another rock-on's data); declare a volume in the definition", flag, src)
+	}
+	return nil, fmt.Sprintf("%s: host path %q is not absolute (the engine resolves it against /)", flag, src)
+}
+
+// mountKeys are the --mount fields rockon passes, by mount type; others
+// (volume-opt, volume-driver, bind-propagation=shared, ...) are refused.
+var mountKeys = map[string]bool{
+	"type": true, "source": true, "src": true, "destination": true, "dst": true, "target": true,
+	"readonly": true, "ro": true, "rw": true, "consistency": true, "bind-nonrecursive": true,
+	"bind-propagation": true, "relabel": true, "z": true, "chown": true, "u": true,
+	"tmpfs-size": true, "tmpfs-mode": true, "tmpcopyup": true, "notmpcopyup": true,
+	"volume-nocopy": true, "nocopy": true,
+}
+
+// checkMount reads a --mount value as the engines do (one line of CSV,
+// quoted fields allowed, keys case-insensitive as docker reads them).
+func checkMount(v string) (need []string, why string) {
+	fields, err := csvFields(v)
+	if err != nil {
+		return nil, fmt.Sprintf("--mount %s: %v", v, err)
+	}
+	typ := "volume" // docker's default
+	var srcs []string
+	for _, f := range fields {
+		k, val, _ := strings.Cut(f, "=")
+		k = strings.ToLower(strings.TrimSpace(k))
+		if !mountKeys[k] {
+			return nil, fmt.Sprintf("--mount field %q is not allowed", f)
+		}
+		switch k {
+		case "type":
+			typ = strings.ToLower(val)
+		case "source", "src":
+			srcs = append(srcs, val)
+		case "bind-propagation":
+			switch val {
+			case "private", "rprivate", "slave", "rslave":
+			default:
+				return nil, fmt.Sprintf("--mount bind-propagation=%s is not allowed (mounts would propagate to the host)", val)
+			}
+		}
+	}
+	switch typ {
+	case "bind":
+		if len(srcs) == 0 {
+			return nil, "--mount type=bind without a source"
+		}
+	case "volume":
+	case "tmpfs":
+		if len(srcs) > 0 {
+			return nil, "--mount type=tmpfs takes no source"
+		}
+	default:
+		return nil, fmt.Sprintf("--mount type=%s is not allowed (bind, volume or tmpfs)", typ)
+	}
+	for _, s := range srcs {
+		n, why := bindSource("--mount", s)
+		if why != "" {
+			return nil, why
+		}
+		need = append(need, n...)
+	}
+	return need, ""
+}
+
+// checkOpt returns the consent tokens one option needs, or why it is
+// refused outright.
+func checkOpt(o Opt, x optCtx) (need []string, why string) {
+	switch o.Flag {
 	case "--privileged":
-		if !o.hasValue || !strings.EqualFold(o.value, "false") {
+		if b, _ := strconv.ParseBool(o.Value); !o.HasValue || b {
 			need = append(need, ConsentPrivileged)
 		}
 	case "--cap-add":
-		for _, c := range strings.Split(o.value, ",") {
+		for _, c := range strings.Split(o.Value, ",") {
 			c = strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(c)), "CAP_")
-			if riskyCaps[c] || (hostNet && hostNetCaps[c]) {
+			if c == "" {
+				continue
+			}
+			if !defaultCaps[c] || (x.hostNet && c == "NET_RAW") {
 				need = append(need, ConsentCapPrefix+c)
 			}
 		}
 	case "--pid":
-		if hostNamespace(o.value) {
-			need = append(need, ConsentHostPID)
-		}
+		return x.joinNamespace(o.Flag, o.Value, ConsentHostPID)
 	case "--ipc":
-		if hostNamespace(o.value) {
-			need = append(need, ConsentHostIPC)
-		}
+		return x.joinNamespace(o.Flag, o.Value, ConsentHostIPC)
 	case "--userns":
-		if hostNamespace(o.value) {
-			need = append(need, ConsentHostUserns)
-		}
+		return x.joinNamespace(o.Flag, o.Value, ConsentHostUserns)
 	case "--uts":
-		if hostNamespace(o.value) {
-			need = append(need, ConsentHostUTS)
-		}
+		return x.joinNamespace(o.Flag, o.Value, ConsentHostUTS)
 	case "--cgroupns":
-		if hostNamespace(o.value) {
-			need = append(need, ConsentHostCgroupns)
+		return x.joinNamespace(o.Flag, o.Value, ConsentHostCgroupns)
+	case "--network":
+		if strings.Contains(o.Value, ",") {
+			return nil, fmt.Sprintf("--network %s: one network per option", o.Value)
 		}
-	case "--env-file", "--label-file", "--cidfile", "--pidfile", "--conmon-pidfile", "--rootfs":
+		if isUserNetwork(o.Value) && !engineNameRE.MatchString(o.Value) {
+			return nil, fmt.Sprintf("--network %q is not a valid network name", o.Value)
+		}
+		return x.joinNamespace(o.Flag, o.Value, "") // host: allowed, reported
+	case "--volumes-from":
+		for _, v := range strings.Split(o.Value, ",") {
+			name, _, _ := strings.Cut(v, ":")
+			if !x.sibling(name) {
+				return nil, fmt.Sprintf("--volumes-from %s: %q is not another container of this rock-on (other containers are never reachable)", o.Value, name)
+			}
+		}
+	case "--link":
+		name, _, _ := strings.Cut(o.Value, ":")
+		if !x.sibling(name) {
+			return nil, fmt.Sprintf("--link %s: %q is not another container of this rock-on (other containers are never reachable)", o.Value, name)
+		}
+	case "--env-file", "--label-file", "--cidfile", "--pidfile", "--conmon-pidfile":
 		need = append(need, ConsentHostPaths)
 	case "--log-opt":
-		if k, _, _ := strings.Cut(o.value, "="); strings.TrimSpace(strings.ToLower(k)) == "path" {
+		if k, _, _ := strings.Cut(o.Value, "="); strings.TrimSpace(strings.ToLower(k)) == "path" {
 			need = append(need, ConsentHostPaths) // podman's k8s-file log written anywhere
 		}
-	case "--device-cgroup-rule":
+	case "--log-driver":
+		switch o.Value {
+		case "json-file", "journald", "k8s-file", "none", "local":
+		default:
+			return nil, fmt.Sprintf("--log-driver %s is not allowed (json-file, journald, k8s-file, local or none)", o.Value)
+		}
+	case "--device-cgroup-rule", "--gpus":
 		need = append(need, ConsentHostDevices)
-	case "--security-opt":
-		switch strings.ReplaceAll(o.value, ":", "=") {
-		case "seccomp=unconfined", "apparmor=unconfined", "label=disable", "systempaths=unconfined":
-			need = append(need, ConsentUnconfined)
-		}
 	case "--device":
-		src, _, _ := strings.Cut(o.value, ":")
-		if !harmlessDevice(src) {
-			need = append(need, ConsentHostDevices)
+		for _, d := range strings.Split(o.Value, ",") {
+			src, _, _ := strings.Cut(d, ":")
+			if !strings.HasPrefix(src, "/dev/") || !harmlessDevice(src) {
+				need = append(need, ConsentHostDevices)
+			}
 		}
-	case "-v", "--volume":
-		src, _, bind := strings.Cut(o.value, ":")
-		if isEngineSocket(src) {
-			need = append(need, ConsentDockerSocket)
+	case "--security-opt":
+		k, v, _ := strings.Cut(strings.Replace(o.Value, ":", "=", 1), "=")
+		switch {
+		case k == "no-new-privileges" && (v == "" || v == "true"):
+		case k == "unmask" || (k == "seccomp" || k == "apparmor" || k == "systempaths") && v == "unconfined" || o.Value == "label=disable" || o.Value == "label:disable":
+			need = append(need, ConsentUnconfined)
+		case k == "mask":
+			// masks more of /proc or /sys: never less confined
+		default:
+			need = append(need, ConsentSecurityOpt)
 		}
-		if isHostDevices(src) {
-			need = append(need, ConsentHostDevices)
+	case "--sysctl":
+		for _, s := range strings.Split(o.Value, ",") {
+			if !strings.HasPrefix(strings.TrimSpace(s), "net.") || x.hostNet {
+				need = append(need, ConsentSysctl)
+			}
 		}
-		if bind && systemBind(src) { // without ':' it is an anonymous volume
-			need = append(need, ConsentHostPaths)
+	case "--cgroup-parent":
+		need = append(need, ConsentCgroupParent)
+	case "--uidmap", "--gidmap":
+		need = append(need, ConsentIDMap)
+	case "--volume":
+		parts := strings.Split(o.Value, ":")
+		if len(parts) == 1 {
+			if !strings.HasPrefix(o.Value, "/") {
+				return nil, fmt.Sprintf("--volume %s: an anonymous volume needs an absolute container path", o.Value)
+			}
+			return nil, "" // an anonymous volume
 		}
+		return bindSource("--volume", parts[0])
 	case "--mount":
-		for _, kv := range strings.Split(o.value, ",") {
-			k, v, _ := strings.Cut(kv, "=")
-			// the engines read mount keys case-insensitively
-			if k = strings.ToLower(strings.TrimSpace(k)); k == "source" || k == "src" {
-				if isEngineSocket(v) {
-					need = append(need, ConsentDockerSocket)
+		return checkMount(o.Value)
+	}
+	return need, ""
+}
+
+// checkDefinitionOpts parses and checks every container's opts: the
+// consent tokens they need, sorted, and the problems that refuse the
+// definition whatever the consent (an option rockon does not know, a value
+// read differently by the engine, another rock-on's container, ...).
+func checkDefinitionOpts(def *catalog.RockOn) (need, problems []string) {
+	for i := range def.Containers {
+		c := &def.Containers[i]
+		x := optCtx{def: def, self: c.Name, hostNet: hostNetwork(c)}
+		for _, p := range c.Opts {
+			opts, err := ParsePair(p)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("container %q: opts %q: %v", c.Name, pairText(p), err))
+				continue
+			}
+			dropped := 0
+			for _, o := range opts {
+				if droppedFlag(o.Flag) {
+					dropped++
 				}
-				if isHostDevices(v) {
-					need = append(need, ConsentHostDevices)
+				n, why := checkOpt(o, x)
+				if why != "" {
+					problems = append(problems, fmt.Sprintf("container %q: opts %q: %s", c.Name, pairText(p), why))
 				}
-				if systemBind(v) {
-					need = append(need, ConsentHostPaths)
-				}
+				need = append(need, n...)
+			}
+			if dropped > 0 && dropped < len(opts) {
+				problems = append(problems, fmt.Sprintf("container %q: opts %q mixes options rockon drops (detach, terminal, restart, rm, name) with others: write them as separate pairs", c.Name, pairText(p)))
 			}
 		}
 	}
-	return need
+	slices.Sort(need)
+	return slices.Compact(need), problems
 }
 
 // RequiredConsent lists, sorted, the consent tokens the definition's opts
 // need (see the Consent* constants). Installing it requires every one of
 // them in Choices.Consent.
 func RequiredConsent(def *catalog.RockOn) []string {
-	var need []string
-	for i := range def.Containers {
-		c := &def.Containers[i]
-		hn := hostNetwork(c)
-		for _, p := range c.Opts {
-			need = append(need, optConsent(parseOpt(p), hn)...)
-		}
-	}
-	slices.Sort(need)
-	return slices.Compact(need)
+	need, _ := checkDefinitionOpts(def)
+	return need
+}
+
+// OptProblems lists what refuses the definition's opts whatever the
+// consent: an option rockon does not accept (named), a value the engine
+// would read differently, a relative or named-volume source, another
+// rock-on's container. Choices.Validate reports them.
+func OptProblems(def *catalog.RockOn) []string {
+	_, probs := checkDefinitionOpts(def)
+	return probs
 }
 
 // HostNetworkContainers lists the containers of the definition that share

@@ -310,8 +310,10 @@ func (ch Choices) Validate(def *catalog.RockOn, opt Options) error {
 		probs = append(probs, "missing required values: "+strings.Join(missing, ", "))
 	}
 
+	need, optProbs := checkDefinitionOpts(def)
+	probs = append(probs, optProbs...)
 	var refused []string
-	for _, t := range RequiredConsent(def) {
+	for _, t := range need {
 		if !slices.Contains(ch.Consent, t) {
 			refused = append(refused, t)
 		}
