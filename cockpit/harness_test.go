@@ -236,7 +236,12 @@ func (e *env) forward(t testing.TB) string {
 // returns a context driving its first tab.
 func browser(t testing.TB) context.Context {
 	t.Helper()
-	tmp := t.TempDir()
+	// Not t.TempDir: chromium's helper processes may still be writing to
+	// the profile for a moment after the browser is gone.
+	tmp, err := os.MkdirTemp("", "rockon-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath("/usr/bin/chromium"),
 		chromedp.NoSandbox, // root in a test
@@ -250,6 +255,17 @@ func browser(t testing.TB) context.Context {
 	t.Cleanup(func() {
 		cancelC()
 		cancelA()
+		for i := 0; ; i++ {
+			err := os.RemoveAll(tmp)
+			if err == nil {
+				return
+			}
+			if i == 50 {
+				t.Errorf("removing the browser's profile: %v", err)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	})
 	if err := chromedp.Run(ctx); err != nil {
 		t.Fatalf("starting chromium: %v", err)
