@@ -2,6 +2,7 @@
 #
 #   make build        bin/rockon and bin/rockond
 #   make deb rpm      dist/rockon_<version>_<arch>.deb and dist/rockon-<version>.<arch>.rpm
+#   make deb-cockpit  dist/rockon-cockpit_<version>_all.deb, the Cockpit application (needs node, npm)
 #   make clean
 #
 # The version comes from a VERSION file when there is one (release tarballs),
@@ -39,7 +40,7 @@ MAINTAINER ?= rockon developers <rockon@example.org>
 export VERSION GOARCH MAINTAINER
 export BIN STAGE
 
-.PHONY: build deb rpm packages clean stage
+.PHONY: build deb rpm packages clean stage cockpit deb-cockpit
 
 build: $(BIN)/rockon $(BIN)/rockond
 
@@ -65,5 +66,20 @@ rpm: stage
 
 packages: deb rpm
 
+# The Cockpit application: npm installs the locked packages, esbuild bundles
+# them into cockpit/dist/ (npm ci again only when the lock file changed).
+cockpit: cockpit/node_modules/.package-lock.json
+	cd cockpit && node build.mjs
+
+cockpit/node_modules/.package-lock.json: cockpit/package-lock.json
+	cd cockpit && npm ci --no-audit --no-fund
+
+# Its native changelog, one entry dated by the commit (as stage.sh does).
+deb-cockpit: cockpit
+	@mkdir -p $(DESTDIR) $(STAGE)
+	{ printf 'rockon-cockpit (%s) unstable; urgency=medium\n\n  * Packaged from the rockon sources at version %s.\n\n' '$(VERSION)' '$(VERSION)'; \
+	  printf ' -- %s  %s\n' '$(MAINTAINER)' "$$(git log -1 --format=%cD 2>/dev/null || date -R -u -d @0)"; } | gzip -n -9 >$(STAGE)/cockpit-changelog.gz
+	$(GO) tool nfpm package --config packaging/nfpm-cockpit.yaml --packager deb --target $(DESTDIR)/
+
 clean:
-	rm -rf $(BIN) $(DESTDIR)
+	rm -rf $(BIN) $(DESTDIR) cockpit/dist

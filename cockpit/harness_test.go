@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,40 +19,45 @@ import (
 
 var (
 	buildOnce sync.Once
+	buildDir  string
+	debPath   string
 	buildErr  error
 )
 
-// buildApp builds the application with npm and esbuild into dist/ once per
-// test binary (npm ci only when node_modules is missing or older than the
-// lock file).
-func buildApp(t testing.TB) string {
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// buildDeb builds the application's package with the repository's
+// `make deb-cockpit` (npm and esbuild) once per test binary and returns
+// the .deb's path.
+func buildDeb(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		run := func(name string, args ...string) error {
-			cmd := exec.Command(name, args...)
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-			}
-			return nil
-		}
-		lock, err := os.Stat("package-lock.json")
-		if err != nil {
-			buildErr = err
+		if buildDir, buildErr = os.MkdirTemp("", "rockon-cockpit-deb-"); buildErr != nil {
 			return
 		}
-		if st, err := os.Stat("node_modules/.package-lock.json"); err != nil || st.ModTime().Before(lock.ModTime()) {
-			if buildErr = run("npm", "ci", "--no-audit", "--no-fund"); buildErr != nil {
-				return
-			}
+		cmd := exec.Command("make", "-C", "..", "DESTDIR="+buildDir, "STAGE="+filepath.Join(buildDir, "stage"), "deb-cockpit")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("make deb-cockpit: %v\n%s", err, out)
+			return
 		}
-		buildErr = run("node", "build.mjs")
+		debs, _ := filepath.Glob(filepath.Join(buildDir, "rockon-cockpit_*_all.deb"))
+		if len(debs) != 1 {
+			buildErr = fmt.Errorf("make deb-cockpit made %v, want one package\n%s", debs, out)
+			return
+		}
+		debPath = debs[0]
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	abs, _ := filepath.Abs("dist")
-	return abs
+	return debPath
 }
 
 // env is a sandbox running rockond (polkit deciding for non-root callers),
@@ -82,33 +86,20 @@ func (e *env) write(t testing.TB, path, content string, mode os.FileMode) {
 	}
 }
 
-// copyDir copies the built application into the sandbox.
-func (e *env) copyDir(t testing.TB, from, to string) {
+func mustRead(t testing.TB, path string) []byte {
 	t.Helper()
-	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, p)
-		if d.IsDir() {
-			return os.MkdirAll(e.s.HostPath(filepath.Join(to, rel)), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(e.s.HostPath(filepath.Join(to, rel)), b, 0o644)
-	})
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b
 }
 
 // setup boots the sandbox. defs are extra catalog files (name -> JSON) next
 // to the demo catalog's Hello.
 func setup(t testing.TB, defs map[string]string) *env {
 	sandbox.RequireRoot(t)
-	dist := buildApp(t)
+	deb := buildDeb(t)
 	s := sandbox.New(t, sandbox.Options{})
 	e := &env{s: s, bin: sandbox.Binaries(t)}
 	s.LoadTestImages(t, "podman")
@@ -151,8 +142,11 @@ BusName=org.rockon.rockon1
 ExecStart=%s/rockond --config /etc/rockon/rockond.toml
 `, e.bin), 0o644)
 
-	// The application, where the package installs it.
-	e.copyDir(t, dist, "/usr/share/cockpit/rockon")
+	// The application from its package. rockon itself is not installed as
+	// a package here (rockond runs from the freshly built binary), hence
+	// the one dependency ignored.
+	e.write(t, "/var/tmp/rockon-cockpit.deb", string(mustRead(t, deb)), 0o644)
+	s.Run(t, "dpkg", "--install", "--ignore-depends=rockon", "/var/tmp/rockon-cockpit.deb")
 
 	// cockpit-ws without TLS, socket-activated like Debian's
 	// cockpit-wsinstance-http: on a Unix socket the host reaches through
