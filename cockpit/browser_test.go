@@ -27,6 +27,7 @@ func TestAdmin(t *testing.T) {
 		t.Fatalf("catalog does not list Hello: %q", names)
 	}
 	waitJS(t, ctx, "administrative access", `document.getElementById("ro-limited") === null && !!document.querySelector('li[data-name="Hello"] .ro-install:not([aria-disabled="true"])')`)
+	screenshot(t, ctx, "catalog")
 
 	// The wizard: the port's free default is offered; an empty greeting is
 	// refused by rockond and the error is shown at that field.
@@ -45,14 +46,18 @@ func TestAdmin(t *testing.T) {
 	do(t, ctx, "type the port back", chromedp.Evaluate(setInput(`[id="port:hello:8080"]`, "8099"), nil))
 	do(t, ctx, "install without a greeting", chromedp.Click("#ro-wizard-install", chromedp.ByID))
 	waitJS(t, ctx, "the daemon's error at the greeting field", fieldError("env:hello:GREETING", "GREETING"))
+	screenshot(t, ctx, "wizard-error")
 
 	do(t, ctx, "install with a greeting",
 		chromedp.SendKeys(`[id="env:hello:GREETING"]`, "hello from cockpit", chromedp.ByQuery),
 		chromedp.Click("#ro-wizard-install", chromedp.ByID),
 	)
+	waitJS(t, ctx, "the job's progress", `!!document.getElementById("ro-wizard-progress") || document.getElementById("ro-wizard") === null`)
+	screenshot(t, ctx, "wizard-progress")
 	// The wizard closes when the job is done and shows the installed tab;
 	// the container's state arrives with PropertiesChanged.
-	waitJS(t, ctx, "Hello running", containerState("hello", "running"))
+	waitJS(t, ctx, "Hello running", `document.getElementById("ro-wizard") === null && `+containerState("hello", "running"))
+	screenshot(t, ctx, "installed")
 	if got := e.s.HTTPGet(t, "http://127.0.0.1:8099/env"); !strings.Contains(got, "hello from cockpit") {
 		t.Errorf("the rock-on does not have the greeting typed in the wizard: %q", got)
 	}
@@ -70,6 +75,7 @@ func TestAdmin(t *testing.T) {
 	// Logs: the container's own output, from the journal.
 	do(t, ctx, "open the logs", chromedp.Click(`.ro-installed[data-name="Hello"] .ro-logs`, chromedp.ByQuery))
 	waitJS(t, ctx, "the container's log lines", `(document.getElementById("ro-logs") || {}).textContent.includes("rockon-test: version 1 listening")`)
+	screenshot(t, ctx, "logs")
 	do(t, ctx, "close the logs", chromedp.Click(`#ro-logs-dialog button[aria-label="Close"]`, chromedp.ByQuery))
 
 	// A setting: the web port, prefilled with the current one.
@@ -78,6 +84,7 @@ func TestAdmin(t *testing.T) {
 		chromedp.WaitVisible(`#ro-settings-form [id="port:hello:8080"]`, chromedp.ByQuery),
 	)
 	waitJS(t, ctx, "settings prefilled", `document.querySelector('#ro-settings-form [id="port:hello:8080"]').value === "8099" && document.querySelector('#ro-settings-form [id="env:hello:GREETING"]').value === "hello from cockpit"`)
+	screenshot(t, ctx, "settings")
 	do(t, ctx, "change the port",
 		chromedp.Evaluate(setInput(`#ro-settings-form [id="port:hello:8080"]`, "8100"), nil),
 		chromedp.Click("#ro-settings-save", chromedp.ByID),
@@ -90,6 +97,7 @@ func TestAdmin(t *testing.T) {
 	e.s.Run(t, "podman", "tag", "localhost/rockon-test:2", "localhost/rockon-test:1")
 	do(t, ctx, "update", chromedp.Click(`.ro-installed[data-name="Hello"] .ro-update`, chromedp.ByQuery))
 	waitJS(t, ctx, "the update's outcome", `Array.from(document.querySelectorAll('.ro-installed[data-name="Hello"] .ro-outcome')).some(a => a.textContent.includes("update of Hello: done"))`)
+	screenshot(t, ctx, "updated")
 	if got := e.s.HTTPGet(t, "http://127.0.0.1:8100/version"); strings.TrimSpace(got) != "2" {
 		t.Errorf("version after the update = %q, want 2", got)
 	}
@@ -194,6 +202,7 @@ func TestViewerAndHostileDefinition(t *testing.T) {
 	}
 	do(t, ctx, "the installed tab", chromedp.Click(`#pf-tab-1-ro-tab-installed`, chromedp.ByQuery))
 	waitJS(t, ctx, "Hello's container running", containerState("hello", "running"))
+	screenshot(t, ctx, "read-only")
 	var controls string
 	do(t, ctx, "the installed rock-on's controls", chromedp.Evaluate(`(() => {
 		const card = document.querySelector('.ro-installed[data-name="Hello"]');
@@ -246,4 +255,5 @@ func TestViewerAndHostileDefinition(t *testing.T) {
 	if report != "" {
 		t.Errorf("hostile definition: %s", report)
 	}
+	screenshot(t, ctx, "hostile")
 }

@@ -72,7 +72,7 @@ type env struct {
 const (
 	adminUser, adminPass   = "admin", "admin-pass-1"
 	viewerUser, viewerPass = "viewer", "viewer-pass-1"
-	wsSocket               = "/run/rockon-cockpit/ws.sock"
+	wsSocket               = "/run/rockon-cockpit/ws.sock" // units/rockon-cockpit.socket
 )
 
 func (e *env) write(t testing.TB, path, content string, mode os.FileMode) {
@@ -148,25 +148,10 @@ ExecStart=%s/rockond --config /etc/rockon/rockond.toml
 	e.write(t, "/var/tmp/rockon-cockpit.deb", string(mustRead(t, deb)), 0o644)
 	s.Run(t, "dpkg", "--install", "--ignore-depends=rockon", "/var/tmp/rockon-cockpit.deb")
 
-	// cockpit-ws without TLS, socket-activated like Debian's
-	// cockpit-wsinstance-http: on a Unix socket the host reaches through
-	// the sandbox's root, and on its loopback port 9090.
-	e.write(t, "/etc/systemd/system/rockon-cockpit.socket", `[Unit]
-Description=Cockpit web service (rockon sandbox)
-[Socket]
-ListenStream=`+wsSocket+`
-ListenStream=127.0.0.1:9090
-SocketMode=0666
-[Install]
-WantedBy=sockets.target
-`, 0o644)
-	e.write(t, "/etc/systemd/system/rockon-cockpit.service", `[Unit]
-Description=Cockpit web service (rockon sandbox)
-[Service]
-ExecStart=/usr/lib/cockpit/cockpit-ws --no-tls --port=0
-User=cockpit-wsinstance
-Group=cockpit-wsinstance
-`, 0o644)
+	// cockpit-ws without TLS, as the demo runs it (units/).
+	for _, u := range []string{"rockon-cockpit.socket", "rockon-cockpit.service"} {
+		e.write(t, "/etc/systemd/system/"+u, string(mustRead(t, "units/"+u)), 0o644)
+	}
 
 	// An administrator (sudo group: Cockpit's administrative access runs
 	// the privileged bridge through sudo with the login password) and a
@@ -319,4 +304,19 @@ func waitJS(t testing.TB, ctx context.Context, what, expr string) {
 	t.Helper()
 	var ok bool
 	do(t, ctx, what, chromedp.Poll(expr, &ok, chromedp.WithPollingInterval(200*time.Millisecond)))
+}
+
+// screenshot saves the page as ROCKON_SCREENSHOTS/name.png when that
+// variable names a directory (the README's pictures come from here).
+func screenshot(t testing.TB, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("ROCKON_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	var png []byte
+	do(t, ctx, "screenshot "+name, chromedp.Sleep(300*time.Millisecond), chromedp.CaptureScreenshot(&png))
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,0 +1,101 @@
+package cockpit
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/rockon/rockon/unitgen"
+)
+
+// seedDefinition is the rock-on whose installed record is copied to make
+// many installed rock-ons quickly (as bench/ does for the daemon).
+const seedDefinition = `{
+  "Seed Template": {
+    "description": "<p>A rock-on installed many times for the benchmark.</p>",
+    "version": "1.0",
+    "website": "https://example.org/seed",
+    "containers": {
+      "seed-template": {
+        "image": "localhost/rockon-test", "tag": "1", "launch_order": 1,
+        "ports": {"8080": {"description": "Web.", "label": "Web", "host_default": 18500, "protocol": "tcp", "ui": true}}
+      }
+    }
+  }
+}`
+
+// registryDir is the rock-on registry snapshot the benchmark loads:
+// ROCKON_REGISTRY, else ../shared/registry beside the repository, else
+// /work/shared/registry.
+func registryDir(b testing.TB) string {
+	cands := []string{os.Getenv("ROCKON_REGISTRY"), "../../shared/registry", "/work/shared/registry"}
+	for _, c := range cands {
+		if c == "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(c, "root.json")); err == nil {
+			return c
+		}
+	}
+	b.Fatalf("no rock-on registry snapshot (root.json) in %s", strings.Join(cands, ", "))
+	return ""
+}
+
+// BenchmarkCatalogPage measures how long the catalog page takes to be
+// usable (every rock-on listed, with its state, sanitised description and
+// controls) from navigation, with the real registry's catalog and 200
+// installed rock-ons, in real Cockpit and chromium.
+func BenchmarkCatalogPage(b *testing.B) {
+	defs := map[string]string{"seed.json": seedDefinition}
+	reg := registryDir(b)
+	files, _ := filepath.Glob(filepath.Join(reg, "*.json"))
+	for _, f := range files {
+		if filepath.Base(f) == "root.json" {
+			continue
+		}
+		defs["registry-"+filepath.Base(f)] = string(mustRead(b, f))
+	}
+	e := setup(b, defs)
+	const installed = 200
+	e.s.Run(b, e.bin+"/rockon", "install", "Seed Template", "--no-input", "--no-start")
+	e.s.Run(b, "systemctl", "stop", "rockon.service")
+	template := string(mustRead(b, e.s.HostPath("/var/lib/rockon/seed-template.toml")))
+	for i := 1; i < installed; i++ {
+		name := fmt.Sprintf("Seed %04d", i)
+		rec := strings.ReplaceAll(template, "Seed Template", name)
+		rec = strings.ReplaceAll(rec, "seed-template", unitgen.Slug(name))
+		e.write(b, "/var/lib/rockon/"+unitgen.Slug(name)+".toml", rec, 0o600)
+	}
+	e.s.Run(b, "systemctl", "start", "rockon.service")
+	out := e.s.Run(b, e.bin+"/rockon", "list", "--installed", "--json")
+	if n := strings.Count(out, `"slug"`); n != installed {
+		b.Fatalf("rockond lists %d installed rock-ons, want %d", n, installed)
+	}
+	catalog := strings.Count(e.s.Run(b, e.bin+"/rockon", "list", "--json"), `"slug"`)
+
+	ctx := browser(b)
+	e.login(b, ctx, adminUser, adminPass, true)
+	// Usable: every rock-on is listed and the Installed tab counts them all.
+	usable := fmt.Sprintf(`document.querySelectorAll("#ro-catalog > li .ro-state").length === %d && document.getElementById("pf-tab-1-ro-tab-installed").textContent.includes("(%d)")`, catalog, installed)
+	e.openApp(b, ctx)
+	waitJS(b, ctx, "the catalog listed", usable)
+	var ms []float64
+	var ok bool
+	b.ResetTimer()
+	for b.Loop() {
+		t0 := time.Now()
+		do(b, ctx, "load the catalog page",
+			chromedp.Navigate(e.url+"/cockpit/@localhost/rockon/index.html"),
+			chromedp.Poll(usable, &ok, chromedp.WithPollingInterval(5*time.Millisecond)),
+		)
+		ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(catalog), "rockons")
+	b.Logf("catalog page usable after (ms): %v; %d rock-ons listed, %d installed", ms, catalog, installed)
+}
