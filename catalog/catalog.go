@@ -304,6 +304,14 @@ func checkFileName(s string) string {
 // "file: $.json.path: message"), errors and warnings; ok is false when any
 // is an error.
 func ValidatePaths(paths []string) (report Problems, ok bool) {
+	_, report, ok = ValidatePathsCatalog(paths)
+	return report, ok
+}
+
+// ValidatePathsCatalog is ValidatePaths, also returning the definitions
+// that decoded, for checks that belong to other packages (what their
+// engine options need: unitgen.RequiredConsent).
+func ValidatePathsCatalog(paths []string) (cat *Catalog, report Problems, ok bool) {
 	var results []fileResult
 	for _, p := range paths {
 		st, err := os.Stat(p)
@@ -319,5 +327,5 @@ func ValidatePaths(paths []string) (report Problems, ok bool) {
 		}
 	}
 	c := build(results)
-	return c.problems, !c.problems.HasErrors()
+	return c, c.problems, !c.problems.HasErrors()
 }

@@ -93,12 +93,18 @@ func moduleRoot(t *testing.T) string {
 // startDaemon boots a sandbox with podman, the test images, the catalog
 // and rockond (configured by extraConfig TOML appended to the base).
 func startDaemon(t *testing.T, catalogFiles map[string]string, extraConfig string, seed func(*sandbox.Sandbox)) *daemonEnv {
+	return startDaemonEngine(t, "podman", catalogFiles, extraConfig, seed)
+}
+
+// startDaemonEngine is startDaemon with rockond configured for engine
+// ("podman" or "docker"; docker also boots dockerd).
+func startDaemonEngine(t *testing.T, engine string, catalogFiles map[string]string, extraConfig string, seed func(*sandbox.Sandbox)) *daemonEnv {
 	if testing.Short() {
 		t.Skip("integration test (boots systemd, runs rockond): not in -short mode")
 	}
 	bin := filepath.Join(sandbox.Binaries(t), "rockond")
-	s := sandbox.New(t, sandbox.Options{})
-	s.LoadTestImages(t, "podman")
+	s := sandbox.New(t, sandbox.Options{Docker: engine == "docker"})
+	s.LoadTestImages(t, engine)
 	e := &daemonEnv{t: t, s: s}
 	dir := s.HostPath("/srv/rockon/catalog")
 	var root []string
@@ -114,7 +120,7 @@ func startDaemon(t *testing.T, catalogFiles map[string]string, extraConfig strin
 	}
 	hostWrite(t, filepath.Join(dir, "root.json"), "{"+strings.Join(root, ",\n")+"}", 0o644)
 	s.Run(t, "mkdir", "-p", "/srv/rockon/data")
-	s.Run(t, "ln", "-sf", "/usr/bin/podman", engineLink)
+	s.Run(t, "ln", "-sf", "/usr/bin/"+engine, engineLink)
 	python, err := exec.LookPath("python3")
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +135,7 @@ Restart=always
 `, python, hCatalogPort), 0o644)
 	hostWrite(t, s.HostPath("/etc/rockon/rockond.toml"), fmt.Sprintf(`
 [engine]
-name = "podman"
+name = %q
 binary = %q
 [metastore]
 remote_url = "http://127.0.0.1:%s/"
@@ -143,7 +149,7 @@ listen = %q
 start = "60s"
 stop = "60s"
 pull = "3s"
-`, engineLink, hCatalogPort, metricsAt)+extraConfig, 0o644)
+`, engine, engineLink, hCatalogPort, metricsAt)+extraConfig, 0o644)
 	policy, err := os.ReadFile(filepath.Join(moduleRoot(t), "packaging/dbus/org.rockon.rockon1.conf"))
 	if err != nil {
 		t.Fatal(err)

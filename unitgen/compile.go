@@ -756,7 +756,7 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 		sv.raw("Type", "oneshot")
 		sv.raw("RemainAfterExit", "yes")
 		sv.raw("TimeoutStartSec", strconv.Itoa(timeoutStartSec))
-		sv.raw("SyslogIdentifier", name)
+		sv.raw("SyslogIdentifier", syslogIdentifier(name))
 		create := append([]string{bin, "create", "--name", name}, p.runArgs...)
 		create = append(append(create, image), cmdArgs...)
 		if err := ex("ExecStart", "-", create...); err != nil {
@@ -765,7 +765,7 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 		return u, ex("ExecStart", "", bin, "container", "inspect", "--format", "{{.Name}}", name)
 	}
 
-	sv.raw("SyslogIdentifier", name)
+	sv.raw("SyslogIdentifier", syslogIdentifier(name))
 	sv.raw("KillMode", "mixed")
 	sv.raw("TimeoutStartSec", strconv.Itoa(timeoutStartSec))
 	sv.raw("TimeoutStopSec", strconv.Itoa(timeoutStopSec))
@@ -791,7 +791,7 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 		// The attached "podman run" prints the container's output to the
 		// unit's journal stream; podman's own log driver (journald on a
 		// systemd host) would log every line a second time. With none,
-		// `journalctl -u UNIT` (or -t NAME) has each line once; `podman
+		// `journalctl -u UNIT` (or -t rockon-NAME) has each line once; `podman
 		// logs` has nothing, as for any container without a log driver.
 		run := []string{bin, "run", "--name", name, "--replace", "--rm", "--sdnotify=conmon", "--cgroups=no-conmon", "--log-driver=none"}
 		for _, n := range p.networks {
@@ -853,6 +853,13 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 		ex("ExecStopPost", "-", bin, "rm", "--force", name),
 	)
 	return u, err
+}
+
+// syslogIdentifier is the journal identifier of a container's output:
+// prefixed, so that a container named sshd or systemd-logind cannot log as
+// that system service (`journalctl -t rockon-NAME`).
+func syslogIdentifier(container string) string {
+	return "rockon-" + container
 }
 
 // openVPNImage is the image of the OpenVPN rock-on, which Rockstor

@@ -440,3 +440,37 @@ func HostNetworkContainers(def *catalog.RockOn) []string {
 	}
 	return names
 }
+
+// ConsentText explains a consent token in words, for the CLI and the web
+// UI: "privileged (the container gets every capability and every host
+// device)".
+func ConsentText(tok string) string {
+	why := ""
+	switch {
+	case tok == ConsentPrivileged:
+		why = "the container gets every capability and every host device"
+	case tok == ConsentDockerSocket:
+		why = "the container controls the container engine, hence the host"
+	case tok == ConsentHostPID, tok == ConsentHostIPC, tok == ConsentHostUserns, tok == ConsentHostUTS, tok == ConsentHostCgroupns:
+		why = "the container shares a namespace with the host"
+	case tok == ConsentUnconfined:
+		why = "the container runs without its security profile or with /proc and /sys unmasked"
+	case tok == ConsentSecurityOpt:
+		why = "the container's security profile is changed from the engine's default"
+	case tok == ConsentHostDevices:
+		why = "the container reaches the host's devices or memory"
+	case tok == ConsentHostPaths:
+		why = "the container reads or writes host files the definition chose, not you"
+	case tok == ConsentSysctl:
+		why = "the container changes kernel settings beyond its own network"
+	case tok == ConsentCgroupParent:
+		why = "the container is placed in a cgroup of the definition's choosing"
+	case tok == ConsentIDMap:
+		why = "container users are mapped onto host users the definition chose"
+	case strings.HasPrefix(tok, ConsentCapPrefix):
+		why = "a kernel capability beyond the engines' default set"
+	default:
+		return tok
+	}
+	return tok + " (" + why + ")"
+}

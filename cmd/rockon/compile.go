@@ -63,6 +63,42 @@ func loadCatalog(path string) (*catalog.Catalog, []error, error) {
 	return catalog.FromDefs(defs), errs, nil
 }
 
+// compileJSON is one rock-on of `rockon --json compile`: what was written
+// and the consent installing it takes.
+type compileJSON struct {
+	RockOn   string   `json:"rock_on"`
+	Target   string   `json:"target"`
+	Units    []string `json:"units"`
+	Consent  []string `json:"consent"`
+	Warnings []string `json:"warnings"`
+}
+
+func compiledJSON(def *catalog.RockOn, res *unitgen.Result) compileJSON {
+	cj := compileJSON{RockOn: def.Name, Target: res.Target, Units: []string{}, Consent: unitgen.RequiredConsent(def), Warnings: res.Warnings}
+	for _, u := range res.Units {
+		cj.Units = append(cj.Units, u.Name)
+	}
+	if cj.Consent == nil {
+		cj.Consent = []string{}
+	}
+	if cj.Warnings == nil {
+		cj.Warnings = []string{}
+	}
+	return cj
+}
+
+// showConsent tells, before installing, which risky privileges the
+// compiled rock-on asks for.
+func (a *app) showConsent(def *catalog.RockOn) {
+	var what []string
+	for _, tok := range unitgen.RequiredConsent(def) {
+		what = append(what, unitgen.ConsentText(tok))
+	}
+	if len(what) > 0 {
+		fmt.Fprintf(a.o.err, "%s needs consent: %s\n", sanitizeCell(def.Name), sanitizeCell(strings.Join(what, ", ")))
+	}
+}
+
 func (a *app) compile(c *cli.Context) error {
 	all, sample := c.Bool("all"), c.Bool("sample")
 	switch {
@@ -132,6 +168,12 @@ func (a *app) compile(c *cli.Context) error {
 		if err := unitgen.WriteResult(out, res); err != nil {
 			return fmt.Errorf("writing the units of %s: %w", def.Name, err)
 		}
+		a.showConsent(def)
+		if a.o.json {
+			if err := a.o.writeJSON([]compileJSON{compiledJSON(def, res)}); err != nil {
+				return err
+			}
+		}
 		fmt.Fprintf(a.o.err, "wrote %d unit(s) and %d env file(s) of %s to %s (start with: systemctl start %s)\n",
 			len(res.Units), len(res.EnvFiles), sanitizeCell(def.Name), out, res.Target)
 		return nil
@@ -140,6 +182,7 @@ func (a *app) compile(c *cli.Context) error {
 		fmt.Fprintf(a.o.err, "skipped: %s\n", sanitizeCell(p.Error()))
 	}
 	var failed []string
+	compiled := []compileJSON{}
 	n := 0
 	for _, def := range cat.All() {
 		res, err := compileOne(def, unitgen.SampleChoices(def, c.String("sample-root")), opt)
@@ -151,7 +194,14 @@ func (a *app) compile(c *cli.Context) error {
 			failed = append(failed, def.Name)
 			continue
 		}
+		a.showConsent(def)
+		compiled = append(compiled, compiledJSON(def, res))
 		n++
+	}
+	if a.o.json {
+		if err := a.o.writeJSON(compiled); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(a.o.err, "compiled %d rock-on(s) for %s into %s\n", n, engine, out)
 	if len(failed) > 0 {

@@ -120,7 +120,7 @@ func (a *app) install(c *cli.Context) error {
 		if need := missingConsent(def, ch); len(need) > 0 {
 			var what, flags []string
 			for _, tok := range need {
-				what = append(what, consentText(tok))
+				what = append(what, unitgen.ConsentText(tok))
 				flags = append(flags, "--consent "+tok)
 			}
 			return usageErrorf("%s asks for %s; accept with %s", def.Name, strings.Join(what, ", "), strings.Join(flags, " "))
@@ -186,7 +186,7 @@ func fillDefaults(def *catalog.RockOn, ch *unitgen.Choices, missing []missingCho
 // needs and the choices do not already accept.
 func (w *wizard) consent(def *catalog.RockOn, ch *unitgen.Choices) error {
 	for _, tok := range missingConsent(def, ch) {
-		fmt.Fprintf(w.out, "\n%s asks for a risky privilege: %s\n", sanitizeCell(def.Name), w.o.paint(ansiYellow, consentText(tok)))
+		fmt.Fprintf(w.out, "\n%s asks for a risky privilege: %s\n", sanitizeCell(def.Name), w.o.paint(ansiYellow, unitgen.ConsentText(tok)))
 		ok, err := w.yesNo("Allow it?", false)
 		if err != nil {
 			return err
@@ -197,25 +197,6 @@ func (w *wizard) consent(def *catalog.RockOn, ch *unitgen.Choices) error {
 		ch.Consent = append(ch.Consent, tok)
 	}
 	return nil
-}
-
-// consentText explains a consent token in words.
-func consentText(tok string) string {
-	switch {
-	case tok == unitgen.ConsentPrivileged:
-		return tok + " (the container gets every capability and every host device)"
-	case tok == unitgen.ConsentDockerSocket:
-		return tok + " (the container controls the container engine, hence the host)"
-	case tok == unitgen.ConsentHostPID, tok == unitgen.ConsentHostIPC, tok == unitgen.ConsentHostUserns:
-		return tok + " (the container shares a namespace with the host)"
-	case tok == unitgen.ConsentUnconfined:
-		return tok + " (the container runs without its security profile)"
-	case tok == unitgen.ConsentHostDevices:
-		return tok + " (the container reaches the host's devices or memory)"
-	case strings.HasPrefix(tok, unitgen.ConsentCapPrefix):
-		return tok + " (a kernel capability that reaches beyond the container)"
-	}
-	return tok
 }
 
 // missingConsent lists the risky privileges the definition needs that
