@@ -17,7 +17,6 @@ import (
 // lies in an allowed root (or the shares root) and passes unitgen's path
 // rules again; every device is a device node.
 func (m *Manager) checkHost(ch unitgen.Choices) error {
-	roots := append([]string{m.cfg.Volumes.SharesRoot}, m.cfg.Volumes.AllowedRoots...)
 	var probs []string
 	var cnames []string
 	for c := range ch.Containers {
@@ -37,21 +36,8 @@ func (m *Manager) checkHost(ch unitgen.Choices) error {
 				probs = append(probs, fmt.Sprintf("containers.%s.volumes.%q: %v", cname, p, err))
 				continue
 			}
-			real, err := filepath.EvalSymlinks(host)
-			if err != nil {
-				probs = append(probs, fmt.Sprintf("containers.%s.volumes.%q: host path %s does not exist (create it first)", cname, p, host))
-				continue
-			}
-			if fi, err := os.Stat(real); err != nil || !fi.IsDir() {
-				probs = append(probs, fmt.Sprintf("containers.%s.volumes.%q: host path %s is not a directory", cname, p, host))
-				continue
-			}
-			if _, err := unitgen.HostPath(real, m.cfg.Volumes.SharesRoot); err != nil {
-				probs = append(probs, fmt.Sprintf("containers.%s.volumes.%q: %s resolves to %s: %v", cname, p, host, real, err))
-				continue
-			}
-			if !under(real, roots) {
-				probs = append(probs, fmt.Sprintf("containers.%s.volumes.%q: host path %s is outside the allowed roots (%s)", cname, p, real, strings.Join(roots, ", ")))
+			if err := unitgen.CheckVolumeDir(host, m.cfg.Volumes.SharesRoot, m.cfg.Volumes.AllowedRoots); err != nil {
+				probs = append(probs, fmt.Sprintf("containers.%s.volumes.%q: %v", cname, p, err))
 			}
 		}
 		var devs []string
@@ -79,17 +65,4 @@ func (m *Manager) checkHost(ch unitgen.Choices) error {
 		return fmt.Errorf("%w: %s", api.ErrInvalidArgs, strings.Join(probs, "; "))
 	}
 	return nil
-}
-
-func under(p string, roots []string) bool {
-	for _, r := range roots {
-		if r == "" {
-			continue
-		}
-		r = filepath.Clean(r)
-		if p == r || strings.HasPrefix(p, r+"/") {
-			return true
-		}
-	}
-	return false
 }

@@ -36,6 +36,8 @@ type Manager struct {
 	rec   *metrics.Recorder
 	log   *slog.Logger
 	ctx   context.Context
+	// volumeCheck: see Options.VolumeCheck
+	volumeCheck string
 
 	mu          sync.Mutex
 	catStore    *catalog.Store
@@ -54,6 +56,10 @@ type Options struct {
 	Config   *state.Config
 	Recorder *metrics.Recorder // may be nil
 	Log      *slog.Logger
+	// VolumeCheck is the absolute path of rockond, which every container
+	// unit with volumes runs as `rockond check-volumes` before each start
+	// (unitgen.Options.VolumeCheck); empty for none.
+	VolumeCheck string
 }
 
 // New connects to systemd, loads state and the catalog, recovers from an
@@ -100,7 +106,7 @@ func New(ctx context.Context, opt Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, store: store, eng: eng, sd: sd, catStore: cat, catalog: cat.Catalog(), rec: opt.Recorder, log: opt.Log, ctx: ctx,
+	m := &Manager{cfg: cfg, store: store, eng: eng, sd: sd, catStore: cat, catalog: cat.Catalog(), rec: opt.Recorder, log: opt.Log, ctx: ctx, volumeCheck: opt.VolumeCheck,
 		installed: map[string]*state.Installed{},
 		busy:      map[string]string{}, units: map[string]unitInfo{}, logs: map[string]string{},
 		results: map[string]*unitgen.Result{}}
@@ -485,6 +491,7 @@ func (m *Manager) recordOutcome(slug, kind string, err error) {
 // compile runs unitgen and turns its refusals into InvalidArgs.
 func (m *Manager) compile(def *catalog.RockOn, ch unitgen.Choices) (*unitgen.Result, error) {
 	opt := m.cfg.UnitgenOptions()
+	opt.VolumeCheck = m.volumeCheck
 	opt.PathOwner = unitgen.StatOwner
 	opt.DockerGID = unitgen.DockerGroupID
 	res, err := unitgen.Compile(def, ch, opt)

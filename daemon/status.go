@@ -252,6 +252,11 @@ func (m *Manager) Properties(name string) (api.Properties, error) {
 				Image: ids[c.Name].Ref, ImageID: ids[c.Name].ID, ExitCode: ui.ExitStatus, Restarts: ui.Restarts, Since: ui.Since}
 			if ct.State == "failed" || ct.State == "restarting" {
 				ct.LastLog = redact(m.logs[c.Unit], secrets)
+				// a volume that now leads outside the allowed roots is
+				// why the rock-on is down, whatever the last operation
+				if p.LastError == "" {
+					p.LastError = volumeRefusal(ct.LastLog)
+				}
 			}
 			p.Containers = append(p.Containers, ct)
 		}
@@ -389,4 +394,15 @@ func (m *Manager) Snapshot() metrics.Snapshot {
 	}
 	sort.Slice(s.RockOns, func(i, j int) bool { return s.RockOns[i].Name < s.RockOns[j].Name })
 	return s
+}
+
+// volumeRefusal returns the line of a unit's journal tail in which
+// `rockond check-volumes` refused a host path, or "".
+func volumeRefusal(log string) string {
+	for _, l := range strings.Split(log, "\n") {
+		if i := strings.Index(l, unitgen.VolumeCheckPrefix); i >= 0 {
+			return "container start refused: " + strings.TrimSpace(l[i+len(unitgen.VolumeCheckPrefix):])
+		}
+	}
+	return ""
 }

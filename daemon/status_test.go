@@ -92,15 +92,6 @@ func TestPublishedPorts(t *testing.T) {
 	}
 }
 
-func TestUnder(t *testing.T) {
-	roots := []string{"/srv", "/mnt2/"}
-	for p, want := range map[string]bool{"/srv": true, "/srv/a": true, "/srvx": false, "/mnt2/media": true, "/etc": false} {
-		if under(p, roots) != want {
-			t.Errorf("under(%q) = %v", p, !want)
-		}
-	}
-}
-
 func TestListeningPorts(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -53,7 +53,7 @@ var escapeCases = []escapeCase{
 	{name: "IpcUtsUsernsOfAnotherContainer", opts: [][]string{{"--ipc", "container:esc-victim"}, {"--uts", "container:esc-victim"}, {"--userns", "container:esc-victim"}}, why: "not another container of this rock-on"},
 	{name: "VolumesFromAnotherContainer", opts: [][]string{{"--volumes-from", "esc-victim"}}, why: "not another container of this rock-on"},
 	{name: "Pod", opts: [][]string{{"--pod", "esc-victim"}}, why: "--pod is not an engine option"},
-	{name: "BooleanGivenAValue", opts: [][]string{{"--privileged", "localhost/rockon-test:2"}}, get: "/version", want: "2", why: "as the image"},
+	{name: "BooleanGivenAValue", opts: [][]string{{"--read-only", "localhost/rockon-test:2"}}, get: "/version", want: "2", why: "as the image"},
 	{name: "BooleanGivenFalse", opts: [][]string{{"--privileged", "false"}}, why: "as the image"},
 	{name: "CapsBeyondDefault", opts: [][]string{{"--cap-add", "SYS_RESOURCE"}, {"--cap-add", "LINUX_IMMUTABLE"}}, why: "--consent cap-add:LINUX_IMMUTABLE --consent cap-add:SYS_RESOURCE"},
 	{name: "SecurityOpts", opts: [][]string{{"--security-opt", "label=type:spc_t"}, {"--security-opt", "no-new-privileges=false"}}, why: "security-opt"},

@@ -210,6 +210,7 @@ func (c *Config) UnitgenOptions() unitgen.Options {
 		Engine:       c.Engine.Name,
 		EngineBinary: c.Engine.Binary,
 		SharesRoot:   c.Volumes.SharesRoot,
+		AllowedRoots: c.Volumes.AllowedRoots,
 		EnvDir:       c.EnvDir,
 	}
 }

@@ -58,6 +58,16 @@ type Options struct {
 	EngineBinary string // default /usr/bin/docker or /usr/bin/podman
 	SharesRoot   string // where named shares live, default /mnt2
 	EnvDir       string // directory of the root-only env files, default /var/lib/rockon/env
+	// AllowedRoots are, besides SharesRoot, the directories a volume's
+	// host directory must resolve into (rockond.toml's allowed_roots).
+	AllowedRoots []string
+	// VolumeCheck is the absolute path of rockond. When set, every unit
+	// of a container with volumes runs `VolumeCheck check-volumes` before
+	// each start (systemd's restarts and boot included), which refuses to
+	// start it when a host path now resolves outside the allowed roots or
+	// into a system directory (see CheckVolumeDir). Empty: no such check
+	// (`rockon compile` offline).
+	VolumeCheck string
 
 	// PathOwner returns the owner and group of a host directory. It
 	// resolves uid -1 / gid -1 (the first volume's owner and group); the

@@ -757,6 +757,11 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 		sv.raw("RemainAfterExit", "yes")
 		sv.raw("TimeoutStartSec", strconv.Itoa(timeoutStartSec))
 		sv.raw("SyslogIdentifier", syslogIdentifier(name))
+		if check := g.volumeCheck(p); check != nil {
+			if err := ex("ExecStartPre", "", check...); err != nil {
+				return nil, err
+			}
+		}
 		create := append([]string{bin, "create", "--name", name}, p.runArgs...)
 		create = append(append(create, image), cmdArgs...)
 		if err := ex("ExecStart", "-", create...); err != nil {
@@ -778,6 +783,11 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 	sv.raw("SuccessExitStatus", "130 131 143")
 
 	var err error
+	if check := g.volumeCheck(p); check != nil {
+		if err := ex("ExecStartPre", "", check...); err != nil {
+			return nil, err
+		}
+	}
 	if init := g.openVPNInit(p, image); init != nil {
 		if err := ex("ExecStartPre", "", init...); err != nil {
 			return nil, err
@@ -853,6 +863,20 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 		ex("ExecStopPost", "-", bin, "rm", "--force", name),
 	)
 	return u, err
+}
+
+// volumeCheck returns the command that checks the container's volume
+// host directories again before each start (Options.VolumeCheck), nil when
+// there is none to check.
+func (g *generator) volumeCheck(p *ctrPlan) []string {
+	if g.opt.VolumeCheck == "" || len(p.mounts) == 0 {
+		return nil
+	}
+	argv := []string{g.opt.VolumeCheck, "check-volumes", "--shares-root", g.opt.SharesRoot}
+	for _, r := range g.opt.AllowedRoots {
+		argv = append(argv, "--allowed-root", r)
+	}
+	return append(append(argv, "--"), p.mounts...)
 }
 
 // syslogIdentifier is the journal identifier of a container's output:

@@ -130,3 +130,41 @@ func CompileSamples(defs []*catalog.RockOn, engine, sampleRoot string) ([]*Resul
 	}
 	return out, errors.Join(errs...)
 }
+
+// VolumeCheckPrefix begins each line `rockond check-volumes` prints for a
+// refused path; the daemon looks for it in a failed unit's journal.
+const VolumeCheckPrefix = "rockon volume check:"
+
+// CheckVolumeDir checks a volume's host directory on disk, which the pure
+// rules of HostPath cannot: it exists, is a directory, and, every symlink
+// on the way resolved, still passes HostPath's rules and lies in the shares
+// root or an allowed root. The daemon runs it at install and every unit
+// runs it again before each start (`rockond check-volumes`, see
+// Options.VolumeCheck): a directory a local user owns inside a share may
+// have become a symlink to /etc since.
+func CheckVolumeDir(host, sharesRoot string, allowedRoots []string) error {
+	real, err := filepath.EvalSymlinks(host)
+	if err != nil {
+		return fmt.Errorf("host path %s does not exist (create it first)", host)
+	}
+	if fi, err := os.Stat(real); err != nil || !fi.IsDir() {
+		return fmt.Errorf("host path %s is not a directory", host)
+	}
+	if _, err := HostPath(real, sharesRoot); err != nil {
+		return fmt.Errorf("%s resolves to %s: %v", host, real, err)
+	}
+	roots := append([]string{sharesRoot}, allowedRoots...)
+	for _, r := range roots {
+		if r == "" {
+			continue
+		}
+		r = filepath.Clean(r)
+		if real == r || strings.HasPrefix(real, r+"/") {
+			return nil
+		}
+	}
+	if real != host {
+		return fmt.Errorf("%s resolves to %s, outside the allowed roots (%s)", host, real, strings.Join(roots, ", "))
+	}
+	return fmt.Errorf("host path %s is outside the allowed roots (%s)", real, strings.Join(roots, ", "))
+}

@@ -24,6 +24,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "check-volumes" {
+		os.Exit(checkVolumes(os.Args[2:], os.Stderr))
+	}
 	configPath := flag.String("config", state.DefaultConfigPath, "configuration file")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -71,7 +74,11 @@ func run(ctx context.Context, configPath string, log *slog.Logger) error {
 		return err
 	}
 	rec := metrics.NewRecorder()
-	mgr, err := daemon.New(ctx, daemon.Options{Config: cfg, Recorder: rec, Log: log})
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding rockond's own path for the units' volume check: %w", err)
+	}
+	mgr, err := daemon.New(ctx, daemon.Options{Config: cfg, Recorder: rec, Log: log, VolumeCheck: self})
 	if err != nil {
 		if ln != nil {
 			ln.Close()
