@@ -79,6 +79,9 @@ func (m *Manager) install(ctx context.Context, slug string, def *catalog.RockOn,
 	if err := m.checkClaims(slug, res); err != nil {
 		return err
 	}
+	if err := m.checkForeignContainers(ctx, res, nil); err != nil {
+		return err
+	}
 	// the record goes first: whatever happens next, recovery knows what to
 	// remove
 	if err := m.store.Create(in); err != nil {
@@ -500,6 +503,9 @@ func (m *Manager) apply(ctx context.Context, slug string, def *catalog.RockOn, c
 	if err := m.checkClaims(slug, res); err != nil {
 		return err
 	}
+	if err := m.checkForeignContainers(ctx, res, oldRes); err != nil {
+		return err
+	}
 	if err := m.checkWritable(res); err != nil {
 		return err
 	}
@@ -518,6 +524,15 @@ func (m *Manager) apply(ctx context.Context, slug string, def *catalog.RockOn, c
 	for _, f := range oldRes.Units {
 		oldContent[f.Name] = f.Content
 	}
+	// env files too: a container reads its environment (the user's env
+	// and custom_config values) only when it starts
+	oldEnv, newEnv := map[string][]byte{}, map[string][]byte{}
+	for _, f := range oldRes.EnvFiles {
+		oldEnv[f.Name] = f.Content
+	}
+	for _, f := range res.EnvFiles {
+		newEnv[f.Name] = f.Content
+	}
 	oldID := map[string]string{}
 	for _, im := range in.Images {
 		oldID[im.Container] = im.ID
@@ -534,7 +549,8 @@ func (m *Manager) apply(ctx context.Context, slug string, def *catalog.RockOn, c
 				content = f.Content
 			}
 		}
-		if !bytes.Equal(content, oldContent[c.Unit]) || oldID[c.Name] != newID[c.Name] {
+		env := unitgen.EnvFileName(c.Unit)
+		if !bytes.Equal(content, oldContent[c.Unit]) || !bytes.Equal(oldEnv[env], newEnv[env]) || oldID[c.Name] != newID[c.Name] {
 			changed = append(changed, c)
 		}
 	}

@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
+	"slices"
 
 	api "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/unitgen"
@@ -28,6 +30,26 @@ func (m *Manager) checkContainerNames(slug string, res *unitgen.Result) error {
 					return fmt.Errorf("%w: container name %q is already used by the installed rock-on %s (engines name containers globally)", api.ErrInvalidArgs, c.Name, name)
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// checkForeignContainers refuses container names the engine already has
+// for a container that is not this rock-on's (old: its current units, nil
+// at install): rockon would replace it (podman run --replace, docker rm
+// --force), destroying something it does not own.
+func (m *Manager) checkForeignContainers(ctx context.Context, res, old *unitgen.Result) error {
+	for _, c := range res.Containers {
+		if old != nil && slices.ContainsFunc(old.Containers, func(o unitgen.ContainerUnit) bool { return o.Name == c.Name }) {
+			continue
+		}
+		exists, err := m.eng.ContainerExists(ctx, c.Name)
+		if err != nil {
+			return fmt.Errorf("%w: checking whether container name %q is free: %v", api.ErrFailed, c.Name, err)
+		}
+		if exists {
+			return fmt.Errorf("%w: container name %q is taken by a container rockon does not own; rockon never replaces it: remove or rename that container first", api.ErrInvalidArgs, c.Name)
 		}
 	}
 	return nil

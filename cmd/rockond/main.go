@@ -67,6 +67,13 @@ func run(ctx context.Context, configPath string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if len(cfg.Metrics.BasicAuthUsers) > 0 {
+		// password hashes readable by any local user can be attacked
+		// offline
+		if st, err := os.Stat(configPath); err == nil && st.Mode().Perm()&0o044 != 0 {
+			log.Warn("the configuration holds password hashes and is readable by other users: chmod 600 it", "file", configPath, "mode", fmt.Sprintf("%04o", st.Mode().Perm()))
+		}
+	}
 	notify("STATUS=starting")
 	// the metrics socket is bound first: a taken port is a startup error
 	ln, err := metrics.Listen(cfg.Metrics.Listen)
