@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	api "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/sandbox"
 )
 
@@ -96,6 +97,13 @@ func testEscapes(t *testing.T, engine string) {
 		f, _, content := escapeDef(i, c)
 		files[f] = content
 	}
+	files["sym-app.json"] = `{"Sym App": {"description": "d", "version": "1", "website": "https://example.org/",
+ "containers": {"sym-main": {"image": "localhost/rockon-test", "tag": "1", "launch_order": 1,
+   "ports": {"8080": {"description": "p", "label": "p", "host_default": 18120, "protocol": "tcp"}},
+   "volumes": {"/data": {"description": "v", "label": "v"}},
+   "environment": {"SECRET": {"description": "a password", "label": "Password"}}}}}}`
+	files["taken-app.json"] = `{"Taken App": {"description": "d", "version": "1", "website": "https://example.org/",
+ "containers": {"taken-main": {"image": "localhost/rockon-test", "tag": "1", "launch_order": 1}}}}`
 	e := startDaemonEngine(t, engine, files, "", nil)
 	ctx := ctxFor(t, 20*time.Minute)
 	if n, err := e.c.RefreshCatalog(ctx); err != nil || n != len(files) {
@@ -140,6 +148,101 @@ func testEscapes(t *testing.T, engine string) {
 	}
 	if controls < 8 {
 		t.Errorf("only %d control runs escaped", controls)
+	}
+	t.Run("VolumeSymlinkedAfterInstall", func(t *testing.T) { testVolumeSymlinked(t, e, engine) })
+	t.Run("EnvChangeRestartsContainer", func(t *testing.T) { testEnvChange(t, e) })
+	t.Run("ForeignContainerNameRefused", func(t *testing.T) { testForeignName(t, e, engine) })
+}
+
+const symChoices = `
+[containers.sym-main.env]
+SECRET = %q
+[containers.sym-main.volumes]
+"/data" = "/srv/rockon/share/sub"
+`
+
+// testVolumeSymlinked: a local user who owns a share replaces the
+// directory a rock-on's volume points at with a symlink to /etc after the
+// install; the container crashes and systemd restarts it. The start is
+// refused (the unit's volume check), the container does not run, /etc gets
+// nothing, and the rock-on's LastError says why.
+func testVolumeSymlinked(t *testing.T, e *daemonEnv, engine string) {
+	ctx := ctxFor(t, 5*time.Minute)
+	e.s.Run(t, "sh", "-c", "id mallory || useradd --no-create-home mallory")
+	e.s.Run(t, "mkdir", "-p", "/srv/rockon/share/sub")
+	e.s.Run(t, "chown", "mallory", "/srv/rockon/share")
+	if err := e.c.Install(ctx, "Sym App", fmt.Sprintf(symChoices, "one"), true, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState(t, "Sym App", "running")
+	base := "http://127.0.0.1:18120"
+	e.s.HTTPGet(t, base+"/write?path=/data/before&data=x")
+	if _, err := os.Stat(e.s.HostPath("/srv/rockon/share/sub/before")); err != nil {
+		t.Fatalf("the volume does not work before the swap: %v", err)
+	}
+	if out, err := e.as("mallory", "sh", "-c", "mv /srv/rockon/share/sub /srv/rockon/share/sub.old && ln -s /etc /srv/rockon/share/sub"); err != nil {
+		t.Fatalf("swapping the directory for a symlink as the share's owner: %v %s", err, out)
+	}
+	e.s.Run(t, engine, "kill", "sym-main") // a crash: systemd restarts the unit
+	var p api.Properties
+	waitUntil(t, 2*time.Minute, "the refused restart in LastError", func() bool {
+		var err error
+		p, err = e.c.Status(ctx, "Sym App")
+		return err == nil && strings.Contains(p.LastError, "resolves to /etc")
+	})
+	t.Logf("state %s, LastError %q", p.State, p.LastError)
+	if p.State == "running" {
+		t.Errorf("state %s after the refused start", p.State)
+	}
+	if ps := e.s.Run(t, engine, "ps", "--format", "{{.Names}}"); strings.Contains(ps, "sym-main") {
+		t.Errorf("the container runs with /etc as its volume: %s", ps)
+	}
+	if out, err := e.s.Command(ctx, "curl", "-sf", base+"/write?path=/data/escaped&data=x").CombinedOutput(); err == nil {
+		t.Errorf("the container answered: %s", out)
+	}
+	if _, err := os.Stat(e.s.HostPath("/etc/escaped")); err == nil {
+		t.Error("/etc/escaped written")
+	}
+	// the owner puts the directory back: the rock-on starts again
+	e.s.Run(t, "sh", "-c", "rm /srv/rockon/share/sub && mv /srv/rockon/share/sub.old /srv/rockon/share/sub")
+	if err := e.c.Start(ctx, "Sym App", nil); err != nil {
+		t.Fatalf("start after the directory is back: %v", err)
+	}
+	e.waitState(t, "Sym App", "running")
+}
+
+// testEnvChange: reconfiguring only an environment value restarts the
+// container, which then has the new value (a rotated password is live).
+func testEnvChange(t *testing.T, e *daemonEnv) {
+	ctx := ctxFor(t, 5*time.Minute)
+	e.waitState(t, "Sym App", "running")
+	if err := e.c.Reconfigure(ctx, "Sym App", fmt.Sprintf(symChoices, "two"), nil); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState(t, "Sym App", "running")
+	if env := e.s.HTTPGet(t, "http://127.0.0.1:18120/env"); !strings.Contains(env, "SECRET=two\n") {
+		t.Errorf("the container's environment after the change:\n%s", env)
+	}
+}
+
+// testForeignName: a container of that name exists that rockon did not
+// make: the install is refused naming it, and that container is untouched.
+func testForeignName(t *testing.T, e *daemonEnv, engine string) {
+	ctx := ctxFor(t, 5*time.Minute)
+	id := strings.TrimSpace(e.s.Run(t, engine, "run", "-d", "--name", "taken-main", "localhost/rockon-test:1", "sleep"))
+	err := e.c.Install(ctx, "Taken App", "", true, nil)
+	if err == nil || !strings.Contains(err.Error(), `container name "taken-main" is taken by a container rockon does not own`) {
+		t.Errorf("install over a foreign container: %v", err)
+	}
+	if got := strings.TrimSpace(e.s.Run(t, engine, "inspect", "--format", "{{.Id}} {{.State.Running}}", "taken-main")); got != id+" true" {
+		t.Errorf("the foreign container is now %q, was %s running", got, id)
+	}
+	if l, err := e.c.List(ctx, true); err == nil {
+		for _, s := range l {
+			if s.Name == "Taken App" {
+				t.Errorf("Taken App is installed: %+v", s)
+			}
+		}
 	}
 }
 
