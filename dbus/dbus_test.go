@@ -306,4 +306,20 @@ func TestAccessDenied(t *testing.T) {
 	if _, err := c.List(ctx, false); err != nil {
 		t.Fatalf("List = %v", err)
 	}
+	// authorization comes before the choices are decoded: choices that
+	// are too big or malformed still get AccessDenied, not InvalidArgs
+	obj := c.Conn().Object(BusName, ManagerPath)
+	big := map[string]godbus.Variant{"config": godbus.MakeVariant(strings.Repeat("x", maxConfig+1))}
+	bad := map[string]godbus.Variant{"config": godbus.MakeVariant(uint32(1))}
+	for _, ch := range []map[string]godbus.Variant{big, bad} {
+		var out godbus.ObjectPath
+		err := obj.CallWithContext(ctx, ManagerInterface+".Install", 0, "Rockon Test", ch, map[string]godbus.Variant{}).Store(&out)
+		if !errors.Is(fromDBusError(err), ErrAccessDenied) {
+			t.Errorf("Install with undecodable choices = %v, want AccessDenied", err)
+		}
+		err = obj.CallWithContext(ctx, ManagerInterface+".Reconfigure", 0, "Rockon Test", ch).Store(&out)
+		if !errors.Is(fromDBusError(err), ErrAccessDenied) {
+			t.Errorf("Reconfigure with undecodable choices = %v, want AccessDenied", err)
+		}
+	}
 }

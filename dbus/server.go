@@ -402,6 +402,14 @@ func (m *manager) begin(sender godbus.Sender, op Operation) (godbus.ObjectPath, 
 	if err := m.authorize(sender, ActionManage); err != nil {
 		return "/", err
 	}
+	return m.beginAuthorized(op)
+}
+
+// beginAuthorized is begin for a caller already authorized: Install and
+// Reconfigure authorize before they decode their (possibly large) choices,
+// so that an unprivileged caller costs no more than the bus's own copy of
+// its message.
+func (m *manager) beginAuthorized(op Operation) (godbus.ObjectPath, *godbus.Error) {
 	run, err := m.s.b.Begin(op)
 	if err != nil {
 		return "/", toDBusError(err)
@@ -410,6 +418,9 @@ func (m *manager) begin(sender godbus.Sender, op Operation) (godbus.ObjectPath, 
 }
 
 func (m *manager) Install(sender godbus.Sender, name string, choices, options map[string]godbus.Variant) (godbus.ObjectPath, *godbus.Error) {
+	if err := m.authorize(sender, ActionManage); err != nil {
+		return "/", err
+	}
 	cfg, derr := choicesConfig(choices)
 	if derr != nil {
 		return "/", derr
@@ -427,7 +438,7 @@ func (m *manager) Install(sender godbus.Sender, name string, choices, options ma
 			return "/", toDBusError(fmt.Errorf("%w: options: unknown key %q (known: start)", ErrInvalidArgs, k))
 		}
 	}
-	return m.begin(sender, op)
+	return m.beginAuthorized(op)
 }
 
 func (m *manager) Uninstall(sender godbus.Sender, name string) (godbus.ObjectPath, *godbus.Error) {
@@ -451,9 +462,12 @@ func (m *manager) Update(sender godbus.Sender, name string) (godbus.ObjectPath, 
 }
 
 func (m *manager) Reconfigure(sender godbus.Sender, name string, choices map[string]godbus.Variant) (godbus.ObjectPath, *godbus.Error) {
+	if err := m.authorize(sender, ActionManage); err != nil {
+		return "/", err
+	}
 	cfg, derr := choicesConfig(choices)
 	if derr != nil {
 		return "/", derr
 	}
-	return m.begin(sender, Operation{Kind: "reconfigure", Name: name, Config: cfg})
+	return m.beginAuthorized(Operation{Kind: "reconfigure", Name: name, Config: cfg})
 }

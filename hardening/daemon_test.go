@@ -167,7 +167,7 @@ BusName=org.rockon.rockon1
 ExecStart=%s --config /etc/rockon/rockond.toml
 Restart=on-failure
 RestartSec=1s
-`, bin), 0o644)
+`+resourceLines(t), bin), 0o644)
 	s.Run(t, "systemctl", "daemon-reload")
 	s.Run(t, "systemctl", "start", "test-catalog.service")
 	waitUntil(t, 30*time.Second, "catalog server", func() bool {
@@ -308,6 +308,7 @@ func TestDaemon(t *testing.T) {
 	e.s.Run(t, "useradd", "--no-create-home", "mallory")
 
 	t.Run("DBus_UnprivilegedDeniedEveryMutatingMethod", func(t *testing.T) { testUnprivileged(t, e) })
+	t.Run("DBus_UnprivilegedFlood", func(t *testing.T) { testUnprivilegedFlood(t, e) })
 	t.Run("DBus_PolkitAbsentDenies", func(t *testing.T) {
 		// polkit = true in the configuration, no polkitd on the bus
 		out, err := e.as("mallory", "busctl", "--system", "call", api.BusName, api.ManagerPath, api.ManagerInterface, "Stop", "s", "Secret App")
