@@ -72,12 +72,15 @@ func BenchmarkCatalogPage(b *testing.B) {
 		e.write(b, "/var/lib/rockon/"+unitgen.Slug(name)+".toml", rec, 0o600)
 	}
 	e.s.Run(b, "systemctl", "start", "rockon.service")
-	out := e.s.Run(b, e.bin+"/rockon", "list", "--installed", "--json")
+	out := e.s.Run(b, e.bin+"/rockon", "--json", "list", "--installed")
 	if n := strings.Count(out, `"slug"`); n != installed {
 		b.Fatalf("rockond lists %d installed rock-ons, want %d", n, installed)
 	}
-	catalog := strings.Count(e.s.Run(b, e.bin+"/rockon", "list", "--json"), `"slug"`)
+	catalog := strings.Count(e.s.Run(b, e.bin+"/rockon", "--json", "list"), `"slug"`)
 
+	t0 := time.Now()
+	e.s.Run(b, "busctl", "call", "org.rockon.rockon1", "/org/rockon/rockon1", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects")
+	b.Logf("GetManagedObjects with busctl: %s", time.Since(t0))
 	ctx := browser(b)
 	e.login(b, ctx, adminUser, adminPass, true)
 	// Usable: every rock-on is listed and the Installed tab counts them all.
@@ -94,6 +97,9 @@ func BenchmarkCatalogPage(b *testing.B) {
 			chromedp.Poll(usable, &ok, chromedp.WithPollingInterval(5*time.Millisecond)),
 		)
 		ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
+		var marks string
+		do(b, ctx, "read the page's marks", chromedp.Evaluate(`performance.getEntriesByType("mark").map(m => m.name + "=" + Math.round(m.startTime)).join(" ")`, &marks))
+		b.Logf("marks (ms since navigation): %s", marks)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(catalog), "rockons")

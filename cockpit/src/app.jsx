@@ -1,10 +1,10 @@
 /* global cockpit */
-import { useEffect, useMemo, useRef, useState } from "react";
+import { memo, useEffect, useMemo, useRef, useState } from "react";
 import {
     Alert, Button, Label, Page, PageSection, SearchInput, Tab, Tabs, TabTitleText,
-    Title, Toolbar, ToolbarContent, ToolbarItem, Tooltip,
+    Title, Toolbar, ToolbarContent, ToolbarItem,
 } from "@patternfly/react-core";
-import { connect, MANAGER, MANAGER_PATH, ROCKON, ROCKON_PREFIX } from "./api.js";
+import { connect, MANAGER, MANAGER_PATH, ROCKON } from "./api.js";
 import { sanitize, safeURL } from "./sanitize.js";
 import { InstallWizard } from "./wizard.jsx";
 import { Installed } from "./installed.jsx";
@@ -18,22 +18,39 @@ function useRockOns(client) {
     const [rockons, setRockOns] = useState(null);
     const [error, setError] = useState(null);
     useEffect(() => {
-        const proxies = client.proxies(ROCKON, ROCKON_PREFIX);
+        // Watching the ObjectManager's path lets the bridge load every
+        // object with one GetManagedObjects instead of introspecting each.
+        performance.mark("rockon-watch");
+        const proxies = client.proxies(ROCKON, MANAGER_PATH);
+        // One snapshot per object, replaced only when that object changes,
+        // so that unchanged rows are not rendered again.
+        const snapshots = new Map();
         let frame = null;
-        const update = () => {
-            if (frame !== null)
-                return;
-            frame = window.requestAnimationFrame(() => {
-                frame = null;
-                const list = Object.keys(proxies).map(p => proxies[p]).filter(p => p.valid && p.Name !== undefined);
-                list.sort((a, b) => a.Name.localeCompare(b.Name));
-                setRockOns(list.map(p => ({ ...snapshot(p), path: p.path })));
-            });
+        const render = () => {
+            frame = null;
+            const list = Array.from(snapshots.values());
+            list.sort((a, b) => a.Name.localeCompare(b.Name));
+            setRockOns(list);
+        };
+        const update = (ev, proxy) => {
+            if (proxy) {
+                if (ev && ev.type === "removed" || !proxy.valid || proxy.Name === undefined)
+                    snapshots.delete(proxy.path);
+                else
+                    snapshots.set(proxy.path, { ...snapshot(proxy), path: proxy.path });
+            }
+            if (frame === null)
+                frame = window.requestAnimationFrame(render);
         };
         proxies.addEventListener("added", update);
         proxies.addEventListener("changed", update);
         proxies.addEventListener("removed", update);
-        proxies.wait().then(update)
+        proxies.wait().then(() => {
+            performance.mark("rockon-proxies-ready");
+            for (const path of Object.keys(proxies))
+                update(null, proxies[path]);
+            update();
+        })
                 .catch(err => setError(err.message || String(err)));
         client.addEventListener("close", (ev, opts) => setError(opts.problem || "closed"));
         return () => {
@@ -75,16 +92,12 @@ export function StateLabel({ state, installed }) {
     return <Label className="ro-state" data-state={state} color={color}>{state}</Label>;
 }
 
-// AdminButton is a button that is disabled, with the reason as its tooltip,
-// when the user lacks administrative access.
+// AdminButton is a button that is disabled, with the reason as its title
+// (the page's banner says it too), when the user lacks administrative access.
 export function AdminButton({ admin, children, ...props }) {
     if (admin)
         return <Button {...props}>{children}</Button>;
-    return (
-        <Tooltip content={NEEDS_ADMIN}>
-            <Button {...props} isAriaDisabled title={NEEDS_ADMIN} data-disabled-reason={NEEDS_ADMIN}>{children}</Button>
-        </Tooltip>
-    );
+    return <Button {...props} isAriaDisabled title={NEEDS_ADMIN} data-disabled-reason={NEEDS_ADMIN}>{children}</Button>;
 }
 
 function Catalog({ client, rockons, admin, onInstall }) {
@@ -131,7 +144,7 @@ function Catalog({ client, rockons, admin, onInstall }) {
     );
 }
 
-function CatalogEntry({ r, admin, onInstall }) {
+const CatalogEntry = memo(function CatalogEntry({ r, admin, onInstall }) {
     const description = useMemo(() => sanitize(r.Description), [r.Description]);
     const website = safeURL(r.Website);
     return (
@@ -151,7 +164,7 @@ function CatalogEntry({ r, admin, onInstall }) {
             <div className="ro-description" dangerouslySetInnerHTML={{ __html: description }} />
         </li>
     );
-}
+});
 
 export function App() {
     const client = useMemo(() => connect(), []);
@@ -165,6 +178,7 @@ export function App() {
         if (rockons && !ready.current) {
             ready.current = true;
             document.body.setAttribute("data-ro-ready", "1");
+            performance.mark("rockon-rendered");
         }
     }, [rockons]);
 
@@ -175,7 +189,7 @@ export function App() {
         body = <p id="ro-loading">Loading rock-ons...</p>;
     else
         body = (
-            <Tabs activeKey={tab} onSelect={(_e, k) => setTab(k)} id="ro-tabs">
+            <Tabs activeKey={tab} onSelect={(_e, k) => setTab(k)} id="ro-tabs" mountOnEnter unmountOnExit>
                 <Tab eventKey={0} id="ro-tab-catalog" title={<TabTitleText>Catalog</TabTitleText>}>
                     <Catalog client={client} rockons={rockons} admin={admin} onInstall={setInstalling} />
                 </Tab>

@@ -1,11 +1,7 @@
-/* global cockpit */
 import "@patternfly/react-core/dist/styles/base.css";
 import "./app.css";
 import { createRoot } from "react-dom/client";
 import { App } from "./app.jsx";
 
-document.addEventListener("DOMContentLoaded", () => {
-    createRoot(document.getElementById("app")).render(<App />);
-});
-if (document.readyState !== "loading")
-    document.dispatchEvent(new Event("DOMContentLoaded"));
+// index.js is a deferred script: the document is parsed when it runs.
+createRoot(document.getElementById("app")).render(<App />);

@@ -1,8 +1,8 @@
 /* global cockpit */
-import { useEffect, useMemo, useRef, useState } from "react";
+import { memo, useEffect, useMemo, useRef, useState } from "react";
 import {
     Alert, Button, Card, CardBody, CardHeader, CardTitle, Form, Modal, ModalVariant, Progress,
-    Switch, Tooltip,
+    Switch,
 } from "@patternfly/react-core";
 import { containers as containersOf, errorName, MANAGER, MANAGER_PATH, parseConfigValues, ports as portsOf, runJob } from "./api.js";
 import { AdminButton, NEEDS_ADMIN, StateLabel } from "./app.jsx";
@@ -27,7 +27,9 @@ function since(us) {
     return new Date(us / 1000).toLocaleString();
 }
 
-function InstalledRockOn({ client, r, all, admin }) {
+// Rendered again only when its own rock-on changes (the other rock-ons'
+// ports, for the settings form, are read when it renders).
+const InstalledRockOn = memo(function InstalledRockOn({ client, r, all, admin }) {
     const [job, setJob] = useState(null); // {kind, value, message}
     const [outcome, setOutcome] = useState(null);
     const [dialog, setDialog] = useState(null);
@@ -54,7 +56,7 @@ function InstalledRockOn({ client, r, all, admin }) {
                 <CardTitle>
                     <span className="ro-name">{r.Name}</span> <span className="ro-version">{r.Version}</span>{" "}
                     <StateLabel state={r.State} installed />
-                    {admin ? toggle : <Tooltip content={NEEDS_ADMIN}><span title={NEEDS_ADMIN}>{toggle}</span></Tooltip>}
+                    {admin ? toggle : <span title={NEEDS_ADMIN}>{toggle}</span>}
                 </CardTitle>
             </CardHeader>
             <CardBody>
@@ -102,7 +104,7 @@ function InstalledRockOn({ client, r, all, admin }) {
             {dialog === "settings" && <Settings client={client} r={r} all={all} onClose={() => setDialog(null)} />}
         </Card>
     );
-}
+}, (a, b) => a.r === b.r && a.admin === b.admin && a.client === b.client);
 
 // uiLink points the daemon's UIURL (localhost) at the host this page was
 // loaded from.
