@@ -107,7 +107,9 @@ func TestAdmin(t *testing.T) {
 		chromedp.Click(`.ro-installed[data-name="Hello"] .ro-uninstall`, chromedp.ByQuery),
 		chromedp.Click("#ro-uninstall-confirm", chromedp.ByID),
 	)
-	waitJS(t, ctx, "Hello gone from the installed rock-ons", `document.querySelector('.ro-installed[data-name="Hello"]') === null && !!document.querySelector('li[data-name="Hello"] .ro-state[data-state="not-installed"]')`)
+	waitJS(t, ctx, "Hello gone from the installed rock-ons", `document.querySelector('.ro-installed[data-name="Hello"]') === null && document.getElementById("pf-tab-1-ro-tab-installed").textContent.includes("(0)")`)
+	do(t, ctx, "the catalog tab", chromedp.Click(`#pf-tab-0-ro-tab-catalog`, chromedp.ByQuery))
+	waitJS(t, ctx, "Hello not installed in the catalog", `!!document.querySelector('li[data-name="Hello"] .ro-state[data-state="not-installed"]')`)
 	// The page may show the rock-on gone before the job has removed the
 	// container: wait for podman to agree.
 	deadline := time.Now().Add(time.Minute)

@@ -4,27 +4,27 @@ import {
     Alert, Button, Label, Page, PageSection, SearchInput, Tab, Tabs, TabTitleText,
     Title, Toolbar, ToolbarContent, ToolbarItem,
 } from "@patternfly/react-core";
-import { connect, MANAGER, MANAGER_PATH, ROCKON } from "./api.js";
+import { connect, MANAGER, MANAGER_PATH, ROCKON, ROCKON_PREFIX } from "./api.js";
 import { sanitize, safeURL } from "./sanitize.js";
 import { InstallWizard } from "./wizard.jsx";
 import { Installed } from "./installed.jsx";
 
 export const NEEDS_ADMIN = "Changes need administrative access: turn it on with the \"Limited access\" button at the top of the page.";
 
-// useRockOns follows every RockOn object of rockond: a proxy per object,
-// kept current by PropertiesChanged and InterfacesAdded/Removed (no
-// polling). Re-rendering is batched to one per animation frame.
+// useRockOns follows every RockOn object of rockond: one GetManagedObjects
+// call for the start, then the objects' PropertiesChanged and the Object
+// Manager's InterfacesAdded/InterfacesRemoved signals (no polling). The
+// subscriptions are made first, on the same channel: signals that arrive
+// before the call's reply are older than it and are dropped. One snapshot
+// per object, replaced only when that object changes, so that unchanged
+// rows are not rendered again; re-rendering is batched to one per frame.
 function useRockOns(client) {
     const [rockons, setRockOns] = useState(null);
     const [error, setError] = useState(null);
     useEffect(() => {
-        // Watching the ObjectManager's path lets the bridge load every
-        // object with one GetManagedObjects instead of introspecting each.
         performance.mark("rockon-watch");
-        const proxies = client.proxies(ROCKON, MANAGER_PATH);
-        // One snapshot per object, replaced only when that object changes,
-        // so that unchanged rows are not rendered again.
         const snapshots = new Map();
+        let loaded = false;
         let frame = null;
         const render = () => {
             frame = null;
@@ -32,44 +32,58 @@ function useRockOns(client) {
             list.sort((a, b) => a.Name.localeCompare(b.Name));
             setRockOns(list);
         };
-        const update = (ev, proxy) => {
-            if (proxy) {
-                if (ev && ev.type === "removed" || !proxy.valid || proxy.Name === undefined)
-                    snapshots.delete(proxy.path);
-                else
-                    snapshots.set(proxy.path, { ...snapshot(proxy), path: proxy.path });
-            }
+        const schedule = () => {
             if (frame === null)
                 frame = window.requestAnimationFrame(render);
         };
-        proxies.addEventListener("added", update);
-        proxies.addEventListener("changed", update);
-        proxies.addEventListener("removed", update);
-        proxies.wait().then(() => {
-            performance.mark("rockon-proxies-ready");
-            for (const path of Object.keys(proxies))
-                update(null, proxies[path]);
-            update();
-        })
+        const set = (path, props, replace) => {
+            const old = replace ? { path } : snapshots.get(path);
+            if (!old)
+                return;
+            const next = { ...old };
+            for (const [k, v] of Object.entries(props))
+                next[k] = v && typeof v === "object" && "v" in v && "t" in v ? v.v : v;
+            if (next.Name === undefined)
+                return;
+            snapshots.set(path, next);
+            schedule();
+        };
+        const subs = [
+            client.subscribe({ interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged", path_namespace: ROCKON_PREFIX },
+                (path, iface, signal, [ifaceName, changed]) => {
+                    if (loaded && ifaceName === ROCKON)
+                        set(path, changed, false);
+                }),
+            client.subscribe({ path: MANAGER_PATH, interface: "org.freedesktop.DBus.ObjectManager" },
+                (path, iface, signal, args) => {
+                    if (!loaded)
+                        return;
+                    if (signal === "InterfacesAdded" && args[1][ROCKON])
+                        set(args[0], args[1][ROCKON], true);
+                    else if (signal === "InterfacesRemoved" && args[1].includes(ROCKON) && snapshots.delete(args[0]))
+                        schedule();
+                }),
+        ];
+        client.call(MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", [])
+                .then(([objects]) => {
+                    performance.mark("rockon-objects");
+                    loaded = true;
+                    for (const [path, ifaces] of Object.entries(objects)) {
+                        if (ifaces[ROCKON])
+                            set(path, ifaces[ROCKON], true);
+                    }
+                    schedule();
+                })
                 .catch(err => setError(err.message || String(err)));
         client.addEventListener("close", (ev, opts) => setError(opts.problem || "closed"));
         return () => {
-            proxies.removeEventListener("added", update);
-            proxies.removeEventListener("changed", update);
-            proxies.removeEventListener("removed", update);
+            for (const s of subs)
+                s.remove();
+            if (frame !== null)
+                window.cancelAnimationFrame(frame);
         };
     }, [client]);
     return [rockons, error];
-}
-
-const FIELDS = ["Name", "Slug", "Version", "Description", "Website", "Installed", "DesiredState", "State",
-    "Engine", "Target", "UIURL", "Containers", "Ports", "Volumes", "InstalledAt", "UpdatedAt", "LastError"];
-
-function snapshot(p) {
-    const o = {};
-    for (const f of FIELDS)
-        o[f] = p[f];
-    return o;
 }
 
 // useAdmin follows whether the user has administrative access in Cockpit.

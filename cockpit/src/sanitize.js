@@ -8,6 +8,8 @@ import DOMPurify from "dompurify";
 const TAGS = ["p", "br", "b", "strong", "i", "em", "u", "code", "pre", "ul", "ol", "li", "a", "span", "small", "h4", "h5"];
 
 const purify = DOMPurify();
+// Set once: a configuration passed with each call is parsed again each time.
+purify.setConfig({ ALLOWED_TAGS: TAGS, ALLOWED_ATTR: ["href"], ALLOW_DATA_ATTR: false, ALLOW_ARIA_ATTR: false });
 purify.addHook("afterSanitizeAttributes", node => {
     if (node.tagName !== "A")
         return;
@@ -21,7 +23,12 @@ purify.addHook("afterSanitizeAttributes", node => {
 });
 
 export function sanitize(html) {
-    return purify.sanitize(html || "", { ALLOWED_TAGS: TAGS, ALLOWED_ATTR: ["href"], ALLOW_DATA_ATTR: false, ALLOW_ARIA_ATTR: false });
+    html = html || "";
+    // Text without markup or entities needs no parser; only escaping, which
+    // the caller's text rendering does not do for innerHTML: do it here.
+    if (!/[<&>]/.test(html))
+        return html.replace(/"/g, "&quot;");
+    return purify.sanitize(html);
 }
 
 // safeURL returns url when it is http(s), else "" (a definition's website).
