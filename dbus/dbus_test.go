@@ -306,12 +306,13 @@ func TestAccessDenied(t *testing.T) {
 	if _, err := c.List(ctx, false); err != nil {
 		t.Fatalf("List = %v", err)
 	}
-	// authorization comes before the choices are decoded: choices that
-	// are too big or malformed still get AccessDenied, not InvalidArgs
+	// authorization comes before the choices are decoded: malformed
+	// choices still get AccessDenied, not InvalidArgs; only their size is
+	// bounded first (below)
 	obj := c.Conn().Object(BusName, ManagerPath)
-	big := map[string]godbus.Variant{"config": godbus.MakeVariant(strings.Repeat("x", maxConfig+1))}
 	bad := map[string]godbus.Variant{"config": godbus.MakeVariant(uint32(1))}
-	for _, ch := range []map[string]godbus.Variant{big, bad} {
+	badEnv := map[string]godbus.Variant{"containers": godbus.MakeVariant(map[string]map[string]godbus.Variant{"x": {"env": godbus.MakeVariant(uint32(3))}})}
+	for _, ch := range []map[string]godbus.Variant{bad, badEnv} {
 		var out godbus.ObjectPath
 		err := obj.CallWithContext(ctx, ManagerInterface+".Install", 0, "Rockon Test", ch, map[string]godbus.Variant{}).Store(&out)
 		if !errors.Is(fromDBusError(err), ErrAccessDenied) {
@@ -320,6 +321,21 @@ func TestAccessDenied(t *testing.T) {
 		err = obj.CallWithContext(ctx, ManagerInterface+".Reconfigure", 0, "Rockon Test", ch).Store(&out)
 		if !errors.Is(fromDBusError(err), ErrAccessDenied) {
 			t.Errorf("Reconfigure with undecodable choices = %v, want AccessDenied", err)
+		}
+	}
+	// more than an install config may hold, as one string or spread over
+	// a structure: refused at once, before the (slow) authorization
+	big := map[string]godbus.Variant{"config": godbus.MakeVariant(strings.Repeat("x", maxConfig+1))}
+	env := map[string]string{}
+	for i := range 20 {
+		env[fmt.Sprint("K", i)] = strings.Repeat("v", maxConfig/16)
+	}
+	spread := map[string]godbus.Variant{"containers": godbus.MakeVariant(map[string]map[string]godbus.Variant{"x": {"env": godbus.MakeVariant(env)}})}
+	for _, ch := range []map[string]godbus.Variant{big, spread} {
+		var out godbus.ObjectPath
+		err := obj.CallWithContext(ctx, ManagerInterface+".Install", 0, "Rockon Test", ch, map[string]godbus.Variant{}).Store(&out)
+		if !errors.Is(fromDBusError(err), ErrInvalidArgs) || !strings.Contains(err.Error(), "more than") {
+			t.Errorf("Install with oversized choices = %v, want InvalidArgs", err)
 		}
 	}
 }

@@ -418,6 +418,9 @@ func (m *manager) beginAuthorized(op Operation) (godbus.ObjectPath, *godbus.Erro
 }
 
 func (m *manager) Install(sender godbus.Sender, name string, choices, options map[string]godbus.Variant) (godbus.ObjectPath, *godbus.Error) {
+	if err := choicesTooBig(choices); err != nil {
+		return "/", err
+	}
 	if err := m.authorize(sender, ActionManage); err != nil {
 		return "/", err
 	}
@@ -462,6 +465,9 @@ func (m *manager) Update(sender godbus.Sender, name string) (godbus.ObjectPath, 
 }
 
 func (m *manager) Reconfigure(sender godbus.Sender, name string, choices map[string]godbus.Variant) (godbus.ObjectPath, *godbus.Error) {
+	if err := choicesTooBig(choices); err != nil {
+		return "/", err
+	}
 	if err := m.authorize(sender, ActionManage); err != nil {
 		return "/", err
 	}
