@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"time"
 
 	godbus "github.com/godbus/dbus/v5"
 )
@@ -54,8 +55,22 @@ func (c *Client) Close() error {
 // Conn is the underlying connection.
 func (c *Client) Conn() *godbus.Conn { return c.conn }
 
+// busLimitsExceeded is the error dbus-daemon answers with, instead of
+// delivering a call, when the destination's queue is full: another caller
+// is flooding rockond. The call never reached rockond, so sending it again
+// is safe whatever the method.
+const busLimitsExceeded = "org.freedesktop.DBus.Error.LimitsExceeded"
+
 func (c *Client) call(ctx context.Context, method string, out []any, args ...any) error {
 	call := c.obj.CallWithContext(ctx, ManagerInterface+"."+method, 0, args...)
+	for wait := 50 * time.Millisecond; isLimitsExceeded(call.Err); wait = min(2*wait, time.Second) {
+		select {
+		case <-ctx.Done():
+			return fromDBusError(call.Err)
+		case <-time.After(wait):
+		}
+		call = c.obj.CallWithContext(ctx, ManagerInterface+"."+method, 0, args...)
+	}
 	if call.Err != nil {
 		return fromDBusError(call.Err)
 	}
@@ -251,4 +266,17 @@ func (c *Client) runJob(ctx context.Context, w Watcher, method string, args ...a
 			}
 		}
 	}
+}
+
+func isLimitsExceeded(err error) bool {
+	var de godbus.Error
+	switch e := err.(type) {
+	case godbus.Error:
+		de = e
+	case *godbus.Error:
+		de = *e
+	default:
+		return false
+	}
+	return de.Name == busLimitsExceeded
 }
