@@ -1,7 +1,7 @@
 /* global cockpit */
 import { memo, useEffect, useMemo, useRef, useState } from "react";
 import {
-    Alert, Button, Label, Page, PageSection, SearchInput, Tab, Tabs, TabTitleText,
+    Alert, Button, Page, PageSection, SearchInput, Tab, Tabs, TabTitleText,
     Title, Toolbar, ToolbarContent, ToolbarItem,
 } from "@patternfly/react-core";
 import { connect, MANAGER, MANAGER_PATH, ROCKON, ROCKON_PREFIX } from "./api.js";
@@ -99,11 +99,17 @@ function useAdmin() {
     return allowed;
 }
 
+// StateLabel is PatternFly's label markup without its component: the
+// component measures its text after each render (for truncation), which
+// forces a layout per row of a long list.
 export function StateLabel({ state, installed }) {
-    if (!installed)
-        return <Label className="ro-state" data-state="not-installed">not installed</Label>;
-    const color = { running: "green", degraded: "orange", failed: "red", starting: "blue", stopping: "blue", installing: "blue", updating: "blue", uninstalling: "blue" }[state] || "grey";
-    return <Label className="ro-state" data-state={state} color={color}>{state}</Label>;
+    const text = installed ? state : "not-installed";
+    const color = { running: "green", degraded: "orange", failed: "red", starting: "blue", stopping: "blue", installing: "blue", updating: "blue", uninstalling: "blue" }[text];
+    return (
+        <span className={"pf-v5-c-label ro-state" + (color ? " pf-m-" + color : "")} data-state={text}>
+            <span className="pf-v5-c-label__content">{installed ? state : "not installed"}</span>
+        </span>
+    );
 }
 
 // AdminButton is a button that is disabled, with the reason as its title
@@ -164,7 +170,7 @@ const CatalogEntry = memo(function CatalogEntry({ r, admin, onInstall }) {
     return (
         <li className="ro-entry" data-name={r.Name}>
             <div className="ro-entry-head">
-                <Title headingLevel="h3" size="md" className="ro-name">{r.Name}</Title>
+                <h3 className="pf-v5-c-title pf-m-md ro-name">{r.Name}</h3>
                 <span className="ro-version">{r.Version}</span>
                 <StateLabel state={r.State} installed={r.Installed} />
                 <span className="ro-spacer" />
