@@ -112,7 +112,21 @@ func writeFile(t *testing.T, path, content string, mode os.FileMode) {
 
 // setup boots a sandbox with the engine, the test images, a catalog served
 // over loopback HTTP inside it, and rockond running as rockon.service.
-func setup(t *testing.T, engine string) *env {
+func setup(t *testing.T, engine string) *env { return setupWith(t, engine, setupOptions{}) }
+
+// setupOptions vary the test bed.
+type setupOptions struct {
+	// registry: the sandbox's registry stands in for Docker Hub and others
+	// (sandbox.Options.Registry).
+	registry bool
+	// shipped: rockond runs under the repository's rockon.service, with
+	// only ExecStart pointed at the test binary: the confinement as shipped.
+	shipped bool
+	// extraConfig is appended to rockond.toml.
+	extraConfig string
+}
+
+func setupWith(t *testing.T, engine string, opt setupOptions) *env {
 	if testing.Short() {
 		t.Skip("integration test (boots systemd, runs containers): not in -short mode")
 	}
@@ -120,7 +134,7 @@ func setup(t *testing.T, engine string) *env {
 	if os.Getenv("ROCKON_RACE_DAEMON") != "" {
 		bin = raceDaemon(t)
 	}
-	s := sandbox.New(t, sandbox.Options{Docker: engine == "docker"})
+	s := sandbox.New(t, sandbox.Options{Docker: engine == "docker", Registry: opt.registry})
 	if os.Getenv("ROCKON_RACE_DAEMON") != "" {
 		t.Cleanup(func() {
 			out, _ := s.Command(context.Background(), "journalctl", "--no-pager", "-o", "cat", "-u", "rockon.service").CombinedOutput()
@@ -165,7 +179,7 @@ listen = "127.0.0.1:9387"
 [timeouts]
 start = "60s"
 stop = "60s"
-`, engine, catalogPort), 0o644)
+%s`, engine, catalogPort, opt.extraConfig), 0o644)
 	root := moduleRoot(t)
 	time.Sleep(500 * time.Millisecond) // the catalog server binds
 	policy, err := os.ReadFile(filepath.Join(root, "packaging/dbus/org.rockon.rockon1.conf"))
@@ -174,7 +188,7 @@ stop = "60s"
 	}
 	writeFile(t, s.HostPath("/etc/dbus-1/system.d/org.rockon.rockon1.conf"), string(policy), 0o644)
 	s.Run(t, "busctl", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "ReloadConfig")
-	writeFile(t, s.HostPath("/etc/systemd/system/rockon.service"), fmt.Sprintf(`[Unit]
+	unit := fmt.Sprintf(`[Unit]
 Description=rockon daemon (test)
 After=docker.service
 StartLimitIntervalSec=0
@@ -188,7 +202,11 @@ RestartSec=1s
 WatchdogSec=60s
 [Install]
 WantedBy=multi-user.target
-`, bin), 0o644)
+`, bin)
+	if opt.shipped {
+		unit = shippedUnit(t, bin+" --config /etc/rockon/rockond.toml")
+	}
+	writeFile(t, s.HostPath("/etc/systemd/system/rockon.service"), unit, 0o644)
 	s.Run(t, "systemctl", "daemon-reload")
 	s.Run(t, "systemctl", "enable", "--now", "rockon.service")
 	e.connect()
@@ -197,6 +215,28 @@ WantedBy=multi-user.target
 		t.Fatal(err)
 	}
 	return e
+}
+
+// shippedUnit is the repository's rockon.service with ExecStart= running
+// command instead of the installed binary; nothing else changes.
+func shippedUnit(t *testing.T, command string) string {
+	b, err := os.ReadFile(filepath.Join(moduleRoot(t), "rockon.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	n := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "ExecStart=") {
+			l = "ExecStart=" + command
+			n++
+		}
+		out = append(out, l)
+	}
+	if n != 1 {
+		t.Fatalf("rockon.service has %d ExecStart= lines, want 1", n)
+	}
+	return strings.Join(out, "\n")
 }
 
 var raceOnce sync.Once

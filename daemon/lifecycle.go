@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rockon/rockon/catalog"
@@ -22,46 +23,99 @@ import (
 func imageRef(c catalog.Container) string { return c.ImageRef() }
 
 // pullImages makes every image of def available; always=true looks for a
-// newer image even when one is present (update).
+// newer image even when one is present (update). The images of a rock-on
+// are pulled concurrently (the engines download the layers of one image
+// in parallel already; several images at once keep the link busy while
+// one is unpacked); the first failure cancels the others.
 func (m *Manager) pullImages(ctx context.Context, def *catalog.RockOn, always bool, r api.Report, from, to float64) ([]state.Image, error) {
-	var imgs []state.Image
-	n := len(def.Containers)
 	// Each engine command is a process start (0.1-0.3 s on a small
 	// machine): an image present is looked at once, by its ID, and an
 	// image several containers share only for the first of them.
 	ids := map[string]string{}
-	for i, c := range def.Containers {
+	var missing []string
+	for _, c := range def.Containers {
 		ref := imageRef(c)
-		frac := from + (to-from)*float64(i)/float64(max(n, 1))
-		r(frac, "pulling "+ref)
-		id, ok := ids[ref]
-		if !ok && !always {
+		if _, seen := ids[ref]; seen {
+			continue
+		}
+		ids[ref] = ""
+		if !always {
 			got, err := m.eng.ImageID(ctx, ref)
 			if err != nil && !errors.Is(err, engine.ErrNotFound) {
 				return nil, err
 			}
-			id, ok = got, err == nil
-		}
-		if !ok {
-			start := time.Now()
-			pulled, err := m.eng.Ensure(ctx, ref, always, func(line string) {
-				r(frac, ref+": "+line)
-			})
-			if err != nil {
-				return nil, err
-			}
-			if id, err = m.eng.ImageID(ctx, ref); err != nil {
-				return nil, err
-			}
-			if pulled && m.rec != nil {
-				size, _ := m.eng.ImageSize(ctx, ref)
-				m.rec.ObservePull(size, time.Since(start))
+			if err == nil {
+				ids[ref] = got
+				continue
 			}
 		}
-		ids[ref] = id
-		imgs = append(imgs, state.Image{Container: c.Name, Ref: ref, ID: id, PulledAt: time.Now().UTC()})
+		missing = append(missing, ref)
+	}
+	if len(missing) > 0 {
+		r(from, "pulling "+strings.Join(missing, ", "))
+		pctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var (
+			mu    sync.Mutex
+			wg    sync.WaitGroup
+			first error
+			done  int
+		)
+		for _, ref := range missing {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				id, err := m.pullOne(pctx, ref, always, func(line string) {
+					mu.Lock()
+					frac := from + (to-from)*float64(done)/float64(len(missing))
+					mu.Unlock()
+					r(frac, ref+": "+line)
+				})
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					if first == nil {
+						first = err
+						cancel()
+					}
+					return
+				}
+				ids[ref] = id
+				done++
+				r(from+(to-from)*float64(done)/float64(len(missing)), "pulled "+ref)
+			}()
+		}
+		wg.Wait()
+		if first != nil {
+			return nil, first
+		}
+	}
+	var imgs []state.Image
+	now := time.Now().UTC()
+	for _, c := range def.Containers {
+		ref := imageRef(c)
+		imgs = append(imgs, state.Image{Container: c.Name, Ref: ref, ID: ids[ref], PulledAt: now})
 	}
 	return imgs, nil
+}
+
+// pullOne makes one image available and returns its ID. A failure is one
+// line naming the image and its registry, whatever failed.
+func (m *Manager) pullOne(ctx context.Context, ref string, always bool, progress engine.Progress) (string, error) {
+	start := time.Now()
+	pulled, err := m.eng.Ensure(ctx, ref, always, progress)
+	if err != nil {
+		return "", fmt.Errorf("image %s from registry %s: %s", ref, catalog.RegistryHost(ref), strings.ReplaceAll(err.Error(), "\n", " "))
+	}
+	id, err := m.eng.ImageID(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	if pulled && m.rec != nil {
+		size, _ := m.eng.ImageSize(ctx, ref)
+		m.rec.ObservePull(size, time.Since(start))
+	}
+	return id, nil
 }
 
 func (m *Manager) install(ctx context.Context, slug string, def *catalog.RockOn, ch unitgen.Choices, res *unitgen.Result, start bool, r api.Report) error {
@@ -574,6 +628,10 @@ func (m *Manager) apply(ctx context.Context, slug string, def *catalog.RockOn, c
 	}
 	m.mu.Lock()
 	m.results[slug] = res
+	if pull {
+		// it runs what the registry had a moment ago: unknown until checked again
+		delete(m.updates, slug)
+	}
 	m.mu.Unlock()
 	m.trackUnits(ctx, res)
 	r(1, "applied")

@@ -48,6 +48,7 @@ type Manager struct {
 	units       map[string]unitInfo         // unit name -> last known state
 	logs        map[string]string           // unit name -> last journal lines when it failed
 	results     map[string]*unitgen.Result  // slug -> compiled units of the installed rock-on
+	updates     map[string]bool             // slug -> the last update check found a newer image
 	watchers    []func(string)
 }
 
@@ -109,7 +110,7 @@ func New(ctx context.Context, opt Options) (*Manager, error) {
 	m := &Manager{cfg: cfg, store: store, eng: eng, sd: sd, catStore: cat, catalog: cat.Catalog(), rec: opt.Recorder, log: opt.Log, ctx: ctx, volumeCheck: opt.VolumeCheck,
 		installed: map[string]*state.Installed{},
 		busy:      map[string]string{}, units: map[string]unitInfo{}, logs: map[string]string{},
-		results: map[string]*unitgen.Result{}}
+		results: map[string]*unitgen.Result{}, updates: map[string]bool{}}
 	if err := m.loadInstalled(); err != nil {
 		sd.close()
 		return nil, err
@@ -647,6 +648,7 @@ func (m *Manager) forget(in *state.Installed) error {
 	}
 	m.mu.Lock()
 	delete(m.installed, unitgen.Slug(in.Name))
+	delete(m.updates, unitgen.Slug(in.Name))
 	m.mu.Unlock()
 	return nil
 }

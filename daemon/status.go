@@ -239,6 +239,7 @@ func (m *Manager) Properties(name string) (api.Properties, error) {
 	p.UpdatedAt = usec(in.UpdatedAt)
 	secrets := secretValues(in)
 	p.LastError = redact(in.Last.Message, secrets)
+	p.UpdateAvailable = m.updates[slug]
 	res := m.results[slug]
 	ids := map[string]state.Image{}
 	for _, im := range in.Images {
@@ -374,6 +375,7 @@ func (m *Manager) Snapshot() metrics.Snapshot {
 	s := metrics.Snapshot{Catalog: metrics.CatalogSnapshot{Entries: m.catalog.Len(), LastRefresh: m.refreshedAt}}
 	for slug, in := range m.installed {
 		r := metrics.RockOnSnapshot{Name: in.Name, Engine: m.cfg.Engine.Name, State: m.stateLocked(slug, in)}
+		r.UpdateAvailable, r.UpdateChecked = m.updates[slug]
 		if d, err := definition(in.Name, in.Definition); err == nil {
 			r.Version = d.Version
 		}

@@ -28,6 +28,10 @@ type Backend interface {
 	// Begin checks op (arguments, existence, not busy) and reserves the
 	// rock-on; the returned function does the work and releases it. An
 	// error from Begin is the method call's error.
+	// CheckUpdates asks the registries, without pulling, whether the tag
+	// of each container of the named installed rock-ons (all when names is
+	// empty) points at an image other than the one it runs.
+	CheckUpdates(ctx context.Context, names []string) ([]UpdateCheck, error)
 	Begin(op Operation) (run func(ctx context.Context, report Report) error, err error)
 	// Watch registers f, called with a rock-on's name (or slug) whenever
 	// its properties may have changed, and with "" when the set of

@@ -96,6 +96,17 @@ func (c *Client) List(ctx context.Context, installedOnly bool) ([]Summary, error
 	return l, err
 }
 
+// CheckUpdates asks whether newer images exist for the named installed
+// rock-ons (all when names is empty), without pulling.
+func (c *Client) CheckUpdates(ctx context.Context, names []string) ([]UpdateCheck, error) {
+	if names == nil {
+		names = []string{}
+	}
+	var l []UpdateCheck
+	err := c.call(ctx, "CheckUpdates", []any{&l}, names)
+	return l, err
+}
+
 // Definition returns a rock-on's catalog definition (registry JSON).
 func (c *Client) Definition(ctx context.Context, name string) (string, error) {
 	var s string

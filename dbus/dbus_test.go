@@ -98,8 +98,11 @@ func (b *backend) ManagerProperties() ManagerProperties {
 	return ManagerProperties{Version: "test", Engine: "podman", CatalogEntries: uint32(len(b.props)), Installed: n}
 }
 func (b *backend) Definition(string) (string, error) { return "{}", nil }
-func (b *backend) Config(string) (string, error)     { return "", nil }
-func (b *backend) Watch(f func(string))              { b.watch = append(b.watch, f) }
+func (b *backend) CheckUpdates(context.Context, []string) ([]UpdateCheck, error) {
+	return []UpdateCheck{{Name: "A", Container: "a", Image: "docker.io/library/a:1", CurrentDigest: "sha256:1", LatestDigest: "sha256:2", UpdateAvailable: true}}, nil
+}
+func (b *backend) Config(string) (string, error) { return "", nil }
+func (b *backend) Watch(f func(string))          { b.watch = append(b.watch, f) }
 func (b *backend) Begin(op Operation) (func(context.Context, Report) error, error) {
 	p, err := b.Properties(op.Name)
 	if err != nil {

@@ -24,6 +24,9 @@
 //	Start(s name) -> (o job), Stop, Restart                  org.rockon.rockon1.manage
 //	Update(s name) -> (o job)                                org.rockon.rockon1.manage
 //	Reconfigure(s name, a{sv} choices) -> (o job)            org.rockon.rockon1.manage
+//	CheckUpdates(as names) -> (a(sssssbs) checks)            org.rockon.rockon1.refresh-catalog
+//	    one per container of the named installed rock-ons (all when empty): rock-on, container,
+//	    image, current digest, registry digest, update available, error; asks the registries, pulls nothing
 //
 // choices: either "config" (s), the install-config TOML text
 // (unitgen.Choices, the format of `rockon install --config`), or the same
@@ -57,6 +60,7 @@
 //	Volumes     a(sss)          container, container path, host directory
 //	InstalledAt, UpdatedAt      t   µs since the epoch
 //	LastError                   s   the last failed operation's error
+//	UpdateAvailable             b   the last CheckUpdates found a newer image for a container
 //
 // Environment values and custom config are never in properties (they may
 // be secrets; they are also redacted from LastError and log lines): read

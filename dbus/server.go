@@ -321,6 +321,7 @@ func managerIface(m *manager) ifaceDesc {
 			{Name: "Restart", In: []string{"name"}, Out: []string{"job"}},
 			{Name: "Update", In: []string{"name"}, Out: []string{"job"}},
 			{Name: "Reconfigure", In: []string{"name", "choices"}, Out: []string{"job"}},
+			{Name: "CheckUpdates", In: []string{"names"}, Out: []string{"checks"}},
 		},
 		Signals: []signalDesc{
 			{Name: "JobNew", Args: []string{"id u", "job o", "rockon s", "kind s"}},
@@ -364,6 +365,20 @@ func (m *manager) RefreshCatalog(sender godbus.Sender) (uint32, *godbus.Error) {
 	n, err := m.s.b.RefreshCatalog(m.s.ctx)
 	m.s.markDirty("")
 	return uint32(n), toDBusError(err)
+}
+
+// CheckUpdates asks registries over the network on the caller's behalf:
+// the same authorization as refreshing the catalog.
+func (m *manager) CheckUpdates(sender godbus.Sender, names []string) ([]UpdateCheck, *godbus.Error) {
+	if err := m.authorize(sender, ActionRefreshCatalog); err != nil {
+		return nil, err
+	}
+	checks, err := m.s.b.CheckUpdates(m.s.ctx, names)
+	if checks == nil {
+		checks = []UpdateCheck{}
+	}
+	m.s.markDirty("")
+	return checks, toDBusError(err)
 }
 
 func (m *manager) ListRockOns(installedOnly bool) ([]Summary, *godbus.Error) {

@@ -72,6 +72,24 @@ type Properties struct {
 	InstalledAt  uint64 // µs since the epoch
 	UpdatedAt    uint64
 	LastError    string
+	// UpdateAvailable: the last update check found, for at least one
+	// container, a registry digest for its tag other than the image it
+	// runs. False until a check ran.
+	UpdateAvailable bool
+}
+
+// UpdateCheck is one container's answer to CheckUpdates.
+type UpdateCheck struct {
+	Name            string `json:"name"`      // rock-on
+	Container       string `json:"container"` // container name from the definition
+	Image           string `json:"image"`     // fully qualified reference, with its tag
+	CurrentDigest   string `json:"current_digest"`
+	LatestDigest    string `json:"latest_digest"`
+	UpdateAvailable bool   `json:"update_available"`
+	// Error says why this container could not be checked (registry
+	// unreachable, unknown tag, a local-only image); the digests it could
+	// not learn are empty.
+	Error string `json:"error,omitempty"`
 }
 
 // ManagerProperties are the read-only properties of the Manager object.

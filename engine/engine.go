@@ -24,6 +24,9 @@ type Engine struct {
 	// Timeout bounds every call except Pull; PullTimeout bounds Pull.
 	Timeout     time.Duration
 	PullTimeout time.Duration
+	// Skopeo is the skopeo binary update checks ask registries with;
+	// "" means DefaultSkopeo.
+	Skopeo string
 }
 
 // ErrNotFound is returned when an image, container or network does not exist.
@@ -183,7 +186,11 @@ func (e *Engine) Pull(ctx context.Context, ref string, progress Progress) error 
 		if ctx.Err() == context.DeadlineExceeded {
 			return fmt.Errorf("pulling %s: timed out after %s", ref, e.PullTimeout)
 		}
-		return fmt.Errorf("pulling %s: %w: %s", ref, err, lastLine(stderr.String()))
+		msg := lastLine(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return fmt.Errorf("pulling %s: %s", ref, msg)
 	}
 	return nil
 }

@@ -43,6 +43,10 @@ var (
 	famRockOnState = newFamily("rockon_rockon_state",
 		"State of each installed rock-on: one series per state, 1 for the current one.",
 		dto.MetricType_GAUGE)
+	// name
+	famRockOnUpdateAvailable = newFamily("rockon_rockon_update_available",
+		"Whether the last update check found a newer image in the registry for a container of the rock-on (absent until a check ran).",
+		dto.MetricType_GAUGE)
 	// container, rockon, sub_state, unit
 	famContainerInfo = newFamily("rockon_container_info",
 		"Containers of installed rock-ons with their systemd unit and its sub-state. Always 1.",
@@ -142,6 +146,7 @@ func (c *Collector) Gather() ([]*dto.MetricFamily, error) {
 
 	info := b.family(famRockOnInfo)
 	state := b.family(famRockOnState)
+	updates := b.family(famRockOnUpdateAvailable)
 	info.Metric = slices.Grow(info.Metric, len(rockons))
 	state.Metric = slices.Grow(state.Metric, len(rockons)*len(States))
 	containers := make([]containerRef, 0, ncontainers)
@@ -149,6 +154,9 @@ func (c *Collector) Gather() ([]*dto.MetricFamily, error) {
 		r := ref.r
 		namePair := pair("name", ref.name)
 		info.Metric = append(info.Metric, b.gauge([]*dto.LabelPair{pair("engine", label(r.Engine)), namePair, pair("version", label(r.Version))}, 1))
+		if r.UpdateChecked {
+			updates.Metric = append(updates.Metric, b.gauge([]*dto.LabelPair{namePair}, boolValue(r.UpdateAvailable)))
+		}
 
 		cur, ok := stateIndex[r.State]
 		if !ok {
@@ -178,6 +186,7 @@ func (c *Collector) Gather() ([]*dto.MetricFamily, error) {
 	sortSeries(info)
 	add(info)
 	add(state)
+	add(updates)
 
 	// Container series are labelled {container, rockon, ...}: ordered by
 	// container name first.

@@ -61,6 +61,9 @@ type RockOnSnapshot struct {
 	// StateUnknown.
 	State      string
 	Containers []ContainerSnapshot
+	// UpdateChecked: an update check ran since the rock-on was installed or
+	// last updated; UpdateAvailable is then its answer.
+	UpdateChecked, UpdateAvailable bool
 }
 
 // ContainerSnapshot is one container of a rock-on, as seen through its

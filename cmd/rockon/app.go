@@ -162,9 +162,13 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				BashComplete: nameComplete(true),
 			},
 			{
-				Name:         "update",
-				Usage:        "pull newer images and restart what changed (rolls back on failure)",
-				ArgsUsage:    "NAME",
+				Name:      "update",
+				Usage:     "pull newer images and restart what changed (rolls back on failure); --check only asks the registries",
+				ArgsUsage: "NAME | --check [NAME...]",
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "check", Usage: "compare each container's image with what its tag points at in the registry now; pulls and changes nothing (all installed rock-ons when no NAME)"},
+					&cli.BoolFlag{Name: "json", Usage: "print JSON (with --check: [{name, container, image, current_digest, latest_digest, update_available}])"},
+				},
 				Action:       a.update,
 				BashComplete: nameComplete(true),
 			},

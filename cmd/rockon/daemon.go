@@ -29,6 +29,7 @@ type daemonClient interface {
 	Stop(ctx context.Context, name string, w rdbus.Watcher) error
 	Restart(ctx context.Context, name string, w rdbus.Watcher) error
 	Update(ctx context.Context, name string, w rdbus.Watcher) error
+	CheckUpdates(ctx context.Context, names []string) ([]rdbus.UpdateCheck, error)
 	Reconfigure(ctx context.Context, name, config string, w rdbus.Watcher) error
 }
 
@@ -252,6 +253,12 @@ func (a *app) toggle(verb string) cli.ActionFunc {
 }
 
 func (a *app) update(c *cli.Context) error {
+	if c.Bool("json") {
+		a.o.json = true
+	}
+	if c.Bool("check") {
+		return a.checkUpdates(c)
+	}
 	return a.job(c, "updating", "updated", func(ctx context.Context, d daemonClient, n string, w rdbus.Watcher) error { return d.Update(ctx, n, w) })
 }
 

@@ -1,0 +1,240 @@
+package daemon_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	api "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/sandbox"
+)
+
+// hubDef names its images as Rockstor's catalog does: a Docker Hub
+// repository without a registry host (and no tag: latest), another
+// registry's host, and an official image (one component).
+const hubDef = `{
+  "Hub Test": {
+    "description": "Images named as the catalog names them.",
+    "version": "1.0",
+    "website": "https://example.org/",
+    "containers": {
+      "hub-web": {
+        "image": "rockontest/app",
+        "launch_order": 1,
+        "ports": {"8080": {"description": "Web.", "label": "Web", "host_default": 18110, "protocol": "tcp", "ui": true}}
+      },
+      "hub-api": {
+        "image": "lscr.io/rockontest/api",
+        "tag": "1",
+        "launch_order": 2,
+        "ports": {"8080": {"description": "API.", "label": "API", "host_default": 18111, "protocol": "tcp"}}
+      },
+      "hub-official": {
+        "image": "rockontest",
+        "tag": "1",
+        "launch_order": 3
+      }
+    }
+  }
+}`
+
+// faultDef is a one-container rock-on whose image pull fails in a given way.
+// Container names are unique across a catalog: each gets its own.
+func faultDef(i int, name, image, tag string) string {
+	return fmt.Sprintf(`{%q: {"description": "A pull that fails.", "version": "1", "website": "https://example.org/",
+  "containers": {"fault-%d": {"image": %q, "tag": %q, "launch_order": 1,
+    "ports": {"8080": {"description": "Port.", "label": "Port", "host_default": 18120, "protocol": "tcp"}}}}}}`, name, i, image, tag)
+}
+
+type fault struct {
+	name, image, tag, ref, registry string
+}
+
+var faults = []fault{
+	{"Unknown Repository", "rockontest/nothere", "1", "docker.io/rockontest/nothere:1", "docker.io"},
+	{"Unknown Tag", "rockontest/app", "9", "docker.io/rockontest/app:9", "docker.io"},
+	{"Unreachable Registry", "unreachable.rockon.test/rockontest/app", "1", "unreachable.rockon.test/rockontest/app:1", "unreachable.rockon.test"},
+	{"Silent Registry", "silent.rockon.test/rockontest/app", "1", "silent.rockon.test/rockontest/app:1", "silent.rockon.test"},
+}
+
+func TestDockerHubNamesPodman(t *testing.T) { testDockerHubNames(t, "podman") }
+func TestDockerHubNamesDocker(t *testing.T) { testDockerHubNames(t, "docker") }
+
+// testDockerHubNames: rockond, confined as rockon.service ships, installs
+// rock-ons whose images are named like the catalog's from the sandbox's
+// stand-in Docker Hub (over HTTPS); pulls that fail leave nothing behind
+// and say which image and registry; a newer image pushed under the same
+// tag is found by an update check without touching the local image, and
+// an update then runs it.
+func testDockerHubNames(t *testing.T, engine string) {
+	e := setupWith(t, engine, setupOptions{registry: true, shipped: true, extraConfig: "pull = \"45s\"\n"})
+	s := e.s
+	if got := strings.TrimSpace(s.Run(t, "systemctl", "show", "--value", "-p", "ProtectSystem,NoNewPrivileges", "rockon.service")); got != "strict\nyes" {
+		t.Fatalf("rockond does not run under the shipped confinement: %q", got)
+	}
+	s.PushTestImage(t, "1", "rockontest/app:latest")
+	s.PushTestImage(t, "1", "lscr.io/rockontest/api:1")
+	s.PushTestImage(t, "1", "rockontest:1")
+	if engine == "podman" {
+		// the pushes' sources share the layers: without them every byte is pulled
+		s.Run(t, "podman", "rmi", "--force", "localhost/rockon-test:1", "localhost/rockon-test:2", "localhost/rockon-test:broken")
+	}
+	// a registry that accepts connections and never answers
+	s.Run(t, "sh", "-c", "echo '127.0.0.2 silent.rockon.test' >>/etc/hosts")
+	s.Run(t, "systemd-run", "--unit=silent-registry", "socat", "TCP-LISTEN:443,bind=127.0.0.2,fork,reuseaddr", "SYSTEM:sleep 3600")
+
+	dir := s.HostPath("/srv/rockon/catalog")
+	root := `{"hub test": "hub.json"`
+	writeFile(t, filepath.Join(dir, "hub.json"), hubDef, 0o644)
+	for i, f := range faults {
+		file := fmt.Sprintf("fault%d.json", i)
+		writeFile(t, filepath.Join(dir, file), faultDef(i, f.name, f.image, f.tag), 0o644)
+		root += fmt.Sprintf(", %q: %q", strings.ToLower(f.name), file)
+	}
+	writeFile(t, filepath.Join(dir, "root.json"), root+"}", 0o644)
+	if _, err := e.c.RefreshCatalog(e.ctx()); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := e.c.Install(e.ctx(), "Hub Test", "", true, nil); err != nil {
+		t.Fatalf("install: %v", err)
+	}
+	for _, port := range []string{"18110", "18111"} {
+		if got := strings.TrimSpace(e.mustCurl("http://127.0.0.1:" + port + "/version")); got != "1" {
+			t.Fatalf("port %s: version %q, want 1", port, got)
+		}
+	}
+	unit := s.Run(t, "cat", "/etc/systemd/system/rockon-hub-test-hub-web.service")
+	if !strings.Contains(unit, `"docker.io/rockontest/app:latest"`) {
+		t.Errorf("the web unit does not run the qualified name:\n%s", unit)
+	}
+	if !strings.Contains(s.Run(t, "cat", "/etc/systemd/system/rockon-hub-test-hub-official.service"), `"docker.io/library/rockontest:1"`) {
+		t.Error("the official image is not run as docker.io/library/...")
+	}
+
+	// Faults: one error naming image and registry, nothing installed.
+	for _, f := range faults {
+		err := e.c.Install(e.ctx(), f.name, "", true, nil)
+		t.Logf("install %s: %v", f.name, err)
+		if err == nil {
+			t.Errorf("install %s succeeded", f.name)
+			continue
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "image "+f.ref+" from registry "+f.registry+":") || strings.Contains(msg, "\n") {
+			t.Errorf("install %s: error %q does not name image %s and registry %s in one line", f.name, msg, f.ref, f.registry)
+		}
+		if _, err := e.c.Status(e.ctx(), f.name); err != nil {
+			t.Errorf("status %s: %v", f.name, err)
+		} else if p, _ := e.c.Status(e.ctx(), f.name); p.Installed {
+			t.Errorf("%s is installed after a failed pull", f.name)
+		}
+		if out := s.Run(t, "sh", "-c", "ls /etc/systemd/system | grep -c rockon-"+strings.ReplaceAll(strings.ToLower(f.name), " ", "-")+" || true"); strings.TrimSpace(out) != "0" {
+			t.Errorf("%s left unit files", f.name)
+		}
+	}
+	if out := s.Run(t, engine, "ps", "-a", "--format", "{{.Names}}"); strings.Contains(out, "fault-") {
+		t.Errorf("a failed install left a container:\n%s", out)
+	}
+
+	// A newer image under the same tag: found by the check, local image untouched.
+	localID := func() string {
+		return strings.TrimSpace(s.Run(t, engine, "image", "inspect", "--format", "{{.Id}}", "docker.io/rockontest/app:latest"))
+	}
+	before := localID()
+	checks, err := e.c.CheckUpdates(e.ctx(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range checks {
+		if c.UpdateAvailable || c.Error != "" || c.CurrentDigest == "" || c.CurrentDigest != c.LatestDigest {
+			t.Errorf("before a push: %+v", c)
+		}
+	}
+	s.PushTestImage(t, "2", "rockontest/app:latest")
+	checks, err = e.c.CheckUpdates(e.ctx(), []string{"Hub Test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(checks) != 3 {
+		t.Fatalf("checks: %+v", checks)
+	}
+	for _, c := range checks {
+		want := c.Container == "hub-web"
+		if c.UpdateAvailable != want || c.Error != "" || !strings.HasPrefix(c.LatestDigest, "sha256:") || !strings.HasPrefix(c.CurrentDigest, "sha256:") {
+			t.Errorf("after a push to rockontest/app:latest: %+v", c)
+		}
+	}
+	// the CLI, as a user runs it
+	var cli []map[string]any
+	out := s.Run(t, filepath.Join(sandbox.Binaries(t), "rockon"), "update", "--check", "--json", "Hub Test")
+	if err := json.Unmarshal([]byte(out), &cli); err != nil || len(cli) != 3 {
+		t.Fatalf("rockon update --check --json: %v\n%s", err, out)
+	}
+	for _, c := range cli {
+		for _, k := range []string{"name", "container", "image", "current_digest", "latest_digest", "update_available"} {
+			if _, ok := c[k]; !ok {
+				t.Errorf("rockon update --check --json: no %q in %v", k, c)
+			}
+		}
+		if c["container"] == "hub-web" && (c["update_available"] != true || c["image"] != "docker.io/rockontest/app:latest") {
+			t.Errorf("rockon update --check --json: %v", c)
+		}
+	}
+	if got := localID(); got != before {
+		t.Errorf("the check changed the local image: %s -> %s", before, got)
+	}
+	if p, err := e.c.Status(e.ctx(), "Hub Test"); err != nil || !p.UpdateAvailable {
+		t.Errorf("UpdateAvailable after the check: %v, %v", p.UpdateAvailable, err)
+	}
+	if m := e.mustCurl("http://127.0.0.1:9387/metrics"); !strings.Contains(m, `rockon_rockon_update_available{name="Hub Test"} 1`) {
+		t.Errorf("metrics lack the update:\n%s", m)
+	}
+	if got := strings.TrimSpace(e.mustCurl("http://127.0.0.1:18110/version")); got != "1" {
+		t.Errorf("the check changed what runs: version %q", got)
+	}
+
+	// An update while the registry is down: it fails naming image and
+	// registry, the running version stays.
+	s.Run(t, "systemctl", "stop", "registry.service")
+	err = e.c.Update(e.ctx(), "Hub Test", nil)
+	if err == nil || !strings.Contains(err.Error(), "from registry docker.io:") {
+		t.Errorf("update with the registry down: %v", err)
+	}
+	if got := strings.TrimSpace(e.mustCurl("http://127.0.0.1:18110/version")); got != "1" {
+		t.Errorf("after a failed update: version %q", got)
+	}
+	s.Run(t, "systemctl", "start", "registry.service")
+
+	if err := e.c.Update(e.ctx(), "Hub Test", nil); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	if got := strings.TrimSpace(e.mustCurl("http://127.0.0.1:18110/version")); got != "2" {
+		t.Errorf("after the update: version %q, want 2", got)
+	}
+	checks, err = e.c.CheckUpdates(e.ctx(), []string{"hub-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range checks {
+		if c.UpdateAvailable || c.Error != "" {
+			t.Errorf("after the update: %+v", c)
+		}
+	}
+
+	// A broken image under the tag: the update rolls back, version 2 runs on.
+	s.PushTestImage(t, "broken", "rockontest/app:latest")
+	if err := e.c.Update(e.ctx(), "Hub Test", nil); !errors.Is(err, api.ErrFailed) {
+		t.Errorf("update onto a broken image: %v, want Failed", err)
+	}
+	e.waitState("Hub Test", "running")
+	if got := strings.TrimSpace(e.mustCurl("http://127.0.0.1:18110/version")); got != "2" {
+		t.Errorf("after the rollback: version %q, want 2", got)
+	}
+	if _, err := e.c.CheckUpdates(e.ctx(), []string{"Not Installed"}); err == nil {
+		t.Error("CheckUpdates of an unknown rock-on succeeded")
+	}
+}

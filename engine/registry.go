@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// DefaultSkopeo is where the skopeo binary is looked for.
+const DefaultSkopeo = "/usr/bin/skopeo"
+
+// RepoDigests returns the manifest digests ("repository@sha256:...") the
+// engine recorded for a local image (by ID or name) when it was pulled.
+func (e *Engine) RepoDigests(ctx context.Context, image string) ([]string, error) {
+	if err := checkRef(image); err != nil {
+		return nil, err
+	}
+	out, err := e.run(ctx, e.Timeout, "image", "inspect", "--format", "{{json .RepoDigests}}", "--", image)
+	if err != nil {
+		if isMissing(err) {
+			return nil, fmt.Errorf("image %s: %w", image, ErrNotFound)
+		}
+		return nil, err
+	}
+	var digests []string
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &digests); err != nil {
+		return nil, fmt.Errorf("digests of %s: %q: %w", image, out, err)
+	}
+	return digests, nil
+}
+
+// RegistryDigest asks ref's registry for the digest of the manifest its
+// tag points at, without pulling anything: skopeo fetches the manifest
+// (and the small config blob) with the same containers/image library and
+// configuration podman uses (registries.conf mirrors and insecure
+// registries, certs.d, auth.json), and also reads docker's certs.d and
+// ~/.docker/config.json logins. The digest is that of the tag's top-level
+// manifest (an index for a multi-platform image), which is what both
+// engines record in RepoDigests on a pull by tag.
+func (e *Engine) RegistryDigest(ctx context.Context, ref string) (string, error) {
+	if err := checkRef(ref); err != nil {
+		return "", err
+	}
+	bin := e.Skopeo
+	if bin == "" {
+		bin = DefaultSkopeo
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "inspect", "--no-tags", "--format", "{{.Digest}}", "docker://"+ref)
+	cmd.WaitDelay = 5 * time.Second
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if ctx.Err() == context.DeadlineExceeded {
+			return "", fmt.Errorf("asking the registry for %s: timed out after %s", ref, e.Timeout)
+		}
+		if _, ok := err.(*exec.ExitError); !ok {
+			return "", fmt.Errorf("asking the registry for %s: %s cannot be run (install skopeo): %v", ref, bin, err)
+		}
+		return "", fmt.Errorf("asking the registry for %s: %s", ref, lastLine(stderr.String()))
+	}
+	d := strings.TrimSpace(string(out))
+	if !strings.HasPrefix(d, "sha256:") {
+		return "", fmt.Errorf("asking the registry for %s: unexpected digest %q", ref, d)
+	}
+	return d, nil
+}
