@@ -137,6 +137,15 @@ func New(ctx context.Context, opt Options) (*Manager, error) {
 	}
 	m.recover(ctx)
 	m.refreshAllUnits(ctx)
+	// the catalog changes while the daemon runs: new versions must show
+	go every(ctx, time.Duration(cfg.Metastore.RefreshEvery), func() {
+		if _, err := m.RefreshCatalog(ctx); err != nil && ctx.Err() == nil {
+			m.log.Warn("catalog", "err", err)
+		}
+	})
+	if len(cfg.Update.Auto) > 0 {
+		go every(ctx, time.Duration(cfg.Update.AutoEvery), func() { _, _ = m.AutoUpdate(ctx) })
+	}
 	go func() { <-ctx.Done(); sd.close() }()
 	return m, nil
 }

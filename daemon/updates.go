@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/rockon/rockon/catalog"
 	api "github.com/rockon/rockon/dbus"
@@ -118,4 +119,74 @@ func (m *Manager) CheckUpdates(ctx context.Context, names []string) ([]api.Updat
 		m.notify(slug)
 	}
 	return out, nil
+}
+
+// AutoUpdate implements api.Backend: the rock-ons listed in [update] auto
+// are checked and, when a registry has a newer image for one of their
+// containers, updated, one at a time (an update that does not start is
+// rolled back by the update itself). It returns, and logs to the journal,
+// one line per rock-on saying what was done.
+func (m *Manager) AutoUpdate(ctx context.Context) ([]string, error) {
+	var lines []string
+	for _, name := range m.cfg.Update.Auto {
+		if ctx.Err() != nil {
+			return lines, ctx.Err()
+		}
+		line, failed := m.autoUpdateOne(ctx, name)
+		if failed {
+			m.log.Warn(line)
+		} else {
+			m.log.Info(line)
+		}
+		lines = append(lines, line)
+	}
+	return lines, nil
+}
+
+func (m *Manager) autoUpdateOne(ctx context.Context, name string) (line string, failed bool) {
+	oneLine := func(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }
+	checks, err := m.CheckUpdates(ctx, []string{name})
+	if err != nil {
+		return fmt.Sprintf("auto-update %s: not checked: %s", name, oneLine(err)), true
+	}
+	var newer, unchecked []string
+	for _, c := range checks {
+		switch {
+		case c.Error != "":
+			unchecked = append(unchecked, c.Container+": "+c.Error)
+		case c.UpdateAvailable:
+			newer = append(newer, fmt.Sprintf("%s %s -> %s", c.Image, c.CurrentDigest, c.LatestDigest))
+		}
+	}
+	if len(newer) == 0 {
+		if len(unchecked) > 0 {
+			return fmt.Sprintf("auto-update %s: not checked: %s", name, strings.Join(unchecked, "; ")), true
+		}
+		return fmt.Sprintf("auto-update %s: current", name), false
+	}
+	run, err := m.Begin(api.Operation{Kind: "update", Name: name})
+	if err != nil {
+		return fmt.Sprintf("auto-update %s: not updated: %s", name, oneLine(err)), true
+	}
+	if err := run(ctx, func(float64, string) {}); err != nil {
+		return fmt.Sprintf("auto-update %s: update failed, the previous version runs on: %s", name, oneLine(err)), true
+	}
+	return fmt.Sprintf("auto-update %s: updated (%s)", name, strings.Join(newer, ", ")), false
+}
+
+// every runs f every d until ctx ends; d <= 0 never.
+func every(ctx context.Context, d time.Duration, f func()) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
+		}
+	}
 }

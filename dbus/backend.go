@@ -32,6 +32,9 @@ type Backend interface {
 	// of each container of the named installed rock-ons (all when names is
 	// empty) points at an image other than the one it runs.
 	CheckUpdates(ctx context.Context, names []string) ([]UpdateCheck, error)
+	// AutoUpdate checks and updates, one at a time, the rock-ons the
+	// administrator opted in; one line per rock-on says what was done.
+	AutoUpdate(ctx context.Context) ([]string, error)
 	Begin(op Operation) (run func(ctx context.Context, report Report) error, err error)
 	// Watch registers f, called with a rock-on's name (or slug) whenever
 	// its properties may have changed, and with "" when the set of

@@ -107,6 +107,14 @@ func (c *Client) CheckUpdates(ctx context.Context, names []string) ([]UpdateChec
 	return l, err
 }
 
+// AutoUpdate runs the opt-in automatic update now and returns its lines.
+// Updates can take minutes: ctx should allow for it.
+func (c *Client) AutoUpdate(ctx context.Context) ([]string, error) {
+	var l []string
+	err := c.call(ctx, "AutoUpdate", []any{&l})
+	return l, err
+}
+
 // Definition returns a rock-on's catalog definition (registry JSON).
 func (c *Client) Definition(ctx context.Context, name string) (string, error) {
 	var s string

@@ -24,6 +24,8 @@
 //	Start(s name) -> (o job), Stop, Restart                  org.rockon.rockon1.manage
 //	Update(s name) -> (o job)                                org.rockon.rockon1.manage
 //	Reconfigure(s name, a{sv} choices) -> (o job)            org.rockon.rockon1.manage
+//	AutoUpdate() -> (as lines)                               org.rockon.rockon1.manage
+//	    the opt-in automatic update ([update] auto), now: one line per rock-on
 //	CheckUpdates(as names) -> (a(sssssbs) checks)            org.rockon.rockon1.refresh-catalog
 //	    one per container of the named installed rock-ons (all when empty): rock-on, container,
 //	    image, current digest, registry digest, update available, error; asks the registries, pulls nothing

@@ -322,6 +322,7 @@ func managerIface(m *manager) ifaceDesc {
 			{Name: "Update", In: []string{"name"}, Out: []string{"job"}},
 			{Name: "Reconfigure", In: []string{"name", "choices"}, Out: []string{"job"}},
 			{Name: "CheckUpdates", In: []string{"names"}, Out: []string{"checks"}},
+			{Name: "AutoUpdate", Out: []string{"lines"}},
 		},
 		Signals: []signalDesc{
 			{Name: "JobNew", Args: []string{"id u", "job o", "rockon s", "kind s"}},
@@ -379,6 +380,19 @@ func (m *manager) CheckUpdates(sender godbus.Sender, names []string) ([]UpdateCh
 	}
 	m.s.markDirty("")
 	return checks, toDBusError(err)
+}
+
+// AutoUpdate runs the opt-in automatic update now; it changes rock-ons.
+func (m *manager) AutoUpdate(sender godbus.Sender) ([]string, *godbus.Error) {
+	if err := m.authorize(sender, ActionManage); err != nil {
+		return nil, err
+	}
+	lines, err := m.s.b.AutoUpdate(m.s.ctx)
+	if lines == nil {
+		lines = []string{}
+	}
+	m.s.markDirty("")
+	return lines, toDBusError(err)
 }
 
 func (m *manager) ListRockOns(installedOnly bool) ([]Summary, *godbus.Error) {

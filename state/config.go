@@ -37,6 +37,7 @@ type Config struct {
 	DBus      DBus      `toml:"dbus"`
 	Install   Install   `toml:"install"`
 	Timeouts  Timeouts  `toml:"timeouts"`
+	Update    Update    `toml:"update"`
 }
 
 // Metastore is where rock-on definitions come from.
@@ -48,6 +49,21 @@ type Metastore struct {
 	// LocalDir holds local definition files (*.json), which take
 	// precedence over remote ones of the same name. Empty disables it.
 	LocalDir string `toml:"local_dir"`
+	// RefreshEvery is how often the running daemon fetches the catalog
+	// again (it does at start-up too); 0 turns the periodic refresh off.
+	RefreshEvery Duration `toml:"refresh_every"`
+}
+
+// Update is the opt-in automatic update.
+type Update struct {
+	// Auto lists the installed rock-ons (by name) that are updated
+	// automatically: checked every AutoEvery, one at a time, and updated
+	// when a registry has a newer image for one of their containers (with
+	// the update's rollback when it does not start). Empty: none.
+	Auto []string `toml:"auto"`
+	// AutoEvery is how often; 0 turns the schedule off (rockon update
+	// --auto still runs it once).
+	AutoEvery Duration `toml:"auto_every"`
 }
 
 // Engine is the container engine the units run.
@@ -134,7 +150,11 @@ func DefaultConfig() *Config {
 			RemoteURL: "http://rockstor.com/rockons",
 			RootFile:  "root.json",
 			LocalDir:  "/etc/rockon/rockons.d",
+			// the catalog changes a few times a month; a day is Rockstor's
+			// own refresh at most
+			RefreshEvery: Duration(24 * time.Hour),
 		},
+		Update:  Update{Auto: []string{}, AutoEvery: Duration(24 * time.Hour)},
 		Engine:  Engine{Name: "docker", Binary: "/usr/bin/docker"},
 		Volumes: Volumes{SharesRoot: "/mnt2", AllowedRoots: []string{"/mnt2", "/srv"}},
 		Metrics: Metrics{Listen: "127.0.0.1:9387"},
@@ -287,6 +307,14 @@ func (c *Config) check() []keyErr {
 		{"timeouts.stop", c.Timeouts.Stop}, {"timeouts.fetch", c.Timeouts.Fetch}} {
 		if t.d <= 0 {
 			add(t.key, fmt.Errorf("must be positive, got %s", time.Duration(t.d)))
+		}
+	}
+	for _, t := range []struct {
+		key string
+		d   Duration
+	}{{"metastore.refresh_every", c.Metastore.RefreshEvery}, {"update.auto_every", c.Update.AutoEvery}} {
+		if t.d < 0 || (t.d > 0 && time.Duration(t.d) < time.Minute) {
+			add(t.key, fmt.Errorf("must be 0 (off) or at least 1m, got %s", time.Duration(t.d)))
 		}
 	}
 	return errs

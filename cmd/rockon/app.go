@@ -166,6 +166,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				Usage:     "pull newer images and restart what changed (rolls back on failure); --check only asks the registries",
 				ArgsUsage: "NAME | --check [NAME...]",
 				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "auto", Usage: "run the automatic update of the rock-ons listed in rockond.toml's [update] auto now, one at a time"},
 					&cli.BoolFlag{Name: "check", Usage: "compare each container's image with what its tag points at in the registry now; pulls and changes nothing (all installed rock-ons when no NAME)"},
 					&cli.BoolFlag{Name: "json", Usage: "print JSON (with --check: [{name, container, image, current_digest, latest_digest, update_available}])"},
 				},

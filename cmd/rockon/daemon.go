@@ -30,6 +30,7 @@ type daemonClient interface {
 	Restart(ctx context.Context, name string, w rdbus.Watcher) error
 	Update(ctx context.Context, name string, w rdbus.Watcher) error
 	CheckUpdates(ctx context.Context, names []string) ([]rdbus.UpdateCheck, error)
+	AutoUpdate(ctx context.Context) ([]string, error)
 	Reconfigure(ctx context.Context, name, config string, w rdbus.Watcher) error
 }
 
@@ -258,6 +259,9 @@ func (a *app) update(c *cli.Context) error {
 	}
 	if c.Bool("check") {
 		return a.checkUpdates(c)
+	}
+	if c.Bool("auto") {
+		return a.autoUpdate(c)
 	}
 	return a.job(c, "updating", "updated", func(ctx context.Context, d daemonClient, n string, w rdbus.Watcher) error { return d.Update(ctx, n, w) })
 }

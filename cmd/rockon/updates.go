@@ -79,3 +79,34 @@ func short(digest string) string {
 	}
 	return digest
 }
+
+// autoUpdate is `rockon update --auto`: the daemon's opt-in automatic
+// update, now; one line per rock-on.
+func (a *app) autoUpdate(c *cli.Context) error {
+	if c.Args().Len() > 0 {
+		return usageErrorf("update --auto takes no NAME: it updates the rock-ons listed in rockond.toml's [update] auto")
+	}
+	ctx, cancel := commandContext(c)
+	defer cancel()
+	d, err := a.daemon(ctx)
+	if err != nil {
+		return err
+	}
+	lines, err := d.AutoUpdate(ctx)
+	if err != nil {
+		return daemonError(err, "")
+	}
+	if a.o.json {
+		if lines == nil {
+			lines = []string{}
+		}
+		return a.o.writeJSON(lines)
+	}
+	if len(lines) == 0 {
+		fmt.Fprintln(a.o.out, "no rock-on is set to update automatically ([update] auto in rockond.toml)")
+	}
+	for _, l := range lines {
+		fmt.Fprintln(a.o.out, sanitizeCell(l))
+	}
+	return nil
+}
