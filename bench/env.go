@@ -72,7 +72,7 @@ func buildBinaries(root string) (string, error) {
 
 // newEnv boots a sandbox for engine, loads the test images and starts rockond.
 func newEnv(ctx context.Context, root, bin, engine string) (*env, error) {
-	s, err := sandbox.Start(sandbox.Options{Docker: engine == "docker"})
+	s, err := sandbox.Start(sandbox.Options{Docker: engine == "docker", Registry: true})
 	if err != nil {
 		return nil, fmt.Errorf("booting the sandbox: %w", err)
 	}

@@ -304,7 +304,7 @@ func appendNew(list []string, s string) []string {
 	return append(list, s)
 }
 
-func (m *Manager) uninstall(ctx context.Context, slug string, r api.Report) error {
+func (m *Manager) uninstall(ctx context.Context, slug string, removeImages bool, r api.Report) error {
 	in := m.get(slug)
 	if in == nil {
 		return fmt.Errorf("%w: %s", api.ErrNotInstalled, slug)
@@ -328,8 +328,40 @@ func (m *Manager) uninstall(ctx context.Context, slug string, r api.Report) erro
 	delete(m.results, slug)
 	m.mu.Unlock()
 	m.notify("")
+	if removeImages {
+		m.removeImages(ctx, cp.Images, r)
+	}
 	r(1, "uninstalled")
 	return nil
+}
+
+// removeImages removes the images of an uninstalled rock-on that no
+// installed rock-on uses (by name or ID). The rock-on is gone by then: an
+// image the engine refuses to remove (a container outside rockon uses it)
+// is kept and said so, not an error.
+func (m *Manager) removeImages(ctx context.Context, imgs []state.Image, r api.Report) {
+	used := map[string]bool{}
+	m.mu.Lock()
+	for _, in := range m.installed {
+		for _, im := range in.Images {
+			used[im.Ref], used[im.ID] = true, true
+		}
+	}
+	m.mu.Unlock()
+	done := map[string]bool{}
+	for _, im := range imgs {
+		if used[im.Ref] || (im.ID != "" && used[im.ID]) || done[im.Ref] {
+			continue
+		}
+		done[im.Ref] = true
+		if err := m.eng.RemoveImage(ctx, im.Ref); err != nil {
+			m.log.Warn("image kept", "image", im.Ref, "err", err)
+			r(0.95, "kept image "+im.Ref+": "+strings.ReplaceAll(err.Error(), "\n", " "))
+			continue
+		}
+		m.log.Info("image removed", "image", im.Ref)
+		r(0.95, "removed image "+im.Ref)
+	}
 }
 
 // installUnits lists the units that carry an [Install] section: the ones

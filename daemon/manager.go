@@ -436,7 +436,8 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 		}
 		switch op.Kind {
 		case "uninstall":
-			work = func(ctx context.Context, r api.Report) error { return m.uninstall(ctx, slug, r) }
+			removeImages := op.RemoveImages
+			work = func(ctx context.Context, r api.Report) error { return m.uninstall(ctx, slug, removeImages, r) }
 		case "update":
 			work = func(ctx context.Context, r api.Report) error { return m.update(ctx, slug, r) }
 		default:

@@ -249,6 +249,14 @@ func testDockerHubNames(t *testing.T, engine string) {
 	if got := strings.TrimSpace(e.mustCurl("http://127.0.0.1:18110/version")); got != "1" {
 		t.Errorf("after the automatic update: version %q, want 1 (the image now under the tag)", got)
 	}
+	// Uninstall removing images: the rock-on's images go, as Rockstor's
+	// delete-rockon removes them.
+	s.Run(t, rockon, "uninstall", "--remove-images", "Hub Test")
+	for _, ref := range []string{"docker.io/rockontest/app:latest", "lscr.io/rockontest/api:1", "docker.io/library/rockontest:1"} {
+		if out, err := s.Command(e.ctx(), engine, "image", "inspect", ref).CombinedOutput(); err == nil {
+			t.Errorf("uninstall --remove-images left %s: %s", ref, out)
+		}
+	}
 	if _, err := e.c.CheckUpdates(e.ctx(), []string{"Not Installed"}); err == nil {
 		t.Error("CheckUpdates of an unknown rock-on succeeded")
 	}

@@ -8,6 +8,9 @@ type Operation struct {
 	Name   string // rock-on name (or slug)
 	Config string // install-config TOML (install, reconfigure)
 	Start  bool   // install: start once installed
+	// RemoveImages (uninstall): also remove the rock-on's images that no
+	// other installed rock-on uses, as Rockstor's delete-rockon does.
+	RemoveImages bool
 }
 
 // Report is how a running operation tells its progress (0..1) and step.

@@ -190,6 +190,12 @@ func (c *Client) Uninstall(ctx context.Context, name string, w Watcher) error {
 	return c.runJob(ctx, w, "Uninstall", name)
 }
 
+// UninstallRemovingImages is Uninstall that also removes the rock-on's
+// images no other installed rock-on uses.
+func (c *Client) UninstallRemovingImages(ctx context.Context, name string, w Watcher) error {
+	return c.runJob(ctx, w, "UninstallWithOptions", name, map[string]godbus.Variant{"remove_images": godbus.MakeVariant(true)})
+}
+
 // Start turns a rock-on on (and enables it at boot).
 func (c *Client) Start(ctx context.Context, name string, w Watcher) error {
 	return c.runJob(ctx, w, "Start", name)

@@ -21,6 +21,8 @@
 //	GetConfig(s name) -> (s toml)                            the install choices (secrets included)          org.rockon.rockon1.manage
 //	Install(s name, a{sv} choices, a{sv} options) -> (o job) org.rockon.rockon1.manage
 //	Uninstall(s name) -> (o job)                             org.rockon.rockon1.manage
+//	UninstallWithOptions(s name, a{sv} options) -> (o job)   org.rockon.rockon1.manage
+//	    options: "remove_images" (b) also removes its images no other installed rock-on uses
 //	Start(s name) -> (o job), Stop, Restart                  org.rockon.rockon1.manage
 //	Update(s name) -> (o job)                                org.rockon.rockon1.manage
 //	Reconfigure(s name, a{sv} choices) -> (o job)            org.rockon.rockon1.manage

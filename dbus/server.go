@@ -316,6 +316,7 @@ func managerIface(m *manager) ifaceDesc {
 			{Name: "GetConfig", In: []string{"name"}, Out: []string{"toml"}},
 			{Name: "Install", In: []string{"name", "choices", "options"}, Out: []string{"job"}},
 			{Name: "Uninstall", In: []string{"name"}, Out: []string{"job"}},
+			{Name: "UninstallWithOptions", In: []string{"name", "options"}, Out: []string{"job"}},
 			{Name: "Start", In: []string{"name"}, Out: []string{"job"}},
 			{Name: "Stop", In: []string{"name"}, Out: []string{"job"}},
 			{Name: "Restart", In: []string{"name"}, Out: []string{"job"}},
@@ -475,6 +476,24 @@ func (m *manager) Install(sender godbus.Sender, name string, choices, options ma
 
 func (m *manager) Uninstall(sender godbus.Sender, name string) (godbus.ObjectPath, *godbus.Error) {
 	return m.begin(sender, Operation{Kind: "uninstall", Name: name})
+}
+
+// UninstallWithOptions is Uninstall with options: "remove_images" (b).
+func (m *manager) UninstallWithOptions(sender godbus.Sender, name string, options map[string]godbus.Variant) (godbus.ObjectPath, *godbus.Error) {
+	op := Operation{Kind: "uninstall", Name: name}
+	for k, v := range options {
+		switch k {
+		case "remove_images":
+			b, ok := v.Value().(bool)
+			if !ok {
+				return "/", toDBusError(fmt.Errorf("%w: option remove_images must be a boolean", ErrInvalidArgs))
+			}
+			op.RemoveImages = b
+		default:
+			return "/", toDBusError(fmt.Errorf("%w: unknown option %q", ErrInvalidArgs, k))
+		}
+	}
+	return m.begin(sender, op)
 }
 
 func (m *manager) Start(sender godbus.Sender, name string) (godbus.ObjectPath, *godbus.Error) {

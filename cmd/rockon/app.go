@@ -185,10 +185,13 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				BashComplete: nameComplete(true),
 			},
 			{
-				Name:         "uninstall",
-				Aliases:      []string{"remove", "rm"},
-				Usage:        "stop and remove a rock-on (its data volumes are kept)",
-				ArgsUsage:    "NAME",
+				Name:      "uninstall",
+				Aliases:   []string{"remove", "rm"},
+				Usage:     "stop and remove a rock-on (its data volumes are kept)",
+				ArgsUsage: "NAME",
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "remove-images", Usage: "also remove its images that no other installed rock-on uses"},
+				},
 				Action:       a.uninstall,
 				BashComplete: nameComplete(true),
 			},

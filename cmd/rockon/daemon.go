@@ -25,6 +25,7 @@ type daemonClient interface {
 	Status(ctx context.Context, name string) (rdbus.Properties, error)
 	Install(ctx context.Context, name, config string, start bool, w rdbus.Watcher) error
 	Uninstall(ctx context.Context, name string, w rdbus.Watcher) error
+	UninstallRemovingImages(ctx context.Context, name string, w rdbus.Watcher) error
 	Start(ctx context.Context, name string, w rdbus.Watcher) error
 	Stop(ctx context.Context, name string, w rdbus.Watcher) error
 	Restart(ctx context.Context, name string, w rdbus.Watcher) error
@@ -267,6 +268,11 @@ func (a *app) update(c *cli.Context) error {
 }
 
 func (a *app) uninstall(c *cli.Context) error {
+	if c.Bool("remove-images") {
+		return a.job(c, "uninstalling", "uninstalled, its images no other rock-on uses removed (data volumes kept)", func(ctx context.Context, d daemonClient, n string, w rdbus.Watcher) error {
+			return d.UninstallRemovingImages(ctx, n, w)
+		})
+	}
 	return a.job(c, "uninstalling", "uninstalled (data volumes kept)", func(ctx context.Context, d daemonClient, n string, w rdbus.Watcher) error {
 		return d.Uninstall(ctx, n, w)
 	})
