@@ -196,9 +196,12 @@ func start(opt Options, tied bool) (*Sandbox, error) {
 func removeStaleSandboxes() {
 	dirs, _ := filepath.Glob(filepath.Join(BaseDir(), "sb-*"))
 	for _, d := range dirs {
-		lock, err := lockDir(d)
+		// Never creates the lock file: its owner unlinks .lock while removing the
+		// directory (still holding the flock on the unlinked inode), and a fresh .lock
+		// made here would lock fine and leave the owner's rmdir "directory not empty".
+		lock, err := openLock(d, 0)
 		if err != nil {
-			continue // owned by a live process
+			continue // owned by a live process, or being removed by its owner
 		}
 		b, err := os.ReadFile(filepath.Join(d, stateFile))
 		s := &Sandbox{}
@@ -218,7 +221,12 @@ func removeStaleSandboxes() {
 // lockDir takes an exclusive, non-blocking flock on dir/.lock; closing the file (or the
 // process ending) releases it.
 func lockDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	return openLock(dir, os.O_CREATE)
+}
+
+// openLock is lockDir with the open flags' creation part chosen by the caller.
+func openLock(dir string, create int) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), create|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
 	}

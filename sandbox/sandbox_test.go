@@ -463,6 +463,10 @@ func TestRemoveStaleSandboxes(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(d, stateFile), []byte(state), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		// Every sandbox's owner creates its lock file first.
+		if err := os.WriteFile(filepath.Join(d, ".lock"), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
 		return d
 	}
 	// PID 2^22+1 is above pid_max: never alive.
@@ -470,6 +474,11 @@ func TestRemoveStaleSandboxes(t *testing.T) {
 	locked := write("sb-locked", `{"pid": 4194305, "pidns": "pid:[1]"}`)
 	halted := write("sb-halted", `{"pid": 0, "pidns": "pid:[1]"}`)
 	other := write("demo", `{"pid": 4194305, "pidns": "pid:[1]"}`)
+	// Its owner is removing it: the lock file is already unlinked, the rest not yet.
+	removing := write("sb-removing", `{"pid": 4194305, "pidns": "pid:[1]"}`)
+	if err := os.Remove(filepath.Join(removing, ".lock")); err != nil {
+		t.Fatal(err)
+	}
 	lock, err := lockDir(locked)
 	if err != nil {
 		t.Fatal(err)
@@ -480,10 +489,14 @@ func TestRemoveStaleSandboxes(t *testing.T) {
 	if _, err := os.Stat(dead); err == nil {
 		t.Error("the dead sandbox's directory was kept")
 	}
-	for _, d := range []string{locked, halted, other} {
+	for _, d := range []string{locked, halted, other, removing} {
 		if _, err := os.Stat(d); err != nil {
 			t.Errorf("%s was removed", d)
 		}
+	}
+	// A lock file made here would let the owner's rmdir fail "directory not empty".
+	if _, err := os.Stat(filepath.Join(removing, ".lock")); err == nil {
+		t.Error("the sweep created a lock file in a directory its owner is removing")
 	}
 	if _, err := lockDir(locked); err == nil {
 		t.Error("a locked directory could be locked again")

@@ -21,6 +21,11 @@ packages=(
 	cockpit-ws cockpit-bridge cockpit-system sudo  # the web console the Cockpit application runs in (tests and demo)
 	chromium                             # a real browser, headless, for the Cockpit application's tests
 )
+# The Cockpit application is built with npm (cockpit/package.json); a machine with its own
+# node and npm (e.g. from nodejs.org) keeps them, any other gets Debian's.
+if ! command -v npm >/dev/null; then
+	packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
