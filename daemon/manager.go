@@ -43,6 +43,7 @@ type Manager struct {
 	catStore    *catalog.Store
 	catalog     *catalog.Catalog // the store's current snapshot
 	refreshedAt time.Time
+	refreshErr  error // of the last refresh; nil after a successful one
 	installed   map[string]*state.Installed // by slug
 	busy        map[string]string           // slug -> operation kind
 	units       map[string]unitInfo         // unit name -> last known state
@@ -71,6 +72,11 @@ func New(ctx context.Context, opt Options) (*Manager, error) {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
+	// no engine configured: the one installed, said in the journal
+	engineChosen := cfg.ResolveEngine()
+	if engineChosen != "" {
+		opt.Log.Info(engineChosen)
+	}
 	eng, err := engine.New(cfg.Engine.Name, cfg.Engine.Binary)
 	if err != nil {
 		return nil, err
@@ -83,12 +89,24 @@ func New(ctx context.Context, opt Options) (*Manager, error) {
 			return nil, fmt.Errorf("creating %s: %w", d, err)
 		}
 	}
+	// the local metastore is where an administrator drops definitions:
+	// it exists from the first start, as the configuration says
+	if d := cfg.Metastore.LocalDir; d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("creating the local metastore %s: %w", d, err)
+		}
+	}
 	if err := os.Chmod(cfg.EnvDir, 0o700); err != nil {
 		return nil, fmt.Errorf("securing %s: %w", cfg.EnvDir, err)
 	}
 	store, err := state.Open(cfg.StateDir)
 	if err != nil {
 		return nil, fmt.Errorf("opening state: %w", err)
+	}
+	if engineChosen != "" {
+		if err := cfg.RecordEngine(); err != nil {
+			opt.Log.Warn("engine", "err", err)
+		}
 	}
 	fetchTimeout := time.Duration(cfg.Timeouts.Fetch)
 	if fetchTimeout <= 0 {
@@ -206,6 +224,9 @@ func (m *Manager) RefreshCatalog(ctx context.Context) (int, error) {
 	m.catalog = cat
 	if err == nil {
 		m.refreshedAt = time.Now()
+	}
+	if ctx.Err() == nil {
+		m.refreshErr = err
 	}
 	m.mu.Unlock()
 	m.notify("")

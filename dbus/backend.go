@@ -43,4 +43,6 @@ type Backend interface {
 	// its properties may have changed, and with "" when the set of
 	// rock-ons changed.
 	Watch(f func(name string))
+	// Diagnose checks what a working set-up needs (`rockon doctor`).
+	Diagnose(ctx context.Context) []Check
 }

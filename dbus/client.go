@@ -129,6 +129,13 @@ func (c *Client) Config(ctx context.Context, name string) (string, error) {
 	return s, err
 }
 
+// Diagnose asks rockond to check the set-up (`rockon doctor`).
+func (c *Client) Diagnose(ctx context.Context) ([]Check, error) {
+	var l []Check
+	err := c.call(ctx, "Diagnose", []any{&l})
+	return l, err
+}
+
 // Status returns the properties of a rock-on.
 func (c *Client) Status(ctx context.Context, name string) (Properties, error) {
 	var path godbus.ObjectPath

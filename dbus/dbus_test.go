@@ -104,6 +104,9 @@ func (b *backend) CheckUpdates(context.Context, []string) ([]UpdateCheck, error)
 }
 func (b *backend) Config(string) (string, error) { return "", nil }
 func (b *backend) Watch(f func(string))          { b.watch = append(b.watch, f) }
+func (b *backend) Diagnose(context.Context) []Check {
+	return []Check{{Name: "engine", Status: CheckOK, Detail: "podman"}, {Name: "shares-root", Status: CheckFail, Detail: "/srv is missing", Fix: "mkdir /srv"}}
+}
 func (b *backend) Begin(op Operation) (func(context.Context, Report) error, error) {
 	p, err := b.Properties(op.Name)
 	if err != nil {

@@ -314,6 +314,7 @@ func managerIface(m *manager) ifaceDesc {
 			{Name: "GetRockOn", In: []string{"name"}, Out: []string{"rockon"}},
 			{Name: "GetDefinition", In: []string{"name"}, Out: []string{"json"}},
 			{Name: "GetConfig", In: []string{"name"}, Out: []string{"toml"}},
+			{Name: "Diagnose", Out: []string{"checks"}},
 			{Name: "Install", In: []string{"name", "choices", "options"}, Out: []string{"job"}},
 			{Name: "Uninstall", In: []string{"name"}, Out: []string{"job"}},
 			{Name: "UninstallWithOptions", In: []string{"name", "options"}, Out: []string{"job"}},
@@ -426,6 +427,18 @@ func (m *manager) GetConfig(sender godbus.Sender, name string) (string, *godbus.
 	}
 	c, err := m.s.b.Config(name)
 	return c, toDBusError(err)
+}
+
+// Diagnose is open to every caller, like the other reads: its findings
+// name paths, units and engines, never a secret.
+func (m *manager) Diagnose() ([]Check, *godbus.Error) {
+	ctx, cancel := context.WithTimeout(m.s.ctx, time.Minute)
+	defer cancel()
+	c := m.s.b.Diagnose(ctx)
+	if c == nil {
+		c = []Check{}
+	}
+	return c, nil
 }
 
 func (m *manager) begin(sender godbus.Sender, op Operation) (godbus.ObjectPath, *godbus.Error) {

@@ -278,3 +278,20 @@ func PathDecode(e string) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// Check is one finding of Diagnose (`rockon doctor`): what a working
+// set-up needs, as rockond sees it under its unit's confinement.
+type Check struct {
+	Name   string // stable identifier: "engine", "storage", "rockon:NAME", ...
+	Status string // CheckOK, CheckWarn or CheckFail
+	Detail string // what was found
+	Fix    string // how to fix a miss; "" when the check passed
+}
+
+// Check statuses. A warning is a miss that leaves what works working (the
+// catalog's last good copy serves while the remote one cannot be fetched).
+const (
+	CheckOK   = "ok"
+	CheckWarn = "warn"
+	CheckFail = "fail"
+)

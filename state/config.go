@@ -68,16 +68,19 @@ type Update struct {
 
 // Engine is the container engine the units run.
 type Engine struct {
-	Name string `toml:"name"` // "docker" or "podman"
+	// Name is "docker" or "podman"; empty means the one installed,
+	// chosen by ResolveEngine.
+	Name string `toml:"name"`
 	// Binary is the engine's absolute path; empty means /usr/bin/<name>,
-	// resolved when the configuration is loaded.
+	// resolved when the configuration is loaded (or the engine chosen).
 	Binary string `toml:"binary"`
 }
 
 // Volumes says where volume host paths may come from.
 type Volumes struct {
 	// SharesRoot is where named shares live: a volume mapped to share
-	// "media" uses SharesRoot/media (Rockstor mounts shares at /mnt2).
+	// "media" uses SharesRoot/media. The default, /srv, exists on every
+	// Debian system (Rockstor mounts its shares at /mnt2).
 	SharesRoot string `toml:"shares_root"`
 	// AllowedRoots are the directories a volume's host path must be in
 	// (the path itself or below it).
@@ -154,9 +157,12 @@ func DefaultConfig() *Config {
 			// own refresh at most
 			RefreshEvery: Duration(24 * time.Hour),
 		},
-		Update:  Update{Auto: []string{}, AutoEvery: Duration(24 * time.Hour)},
-		Engine:  Engine{Name: "docker", Binary: "/usr/bin/docker"},
-		Volumes: Volumes{SharesRoot: "/mnt2", AllowedRoots: []string{"/mnt2", "/srv"}},
+		Update: Update{Auto: []string{}, AutoEvery: Duration(24 * time.Hour)},
+		// No engine: the one installed (ResolveEngine), so that the
+		// package's "Recommends: podman | docker.io" and the configuration
+		// agree whichever apt picked.
+		Engine:  Engine{},
+		Volumes: Volumes{SharesRoot: "/srv", AllowedRoots: []string{"/srv"}},
 		Metrics: Metrics{Listen: "127.0.0.1:9387"},
 		DBus:    DBus{Bus: "system", Polkit: true},
 		Timeouts: Timeouts{
@@ -187,11 +193,10 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	c := DefaultConfig()
 	// An engine binary left unset follows the engine name, so a file that
 	// only says name = "podman" gets /usr/bin/podman.
-	c.Engine.Binary = ""
 	if err := decodeStrict(file, data, c); err != nil {
 		return nil, err
 	}
-	if c.Engine.Binary == "" {
+	if c.Engine.Binary == "" && c.Engine.Name != "" {
 		c.Engine.Binary = "/usr/bin/" + c.Engine.Name
 	}
 	// "x = []" and an absent key mean the same; one representation keeps
@@ -257,10 +262,13 @@ func (c *Config) check() []keyErr {
 	}
 	add("metastore.local_dir", checkAbs(c.Metastore.LocalDir, true))
 
-	if c.Engine.Name != "docker" && c.Engine.Name != "podman" {
-		add("engine.name", fmt.Errorf("unknown engine %q (want \"docker\" or \"podman\")", c.Engine.Name))
+	if c.Engine.Name != "" && c.Engine.Name != "docker" && c.Engine.Name != "podman" {
+		add("engine.name", fmt.Errorf("unknown engine %q (want \"docker\", \"podman\" or \"\" for the one installed)", c.Engine.Name))
 	}
-	add("engine.binary", checkAbs(c.Engine.Binary, false))
+	if c.Engine.Name == "" && c.Engine.Binary != "" {
+		add("engine.binary", errors.New("set engine.name too: a binary alone does not say which engine it is"))
+	}
+	add("engine.binary", checkAbs(c.Engine.Binary, c.Engine.Name == ""))
 
 	add("volumes.shares_root", checkAbs(c.Volumes.SharesRoot, false))
 	for i, r := range c.Volumes.AllowedRoots {

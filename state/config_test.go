@@ -141,6 +141,7 @@ func TestConfigErrorsNameFileLineKey(t *testing.T) {
 		{"bad duration", "[timeouts]\npull = \"10m\"\nstart = \"5x\"\n", 3, "timeouts.start", "invalid duration"},
 		{"syntax error", "[engine]\nname = docker\n", 2, "engine.name", "expected value"},
 		{"unknown engine", "[engine]\nname = \"dokcer\"\n", 2, "engine.name", "unknown engine"},
+		{"binary without engine", "[engine]\nbinary = \"/opt/podman\"\n", 2, "engine.binary", "set engine.name too"},
 		{"relative path", "\nstate_dir = \"var/lib/rockon\"\n", 2, "state_dir", "not absolute"},
 		{"unclean path", "env_dir = \"/var/lib/rockon/../env\"\n", 1, "env_dir", "not clean"},
 		{"relative allowed root", "[volumes]\nallowed_roots = [\"/mnt2\", \"srv\"]\n", 2, "volumes.allowed_roots", "entry 2"},
@@ -217,8 +218,9 @@ f = 5
 
 func TestUnitgenOptions(t *testing.T) {
 	c := DefaultConfig()
+	c.Engine = Engine{Name: "docker", Binary: "/usr/bin/docker"}
 	o := c.UnitgenOptions()
-	if o.Engine != "docker" || o.EngineBinary != "/usr/bin/docker" || o.SharesRoot != "/mnt2" || o.EnvDir != "/var/lib/rockon/env" {
+	if o.Engine != "docker" || o.EngineBinary != "/usr/bin/docker" || o.SharesRoot != "/srv" || o.EnvDir != "/var/lib/rockon/env" {
 		t.Errorf("got %+v", o)
 	}
 	// Encoding the defaults and reading them back is the identity, so the

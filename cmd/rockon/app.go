@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/rockon/rockon/state"
 	"github.com/urfave/cli/v2"
 )
 
@@ -196,6 +197,12 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				BashComplete: nameComplete(true),
 			},
 			{
+				Name:      "doctor",
+				Usage:     "check what a working set-up needs (engine, storage, catalog, directories, policy, metrics, each rock-on) and say how to fix each miss",
+				ArgsUsage: " ",
+				Action:    a.doctor,
+			},
+			{
 				Name:      "validate",
 				Usage:     "check rock-on definition files offline (default: the current directory)",
 				ArgsUsage: "[FILES|DIRS...]",
@@ -208,9 +215,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "catalog", Usage: "definitions: a registry `DIR` or one definition FILE"},
 					&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "install choices from `INSTALL.toml`"},
-					&cli.StringFlag{Name: "engine", Value: "docker", Usage: "container `ENGINE`: docker or podman (the daemon's default is docker)"},
+					&cli.StringFlag{Name: "engine", Value: "docker", Usage: "container `ENGINE`: docker or podman (the daemon uses the one installed unless configured)"},
 					&cli.StringFlag{Name: "engine-binary", Usage: "engine `PATH` (default /usr/bin/docker or /usr/bin/podman)"},
-					&cli.StringFlag{Name: "shares-root", Value: "/mnt2", Usage: "`DIR` where named shares live"},
+					&cli.StringFlag{Name: "shares-root", Value: state.DefaultConfig().Volumes.SharesRoot, Usage: "`DIR` where named shares live"},
 					&cli.StringFlag{Name: "env-dir", Value: "/var/lib/rockon/env", Usage: "`DIR` the env files are installed to"},
 					&cli.BoolFlag{Name: "all", Usage: "compile every rock-on of the catalog (needs --sample)"},
 					&cli.BoolFlag{Name: "sample", Usage: "use generated sample choices: default host ports, volumes under --sample-root, sample env values"},

@@ -33,6 +33,7 @@ type daemonClient interface {
 	CheckUpdates(ctx context.Context, names []string) ([]rdbus.UpdateCheck, error)
 	AutoUpdate(ctx context.Context) ([]string, error)
 	Reconfigure(ctx context.Context, name, config string, w rdbus.Watcher) error
+	Diagnose(ctx context.Context) ([]rdbus.Check, error)
 }
 
 // daemon connects to rockond on the bus chosen with --bus, once.

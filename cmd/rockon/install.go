@@ -225,7 +225,10 @@ func daemonConfig() (*state.Config, error) {
 	}
 	cfg, err := state.LoadConfig(cfgPath)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-		return state.DefaultConfig(), nil
+		cfg, err = state.DefaultConfig(), nil
+	}
+	if err == nil {
+		cfg.ResolveEngine() // the engine rockond chose, as it chose it
 	}
 	return cfg, err
 }
