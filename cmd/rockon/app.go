@@ -56,13 +56,18 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
 			return withCode(exitUsage, err)
 		},
+		Version:  version,
+		Metadata: map[string]any{"bus": busDefault},
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "bus", Value: busDefault, Usage: "D-Bus to reach rockond on: `system`, session or a bus address (env ROCKON_BUS)"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of tables (listing and status commands)"},
 			&cli.BoolFlag{Name: "no-color", Usage: "never colour the output (NO_COLOR does the same)"},
+			&cli.BoolFlag{Name: "verbose", Usage: "print a failure's whole message (journal lines included), not its first line"},
 		},
 		Before: func(c *cli.Context) error {
 			a.busArg = c.String("bus")
+			c.App.Metadata["bus"] = a.busArg
+			verbose = c.Bool("verbose")
 			a.o.json = c.Bool("json")
 			a.o.color = colorWanted(stdout, c.Bool("no-color"))
 			a.o.tty = isTerminal(stdout)
@@ -76,7 +81,15 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageErrorf("unknown command %q; see rockon --help", c.Args().First())
+				name := c.Args().First()
+				var names []string
+				for _, cmd := range c.App.VisibleCommands() {
+					names = append(names, cmd.Names()...)
+				}
+				if s := closest(name, names); s != "" {
+					return usageErrorf("unknown command %q; did you mean %q? (see rockon --help)", name, s)
+				}
+				return usageErrorf("unknown command %q; see rockon --help", name)
 			}
 			return withCode(exitUsage, errors.Join(cli.ShowAppHelp(c), errors.New("a command is required; see rockon --help")))
 		},
@@ -194,6 +207,16 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 					&cli.BoolFlag{Name: "remove-images", Usage: "also remove its images that no other installed rock-on uses"},
 				},
 				Action:       a.uninstall,
+				BashComplete: nameComplete(true),
+			},
+			{
+				Name:      "config",
+				Usage:     "show an installed rock-on's settings as an install-config file (needs root or polkit; environment and custom values hidden unless --show-secrets)",
+				ArgsUsage: "NAME",
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "show-secrets", Usage: "show environment and custom configuration values"},
+				},
+				Action:       a.config,
 				BashComplete: nameComplete(true),
 			},
 			{

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -29,6 +30,7 @@ func interspersedArgs(app *cli.App, args []string) []string {
 	if i >= len(args) {
 		return append(out, tail...)
 	}
+	cmdStart := len(out)
 	cmds := app.Commands
 	var cmd *cli.Command
 	for i < len(args) {
@@ -47,7 +49,7 @@ func interspersedArgs(app *cli.App, args []string) []string {
 	if cmd == nil {
 		return append(append(out, args[i:]...), tail...)
 	}
-	var flags, pos []string
+	var globals, flags, pos []string
 	dashdash := false
 	for i < len(args) {
 		a := args[i]
@@ -56,6 +58,15 @@ func interspersedArgs(app *cli.App, args []string) []string {
 			dashdash = true
 			pos = append(pos, args[i+1:]...)
 			i = len(args)
+		case strings.HasPrefix(a, "-") && a != "-" && !hasFlag(cmd.Flags, a) && hasFlag(app.Flags, a):
+			// A global flag after the command (`rockon status NAME
+			// --json`) goes back before it, where urfave reads it.
+			globals = append(globals, a)
+			i++
+			if !strings.Contains(a, "=") && takesValue(app.Flags, a) && i < len(args) {
+				globals = append(globals, args[i])
+				i++
+			}
 		case strings.HasPrefix(a, "-") && a != "-":
 			flags = append(flags, a)
 			i++
@@ -67,6 +78,10 @@ func interspersedArgs(app *cli.App, args []string) []string {
 			pos = append(pos, a)
 			i++
 		}
+	}
+	if len(globals) > 0 {
+		// after the global flags already there, before the command
+		out = append(append(append([]string{}, out[:cmdStart]...), globals...), out[cmdStart:]...)
 	}
 	out = append(out, flags...)
 	if dashdash {
@@ -101,6 +116,18 @@ func findCommand(cmds []*cli.Command, name string) *cli.Command {
 		}
 	}
 	return nil
+}
+
+// hasFlag reports whether arg ("-x", "--name" or "--name=value") is one
+// of defs.
+func hasFlag(defs []cli.Flag, arg string) bool {
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	for _, f := range defs {
+		if slices.Contains(f.Names(), name) {
+			return true
+		}
+	}
+	return false
 }
 
 // takesValue reports whether flag arg ("-x" or "--name") is one of defs

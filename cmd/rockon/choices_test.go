@@ -187,6 +187,10 @@ func TestInterspersedArgs(t *testing.T) {
 		{"rockon info --generate-bash-completion", "rockon info --generate-bash-completion"},
 		{"rockon logs x -f --generate-bash-completion", "rockon logs -f x --generate-bash-completion"},
 		{"rockon nothing a -b", "rockon nothing a -b"},
+		{"rockon status Plex --json", "rockon --json status Plex"},
+		{"rockon --no-color logs plex -f --bus session -n 5", "rockon --no-color --bus session logs -f -n 5 plex"},
+		{"rockon catalog refresh --json", "rockon --json catalog refresh"},
+		{"rockon install plex --config c.toml --json", "rockon --json install --config c.toml plex"},
 	}
 	for _, tt := range tests {
 		got := strings.Join(interspersedArgs(app, strings.Fields(tt.in)), " ")

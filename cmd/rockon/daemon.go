@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -83,7 +84,7 @@ func daemonError(err error, name string) error {
 		return withCode(exitFailed, errors.New("interrupted; the operation goes on in rockond (see rockon status)"))
 	case errors.Is(err, rdbus.ErrNoSuchRockOn):
 		if name != "" {
-			return withCode(exitNotFound, fmt.Errorf("no rock-on named %q in the catalog; see rockon search", name))
+			return withCode(exitNotFound, &unknownRockOn{name: name})
 		}
 		return withCode(exitNotFound, errors.New(msg))
 	case errors.Is(err, rdbus.ErrNotInstalled):
@@ -111,20 +112,66 @@ func daemonError(err error, name string) error {
 	return withCode(exitFailed, errors.New(shorten(msg, name)))
 }
 
+// unknownRockOn is a name neither the catalog nor the installed rock-ons
+// have; run() adds the closest name it can find to the line.
+type unknownRockOn struct {
+	name    string
+	suggest string
+}
+
+func (e *unknownRockOn) Error() string {
+	if e.suggest != "" {
+		return fmt.Sprintf("no rock-on named %q in the catalog; did you mean %s?", e.name, shellQuote(e.suggest))
+	}
+	return fmt.Sprintf("no rock-on named %q in the catalog; see rockon search", e.name)
+}
+
+// suggestName fills in e.suggest from the daemon's list of rock-ons.
+func (e *unknownRockOn) suggestName(bus string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := rdbus.Dial(ctx, bus)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	l, err := c.List(ctx, false)
+	if err != nil {
+		return
+	}
+	names := make([]string, 0, len(l))
+	for _, r := range l {
+		names = append(names, r.Name)
+	}
+	e.suggest = closest(e.name, names)
+}
+
+// verbose (--verbose) prints a failure's whole message, journal lines
+// included, instead of its first line.
+var verbose bool
+
 // maxErrorLine bounds an error line: the daemon's failure messages carry
 // journal lines, which belong in `rockon status`, not in one line.
 const maxErrorLine = 300
 
 func shorten(msg, name string) string {
-	r := []rune(msg)
-	if len(r) <= maxErrorLine {
+	if verbose {
 		return msg
 	}
-	s := strings.TrimSpace(string(r[:maxErrorLine])) + "…"
-	if name != "" {
-		s += " (more: rockon status " + shellQuote(name) + ")"
+	first, rest, multi := strings.Cut(strings.TrimSpace(msg), "\n")
+	r := []rune(first)
+	if len(r) <= maxErrorLine && !(multi && strings.TrimSpace(rest) != "") {
+		return first
 	}
-	return s
+	s := first
+	if len(r) > maxErrorLine {
+		s = strings.TrimSpace(string(r[:maxErrorLine])) + "…"
+	}
+	more := "--verbose"
+	if name != "" {
+		more = "rockon status " + shellQuote(name) + " or --verbose"
+	}
+	return s + " (more: " + more + ")"
 }
 
 // shellQuote quotes s for a command line the user may copy.

@@ -19,11 +19,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 )
+
+// version is set by the build (make: -X main.version=...).
+var version = "devel"
 
 func main() {
 	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
@@ -37,9 +41,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	var unknown *unknownRockOn
+	if errors.As(err, &unknown) {
+		unknown.suggestName(app.Metadata["bus"].(string))
+	}
 	msg := err.Error()
 	msg = strings.TrimSpace(msg)
-	if msg != "" {
+	if msg != "" && verbose {
+		fmt.Fprintf(stderr, "rockon: %s\n", sanitizeText(msg))
+	} else if msg != "" {
 		fmt.Fprintf(stderr, "rockon: %s\n", sanitizeCell(msg))
 	}
 	return exitCode(err)

@@ -15,7 +15,8 @@ type progress struct {
 	title string
 	last  string // last step printed (plain mode)
 	drawn bool
-	pct   int
+	pct   int // last percentage printed (plain mode)
+	high  int // highest percentage shown: what is shown never goes back
 }
 
 func newProgress(o *output, title string) *progress {
@@ -39,6 +40,10 @@ func (p *progress) update(fraction float64, message string) {
 	if pct > 100 {
 		pct = 100
 	}
+	// A job's steps report their own ranges (a pull to 85 %, then the
+	// start from its own beginning): the bar holds its highest point.
+	pct = max(pct, p.high)
+	p.high = pct
 	if isTerminal(p.o.err) {
 		filled := pct * barWidth / 100
 		bar := strings.Repeat("#", filled) + strings.Repeat(" ", barWidth-filled)

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/BurntSushi/toml"
+	"github.com/urfave/cli/v2"
+
+	"github.com/rockon/rockon/unitgen"
+)
+
+// hiddenValue replaces environment and custom-configuration values
+// (passwords, tokens) unless --show-secrets is given.
+const hiddenValue = "(hidden; --show-secrets shows it)"
+
+// config prints an installed rock-on's settings in the install-config
+// format: with --show-secrets the output can be edited and given back to
+// `rockon reconfigure NAME --config FILE`. rockond authorizes it like any
+// change (root or polkit), since the values are secrets.
+func (a *app) config(c *cli.Context) error {
+	name, err := oneName(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := commandContext(c)
+	defer cancel()
+	d, err := a.daemon(ctx)
+	if err != nil {
+		return err
+	}
+	text, err := d.Config(ctx, name)
+	if err != nil {
+		return daemonError(err, name)
+	}
+	var ch unitgen.Choices
+	if _, err := toml.Decode(text, &ch); err != nil {
+		return fmt.Errorf("reading the settings of %s from rockond: %w", name, err)
+	}
+	if !c.Bool("show-secrets") {
+		for cn, cc := range ch.Containers {
+			for k := range cc.Env {
+				cc.Env[k] = hiddenValue
+			}
+			ch.Containers[cn] = cc
+		}
+		for k := range ch.CustomConfig {
+			ch.CustomConfig[k] = hiddenValue
+		}
+	}
+	var b bytes.Buffer
+	if err := toml.NewEncoder(&b).Encode(ch); err != nil {
+		return err
+	}
+	if a.o.json {
+		// the keys of the install-config file, not Go's field names
+		v := map[string]any{}
+		if _, err := toml.Decode(b.String(), &v); err != nil {
+			return err
+		}
+		return a.o.writeJSON(v)
+	}
+	_, err = a.o.out.Write(b.Bytes())
+	return err
+}
