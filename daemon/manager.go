@@ -43,7 +43,7 @@ type Manager struct {
 	catStore    *catalog.Store
 	catalog     *catalog.Catalog // the store's current snapshot
 	refreshedAt time.Time
-	refreshErr  error // of the last refresh; nil after a successful one
+	refreshErr  error                       // of the last refresh; nil after a successful one
 	installed   map[string]*state.Installed // by slug
 	busy        map[string]string           // slug -> operation kind
 	units       map[string]unitInfo         // unit name -> last known state
