@@ -374,7 +374,7 @@ func (m *Manager) Snapshot() metrics.Snapshot {
 	defer m.mu.Unlock()
 	s := metrics.Snapshot{Catalog: metrics.CatalogSnapshot{Entries: m.catalog.Len(), LastRefresh: m.refreshedAt}}
 	for slug, in := range m.installed {
-		r := metrics.RockOnSnapshot{Name: in.Name, Engine: m.cfg.Engine.Name, State: m.stateLocked(slug, in)}
+		r := metrics.RockOnSnapshot{Name: in.Name, Engine: m.cfg.Engine.Name, State: m.stateLocked(slug, in), DesiredRunning: in.Desired == state.DesiredOn}
 		r.UpdateAvailable, r.UpdateChecked = m.updates[slug]
 		if d, err := definition(in.Name, in.Definition); err == nil {
 			r.Version = d.Version

@@ -35,15 +35,20 @@ var (
 	famCatalogRefreshDuration = newFamily("rockon_catalog_refresh_duration_seconds",
 		"Duration of the most recent catalog refresh attempt, successful or not.",
 		dto.MetricType_GAUGE)
-	// engine, name, version
+	// engine, rockon, version. Every series about a rock-on labels it
+	// "rockon", so that expressions join on(rockon).
 	famRockOnInfo = newFamily("rockon_rockon_info",
 		"Installed rock-ons: name, definition version and container engine. Always 1.",
 		dto.MetricType_GAUGE)
-	// name, state
+	// rockon
+	famRockOnDesired = newFamily("rockon_rockon_desired_running",
+		"Whether each installed rock-on is wanted running (1: turned on, started at boot) or stopped (0).",
+		dto.MetricType_GAUGE)
+	// rockon, state
 	famRockOnState = newFamily("rockon_rockon_state",
 		"State of each installed rock-on: one series per state, 1 for the current one.",
 		dto.MetricType_GAUGE)
-	// name
+	// rockon
 	famRockOnUpdateAvailable = newFamily("rockon_rockon_update_available",
 		"Whether the last update check found a newer image in the registry for a container of the rock-on (absent until a check ran).",
 		dto.MetricType_GAUGE)
@@ -145,17 +150,20 @@ func (c *Collector) Gather() ([]*dto.MetricFamily, error) {
 	sort.SliceStable(rockons, func(i, j int) bool { return rockons[i].name < rockons[j].name })
 
 	info := b.family(famRockOnInfo)
+	desired := b.family(famRockOnDesired)
 	state := b.family(famRockOnState)
 	updates := b.family(famRockOnUpdateAvailable)
 	info.Metric = slices.Grow(info.Metric, len(rockons))
+	desired.Metric = slices.Grow(desired.Metric, len(rockons))
 	state.Metric = slices.Grow(state.Metric, len(rockons)*len(States))
 	containers := make([]containerRef, 0, ncontainers)
 	for _, ref := range rockons {
 		r := ref.r
-		namePair := pair("name", ref.name)
-		info.Metric = append(info.Metric, b.gauge([]*dto.LabelPair{pair("engine", label(r.Engine)), namePair, pair("version", label(r.Version))}, 1))
+		rockonPair := pair("rockon", ref.name)
+		info.Metric = append(info.Metric, b.gauge([]*dto.LabelPair{pair("engine", label(r.Engine)), rockonPair, pair("version", label(r.Version))}, 1))
+		desired.Metric = append(desired.Metric, b.gauge([]*dto.LabelPair{rockonPair}, boolValue(r.DesiredRunning)))
 		if r.UpdateChecked {
-			updates.Metric = append(updates.Metric, b.gauge([]*dto.LabelPair{namePair}, boolValue(r.UpdateAvailable)))
+			updates.Metric = append(updates.Metric, b.gauge([]*dto.LabelPair{rockonPair}, boolValue(r.UpdateAvailable)))
 		}
 
 		cur, ok := stateIndex[r.State]
@@ -165,11 +173,10 @@ func (c *Collector) Gather() ([]*dto.MetricFamily, error) {
 		labels := make([]*dto.LabelPair, 2*len(States))
 		for k, i := range stateOrder {
 			l := labels[2*k : 2*k+2 : 2*k+2]
-			l[0], l[1] = namePair, statePairs[i]
+			l[0], l[1] = rockonPair, statePairs[i]
 			state.Metric = append(state.Metric, b.gauge(l, boolValue(i == cur)))
 		}
 
-		rockonPair := pair("rockon", ref.name)
 		seenContainer := make(map[string]bool, len(r.Containers))
 		for i := range r.Containers {
 			ct := &r.Containers[i]
@@ -185,6 +192,7 @@ func (c *Collector) Gather() ([]*dto.MetricFamily, error) {
 	// first for the info series.
 	sortSeries(info)
 	add(info)
+	add(desired)
 	add(state)
 	add(updates)
 

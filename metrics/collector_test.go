@@ -46,14 +46,14 @@ func sampleSnapshot() Snapshot {
 		Catalog: CatalogSnapshot{Entries: 89, LastRefresh: t0},
 		RockOns: []RockOnSnapshot{
 			{
-				Name: "Syncthing", Version: "1.27", Engine: "podman", State: StateRunning,
+				Name: "Syncthing", Version: "1.27", Engine: "podman", State: StateRunning, DesiredRunning: true,
 				Containers: []ContainerSnapshot{{
 					Name: "syncthing", Unit: "rockon-syncthing-syncthing.service",
 					ActiveState: "active", SubState: "running", NRestarts: 2, StartTime: t1,
 				}},
 			},
 			{
-				Name: "Gitea", Version: "", Engine: "docker", State: StateDegraded,
+				Name: "Gitea", Version: "", Engine: "docker", State: StateDegraded, DesiredRunning: false,
 				Containers: []ContainerSnapshot{
 					{Name: "gitea", Unit: "rockon-gitea-gitea.service", ActiveState: "active", SubState: "running", StartTime: t0},
 					{Name: "gitea-db", Unit: "rockon-gitea-gitea\\x2ddb.service", ActiveState: "failed", SubState: "failed", NRestarts: 5},
@@ -74,6 +74,7 @@ var rockonMetricNames = []string{
 	"rockon_catalog_refreshes_total",
 	"rockon_catalog_refresh_failures_total",
 	"rockon_rockon_info",
+	"rockon_rockon_desired_running",
 	"rockon_rockon_state",
 	"rockon_container_info",
 	"rockon_container_state",
@@ -159,6 +160,7 @@ func TestOrderAndChecksLargeSnapshot(t *testing.T) {
 	// 60 rock-ons (one listed twice), 180 containers (one listed twice).
 	for name, want := range map[string]int{
 		"rockon_rockon_info":              60,
+		"rockon_rockon_desired_running":   60,
 		"rockon_rockon_state":             60 * len(States),
 		"rockon_container_info":           180,
 		"rockon_container_state":          180 * len(ActiveStates),
@@ -196,7 +198,7 @@ func TestRockOnStateOneHot(t *testing.T) {
 			if s == want {
 				v = "1"
 			}
-			b.WriteString(`rockon_rockon_state{name="App",state="` + s + `"} ` + v + "\n")
+			b.WriteString(`rockon_rockon_state{rockon="App",state="` + s + `"} ` + v + "\n")
 		}
 		if err := testutil.GatherAndCompare(reg, strings.NewReader(b.String()), "rockon_rockon_state"); err != nil {
 			t.Errorf("state %q: %v", state, err)
@@ -259,8 +261,8 @@ func TestBadNamesDoNotBreakScrape(t *testing.T) {
 	const want = `
 # HELP rockon_rockon_info Installed rock-ons: name, definition version and container engine. Always 1.
 # TYPE rockon_rockon_info gauge
-rockon_rockon_info{engine="docker",name="Bad` + "\uFFFD" + `Name",version="v` + "\uFFFD" + `"} 1
-rockon_rockon_info{engine="docker",name="quote\"and\\back\nnewline",version=""} 1
+rockon_rockon_info{engine="docker",rockon="Bad` + "\uFFFD" + `Name",version="v` + "\uFFFD" + `"} 1
+rockon_rockon_info{engine="docker",rockon="quote\"and\\back\nnewline",version=""} 1
 # HELP rockon_container_restarts_total Automatic restarts of each container's unit (systemd NRestarts; resets when the unit is started by hand).
 # TYPE rockon_container_restarts_total counter
 rockon_container_restarts_total{container="c` + "\uFFFD" + `",rockon="Bad` + "\uFFFD" + `Name"} 1

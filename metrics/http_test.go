@@ -88,7 +88,7 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 		t.Errorf("Content-Type = %q, want text/plain", ct)
 	}
 	for _, want := range []string{
-		"rockon_rockon_state{name=\"Syncthing\",state=\"running\"} 1",
+		"rockon_rockon_state{rockon=\"Syncthing\",state=\"running\"} 1",
 		"rockon_operations_total{operation=\"install\",result=\"success\"} 1",
 		"rockon_image_pull_bytes_total 1.048576e+06",
 		"rockon_catalog_refresh_failures_total 1",
@@ -456,7 +456,7 @@ func TestGzip(t *testing.T) {
 func TestConcurrentScrapes(t *testing.T) {
 	rec := NewRecorder()
 	h := Handler(NewRegistry(&fakeSource{snap: bigSnapshot(20)}, rec))
-	want := fmt.Sprintf(`rockon_rockon_state{name="RockOn 019",state=%q} 1`, States[19%len(States)])
+	want := fmt.Sprintf(`rockon_rockon_state{rockon="RockOn 019",state=%q} 1`, States[19%len(States)])
 	var wg sync.WaitGroup
 	errs := make(chan string, 4*5)
 	for i := 0; i < 4; i++ { // the handler serves at most 4 at once

@@ -154,14 +154,14 @@ ExecStart=/usr/bin/prometheus --config.file=/etc/rockon-test/prometheus.yml --st
 	rockon := filepath.Join(bin, "rockon")
 	s.Run(t, rockon, "--bus", "system", "install", "--no-input", probeName)
 	waitFor(t, s, `rockon_operations_total{job="rockond",operation="install",result="success"}`, 1)
-	waitFor(t, s, fmt.Sprintf(`rockon_rockon_state{name=%q,state="running"}`, probeName), 1)
-	waitFor(t, s, fmt.Sprintf(`rockon_rockon_info{name=%q,engine="podman",version="1.0"}`, probeName), 1)
+	waitFor(t, s, fmt.Sprintf(`rockon_rockon_state{rockon=%q,state="running"}`, probeName), 1)
+	waitFor(t, s, fmt.Sprintf(`rockon_rockon_info{rockon=%q,engine="podman",version="1.0"}`, probeName), 1)
 	waitFor(t, s, fmt.Sprintf(`rockon_container_state{rockon=%q,container="web",state="active"}`, probeName), 1)
 	waitFor(t, s, fmt.Sprintf(`rockon_container_start_time_seconds{rockon=%q,container="web"} > bool 0`, probeName), 1)
 
 	s.Run(t, rockon, "--bus", "system", "stop", probeName)
-	waitFor(t, s, fmt.Sprintf(`rockon_rockon_state{name=%q,state="stopped"}`, probeName), 1)
-	waitFor(t, s, fmt.Sprintf(`rockon_rockon_state{name=%q,state="running"}`, probeName), 0)
+	waitFor(t, s, fmt.Sprintf(`rockon_rockon_state{rockon=%q,state="stopped"}`, probeName), 1)
+	waitFor(t, s, fmt.Sprintf(`rockon_rockon_state{rockon=%q,state="running"}`, probeName), 0)
 	waitFor(t, s, fmt.Sprintf(`rockon_container_state{rockon=%q,container="web",state="inactive"}`, probeName), 1)
 	waitFor(t, s, `rockon_operations_total{job="rockond",operation="stop",result="success"}`, 1)
 

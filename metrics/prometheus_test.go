@@ -117,7 +117,7 @@ scrape_configs:
 	for _, c := range []struct{ query, want string }{
 		{`up{job="rockond"}`, "1"},
 		{`rockon_catalog_entries{job="rockond"}`, "89"},
-		{`rockon_rockon_state{job="rockond",name="Syncthing",state="running"}`, "1"},
+		{`rockon_rockon_state{job="rockond",rockon="Syncthing",state="running"}`, "1"},
 		{`up{job="wrong-password"}`, "0"},
 		{`count(rockon_catalog_entries{job="wrong-password"}) or vector(0)`, "0"},
 	} {

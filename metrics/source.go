@@ -59,8 +59,11 @@ type RockOnSnapshot struct {
 	Engine  string // "docker" or "podman"
 	// State is one of the States constants; anything else is exported as
 	// StateUnknown.
-	State      string
-	Containers []ContainerSnapshot
+	State string
+	// DesiredRunning: the rock-on is turned on (wanted running and
+	// started at boot), as opposed to stopped.
+	DesiredRunning bool
+	Containers     []ContainerSnapshot
 	// UpdateChecked: an update check ran since the rock-on was installed or
 	// last updated; UpdateAvailable is then its answer.
 	UpdateChecked, UpdateAvailable bool

@@ -212,6 +212,7 @@ func TestDebContents(t *testing.T) {
 		"/usr/share/bash-completion/completions/rockon":                "-rw-r--r--",
 		"/usr/share/zsh/vendor-completions/_rockon":                    "-rw-r--r--",
 		"/usr/share/doc/rockon/copyright":                              "-rw-r--r--",
+		"/usr/share/doc/rockon/examples/rockon.rules.yml":              "-rw-r--r--",
 		"/usr/share/doc/rockon/changelog.gz":                           "-rw-r--r--",
 	}
 	for p, mode := range want {
