@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rockon/rockon/catalog"
 	api "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/engine"
 	"github.com/rockon/rockon/metrics"
@@ -38,6 +39,7 @@ func (m *Manager) Diagnose(ctx context.Context) []api.Check {
 		out = append(out, api.Check{Name: name, Status: status, Detail: detail, Fix: fix})
 	}
 	out = append(out, m.checkEngine(ctx)...)
+	m.checkRegistries(ctx, add)
 	m.checkRoots(add)
 	m.checkCatalog(add)
 	checkPolicy(add, m.cfg.DBus.Polkit)
@@ -87,6 +89,49 @@ func (m *Manager) checkEngine(ctx context.Context) []api.Check {
 	f.Close()
 	os.Remove(f.Name())
 	return append(checks, api.Check{Name: "storage", Status: api.CheckOK, Detail: "podman's storage " + root + " is writable by rockond"})
+}
+
+// checkRegistries looks up the registries images come from, as rockond
+// resolves names: Docker Hub (where a name without a registry host goes,
+// catalog.QualifyImage) and the hosts of the installed rock-ons' images. A
+// failed lookup is a warning: the images already pulled keep running.
+func (m *Manager) checkRegistries(ctx context.Context, add func(name, status, detail, fix string)) {
+	hosts := map[string]bool{catalog.DefaultRegistry: true}
+	m.mu.Lock()
+	for _, in := range m.installed {
+		if d, err := definition(in.Name, in.Definition); err == nil {
+			for _, c := range d.Containers {
+				if !engine.LocalOnly(c.ImageRef()) {
+					hosts[catalog.RegistryHost(c.ImageRef())] = true
+				}
+			}
+		}
+	}
+	m.mu.Unlock()
+	names := make([]string, 0, len(hosts))
+	for h := range hosts {
+		names = append(names, h)
+	}
+	sort.Strings(names)
+	var bad []string
+	for _, h := range names {
+		lookup := h
+		if h == catalog.DefaultRegistry {
+			lookup = "registry-1.docker.io" // where the engines send docker.io requests
+		}
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := net.DefaultResolver.LookupHost(lctx, lookup)
+		cancel()
+		if err != nil {
+			bad = append(bad, lookup)
+		}
+	}
+	if len(bad) > 0 {
+		add("registries", api.CheckWarn, "cannot resolve "+strings.Join(bad, ", ")+": new images cannot be pulled (those present still run)",
+			"check the host's DNS (/etc/resolv.conf) and network access to the registries, then: rockon doctor")
+		return
+	}
+	add("registries", api.CheckOK, "names without a registry go to Docker Hub ("+catalog.DefaultRegistry+"); resolved: "+strings.Join(names, ", "), "")
 }
 
 func (m *Manager) checkRoots(add func(name, status, detail, fix string)) {
