@@ -20,3 +20,18 @@ func TestClosest(t *testing.T) {
 		}
 	}
 }
+
+// status gives the web UI's address with the host's name, as info does.
+func TestHostUIURL(t *testing.T) {
+	h := hostName()
+	for in, want := range map[string]string{
+		"http://localhost:8080/ui":   "http://" + h + ":8080/ui",
+		"https://localhost:8443/":    "https://" + h + ":8443/",
+		"http://nas.example:8080/ui": "http://nas.example:8080/ui",
+		"":                           "",
+	} {
+		if got := hostUIURL(in); got != want {
+			t.Errorf("hostUIURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

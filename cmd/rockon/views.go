@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"sort"
@@ -216,6 +218,23 @@ func uiURL(ui *catalog.UI, hostPort int, host string) string {
 	return fmt.Sprintf("%s://%s:%d/%s", scheme, host, hostPort, slug)
 }
 
+// hostUIURL puts the host's name in a web UI address rockond gave for
+// "localhost" (its own view), as info does: the address is for a browser,
+// which is rarely on the server itself. rockond is on this host's system
+// bus, so this host's name is its name.
+func hostUIURL(u string) string {
+	pu, err := url.Parse(u)
+	if err != nil || pu.Hostname() != "localhost" {
+		return u
+	}
+	port := pu.Port()
+	pu.Host = hostName()
+	if port != "" {
+		pu.Host = net.JoinHostPort(hostName(), port)
+	}
+	return pu.String()
+}
+
 func hostName() string {
 	h, err := os.Hostname()
 	if err != nil || h == "" {
@@ -243,6 +262,7 @@ func (a *app) status(c *cli.Context) error {
 		if p.Installed && p.UIURL == "" {
 			p.UIURL = a.buildUIURL(ctx, d, p)
 		}
+		p.UIURL = hostUIURL(p.UIURL)
 		if a.o.json {
 			return a.o.writeJSON(toStatusJSON(p))
 		}
@@ -259,6 +279,7 @@ func (a *app) status(c *cli.Context) error {
 		if err != nil {
 			return daemonError(err, s.Name)
 		}
+		p.UIURL = hostUIURL(p.UIURL)
 		all = append(all, p)
 	}
 	if a.o.json {
