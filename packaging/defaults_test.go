@@ -2,10 +2,13 @@ package packaging
 
 import (
 	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/BurntSushi/toml"
 
 	rstate "github.com/rockon/rockon/state"
 )
@@ -53,6 +56,44 @@ func TestDefaultsAgreeWithThePackage(t *testing.T) {
 		dir := strings.TrimPrefix(d, "/")
 		if strings.Contains(dir, "/") || !regexp.MustCompile(`(?m)^\s*install_directory `+regexp.QuoteMeta(dir)+`\s`).Match(postinst) {
 			t.Errorf("%s is not a directory Debian's base-files creates", d)
+		}
+	}
+}
+
+// rockond(8) and rockond.toml(5) format without a warning from groff, have
+// EXAMPLES, and the configuration page names every key of the shipped
+// configuration.
+func TestManPages(t *testing.T) {
+	requireTools(t, "groff")
+	for _, page := range []string{"man/rockond.8", "man/rockond.toml.5"} {
+		out, err := exec.Command("groff", "-man", "-ww", "-z", page).CombinedOutput()
+		if err != nil || len(out) > 0 {
+			t.Errorf("groff %s: %v\n%s", page, err, out)
+		}
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "\n.SH EXAMPLES\n") {
+			t.Errorf("%s has no EXAMPLES section", page)
+		}
+	}
+	page, err := os.ReadFile("man/rockond.toml.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	md, err := toml.DecodeFile("rockond.toml", &doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range md.Keys() {
+		last := k[len(k)-1]
+		if len(k) == 1 && md.Type(k...) == "Hash" {
+			last = "[" + last + "]"
+		}
+		if !strings.Contains(string(page), last) {
+			t.Errorf("rockond.toml(5) does not mention %s", k)
 		}
 	}
 }

@@ -209,6 +209,8 @@ func TestDebContents(t *testing.T) {
 		"/usr/share/polkit-1/actions/org.rockon.rockon1.policy":        "-rw-r--r--",
 		"/etc/rockon/rockond.toml":                                     "-rw-------",
 		"/usr/share/man/man1/rockon.1.gz":                              "-rw-r--r--",
+		"/usr/share/man/man8/rockond.8.gz":                             "-rw-r--r--",
+		"/usr/share/man/man5/rockond.toml.5.gz":                        "-rw-r--r--",
 		"/usr/share/bash-completion/completions/rockon":                "-rw-r--r--",
 		"/usr/share/zsh/vendor-completions/_rockon":                    "-rw-r--r--",
 		"/usr/share/doc/rockon/copyright":                              "-rw-r--r--",
@@ -242,7 +244,7 @@ func TestDebContents(t *testing.T) {
 	}
 	// The man page and completions come from the CLI and must not be empty.
 	stage := filepath.Join(built.dir, "stage")
-	for _, f := range []string{"rockon.1.gz", "rockon.bash", "_rockon"} {
+	for _, f := range []string{"rockon.1.gz", "rockond.8.gz", "rockond.toml.5.gz", "rockon.bash", "_rockon"} {
 		if st, err := os.Stat(filepath.Join(stage, f)); err != nil || st.Size() < 100 {
 			t.Errorf("generated %s: %v (size %v)", f, err, st)
 		}

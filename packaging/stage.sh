@@ -1,6 +1,6 @@
 #!/bin/sh
 # Generates the package's derived files into STAGE_DIR from the built binaries:
-# the rockon(1) man page, bash and zsh completions (both from the CLI's hidden
+# the rockon(1) man page (and compresses rockond(8) and rockond.toml(5)), bash and zsh completions (both from the CLI's hidden
 # generate-man / generate-completion commands) and the Debian changelog.
 #
 #   packaging/stage.sh BIN_DIR STAGE_DIR VERSION
@@ -13,6 +13,10 @@ mkdir -p "$stage"
 # gzip -n: no name or time stamp in the header, so builds are reproducible.
 "$bin/rockon" generate-man >"$stage/rockon.1"
 gzip -n -9 "$stage/rockon.1"
+# The daemon's and the configuration's pages are written by hand.
+here=$(dirname "$0")
+gzip -n -9 <"$here/man/rockond.8" >"$stage/rockond.8.gz"
+gzip -n -9 <"$here/man/rockond.toml.5" >"$stage/rockond.toml.5.gz"
 "$bin/rockon" generate-completion bash >"$stage/rockon.bash"
 "$bin/rockon" generate-completion zsh >"$stage/_rockon"
 
