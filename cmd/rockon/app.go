@@ -165,12 +165,13 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			},
 			{
 				Name:      "logs",
-				Usage:     "show a rock-on's logs from the journal",
+				Usage:     "show a rock-on's output (the apps' own lines) from the journal",
 				ArgsUsage: "NAME",
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing new lines"},
 					&cli.StringFlag{Name: "container", Aliases: []string{"C"}, Usage: "only container `NAME`"},
 					&cli.IntFlag{Name: "lines", Aliases: []string{"n"}, Value: -1, Usage: "show the last `N` lines"},
+					&cli.BoolFlag{Name: "events", Usage: "also show systemd's and the engine's lines about the containers (start, stop, create, ...)"},
 				},
 				Action:       a.logs,
 				BashComplete: nameComplete(true),

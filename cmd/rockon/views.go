@@ -440,8 +440,22 @@ func (a *app) logs(c *cli.Context) error {
 		return notFoundErrorf("%s has no containers", name)
 	}
 	args := []string{"--no-pager"}
-	for _, u := range units {
-		args = append(args, "--unit="+u)
+	if c.Bool("events") {
+		// everything about the units: systemd's lines (started, stopped,
+		// killed) and the engine's events (podman: container create,
+		// init, start, died, ...)
+		for _, u := range units {
+			args = append(args, "--unit="+u)
+		}
+	} else {
+		// the app's own output: what the unit's main process (the
+		// attached engine client) wrote to its stdout and stderr, which
+		// is the container's output. Matches on the same field are
+		// alternatives, on another field a condition on all of them.
+		for _, u := range units {
+			args = append(args, "_SYSTEMD_UNIT="+u)
+		}
+		args = append(args, "_TRANSPORT=stdout")
 	}
 	if c.Bool("follow") {
 		args = append(args, "--follow")
