@@ -553,8 +553,19 @@ func (g *generator) planContainer(p *ctrPlan) error {
 		}
 	}
 	if !p.data {
+		chosen := g.ch.Containers[c.Name].Env
 		for _, e := range c.Env {
-			fmt.Fprintf(&env, "%s=%s\n", EnvName(e.Name), g.ch.Containers[c.Name].Env[e.Name])
+			// an optional variable left empty is not passed: the
+			// image's default applies
+			if v := chosen[e.Name]; v != "" || !e.Optional() {
+				fmt.Fprintf(&env, "%s=%s\n", EnvName(e.Name), v)
+			}
+		}
+		// then the user's variables the definition does not list
+		for _, k := range sortedKeys(chosen) {
+			if !slices.ContainsFunc(c.Env, func(e catalog.Env) bool { return e.Name == k }) {
+				fmt.Fprintf(&env, "%s=%s\n", k, chosen[k])
+			}
 		}
 		for _, f := range g.def.CustomConfig {
 			fmt.Fprintf(&env, "%s=%s\n", CustomConfigEnv(f.Key), g.ch.CustomConfig[f.Key])

@@ -171,7 +171,7 @@ func TestValidateErrors(t *testing.T) {
 			"web": {
 				Ports:   map[string]int{"81": 1, "80": 70000, "53/sctp": 1},
 				Volumes: map[string]string{"/data": "../etc", "/extra": "x"},
-				Env:     map[string]string{"TOKEN": "a\nb", "OTHER": "x"},
+				Env:     map[string]string{"TOKEN": "a\nb", "1OTHER": "x"},
 				Devices: map[string]string{"gpu": "/etc/passwd", "tpu": "/dev/x"},
 				Labels:  map[string]string{"a=b": "c"},
 			},
@@ -192,7 +192,7 @@ func TestValidateErrors(t *testing.T) {
 		`volume "/data": host path "../etc" is not an absolute path`,
 		`volume "/extra" is not in the definition`,
 		`environment variable "TOKEN": value contains a line break`,
-		`environment variable "OTHER" is not in the definition`,
+		`environment variable name "1OTHER" is not valid`,
 		`device "gpu": path "/etc/passwd" is not a clean path under /dev/`,
 		`device "tpu" is not in the definition`,
 		`label key "a=b"`,

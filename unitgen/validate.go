@@ -244,8 +244,11 @@ func (ch Choices) Validate(def *catalog.RockOn, opt Options) error {
 		}
 
 		for _, k := range sortedKeys(cc.Env) {
-			if !slices.ContainsFunc(c.Env, func(e catalog.Env) bool { return e.Name == k }) {
-				bad("%s: environment variable %q is not in the definition", where, k)
+			// A variable the definition does not list (TZ, PUID, ...;
+			// rockstor-core #2138) is the user's own: the same rules
+			// as a listed one, and a name the engines accept.
+			if !slices.ContainsFunc(c.Env, func(e catalog.Env) bool { return e.Name == k }) && !envKeyRE.MatchString(k) {
+				bad("%s: environment variable name %q is not valid ([A-Za-z_][A-Za-z0-9_]*)", where, k)
 				continue
 			}
 			if why := checkText(cc.Env[k]); why != "" {
@@ -256,7 +259,7 @@ func (ch Choices) Validate(def *catalog.RockOn, opt Options) error {
 			if !envKeyRE.MatchString(EnvName(e.Name)) {
 				bad("%s: environment variable name %q is not valid ([A-Za-z_][A-Za-z0-9_]*)", where, e.Name)
 			}
-			if cc.Env[e.Name] == "" {
+			if cc.Env[e.Name] == "" && !e.Optional() {
 				missing = append(missing, fmt.Sprintf("%s environment variable %s (%s)", where, e.Name, e.Label))
 			}
 		}

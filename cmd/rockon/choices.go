@@ -92,7 +92,13 @@ func applyChoiceArgs(def *catalog.RockOn, ch *unitgen.Choices, a choiceArgs) err
 			return s
 		})
 		if err != nil {
-			return err
+			// A variable the definition does not list (TZ, PUID, ...)
+			// goes to the container named, or to every container;
+			// rockond checks its name and value as any other.
+			names = extraEnvContainers(def, cname)
+			if len(names) == 0 {
+				return err
+			}
 		}
 		for _, n := range names {
 			cc := containerChoices(ch, n)
@@ -367,6 +373,18 @@ func volumeContainers(def *catalog.RockOn, cname, path, arg string) ([]string, e
 	return nil, usageErrorf("--volume %s: an extra volume needs its container: write --volume CONTAINER:%s", arg, arg)
 }
 
+// extraEnvContainers are the containers an environment variable the
+// definition does not list goes to: the one named, or all.
+func extraEnvContainers(def *catalog.RockOn, cname string) []string {
+	var out []string
+	for _, c := range def.Containers {
+		if cname == "" || c.Name == cname {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
 // namedContainers finds the containers that declare name (an env
 // variable or device): the qualified one, or every container that has it.
 func namedContainers(def *catalog.RockOn, cname, name, flag, arg, what string, names func(*catalog.Container) []string) ([]string, error) {
@@ -471,7 +489,7 @@ func missingChoices(def *catalog.RockOn, ch *unitgen.Choices, hostDefaults map[s
 			if _, ok := cc.Env[e.Name]; ok {
 				continue
 			}
-			out = append(out, missingChoice{kind: "env", container: c.Name, key: e.Name, label: e.Label, desc: e.Description})
+			out = append(out, missingChoice{kind: "env", container: c.Name, key: e.Name, label: e.Label, desc: e.Description, optional: e.Optional()})
 		}
 		for _, d := range c.Devices {
 			if _, ok := cc.Devices[d.Name]; ok {

@@ -53,7 +53,7 @@ func TestApplyChoiceArgs(t *testing.T) {
 	err := applyChoiceArgs(def, ch, choiceArgs{
 		ports:    []string{"53/udp=5300", "a:8080=18000", "b:8080=0"},
 		volumes:  []string{"/data=/srv/d", "b:/extra=media"},
-		envs:     []string{"TOKEN=a=b, c", "b:TOKEN=only-b"},
+		envs:     []string{"TOKEN=a=b, c", "b:TOKEN=only-b", "TZ=Europe/Berlin", "b:PUID=1000"},
 		devices:  []string{"GPU=/dev/dri/renderD128"},
 		labels:   []string{"traefik.http.routers.x.rule=Host(`a:b`)", "a:k=v"},
 		custom:   []string{"servername=vpn.example.org"},
@@ -68,13 +68,13 @@ func TestApplyChoiceArgs(t *testing.T) {
 			"a": {
 				Ports:   map[string]int{"53/udp": 5300, "8080": 18000},
 				Volumes: map[string]string{"/data": "/srv/d"},
-				Env:     map[string]string{"TOKEN": "a=b, c"},
+				Env:     map[string]string{"TOKEN": "a=b, c", "TZ": "Europe/Berlin"},
 				Labels:  map[string]string{"traefik.http.routers.x.rule": "Host(`a:b`)", "k": "v"},
 			},
 			"b": {
 				Ports:    map[string]int{"8080": 0},
 				Volumes:  map[string]string{"/data": "/srv/d", "/extra": "media"},
-				Env:      map[string]string{"TOKEN": "only-b"},
+				Env:      map[string]string{"TOKEN": "only-b", "TZ": "Europe/Berlin", "PUID": "1000"},
 				Devices:  map[string]string{"GPU": "/dev/dri/renderD128"},
 				Labels:   map[string]string{"traefik.http.routers.x.rule": "Host(`a:b`)"},
 				Networks: []string{"proxy"},
@@ -87,6 +87,7 @@ func TestApplyChoiceArgs(t *testing.T) {
 		t.Errorf("choices:\n got %+v\nwant %+v", ch, want)
 	}
 	// The result is valid for unitgen, which checks names the same way.
+	// Variables the definition does not list (TZ, PUID) included.
 	if err := ch.Validate(def, unitgen.Options{SharesRoot: "/mnt2"}); err != nil && !strings.Contains(err.Error(), "consent") {
 		t.Errorf("unitgen refuses the choices: %v", err)
 	}
@@ -103,7 +104,6 @@ func TestApplyChoiceArgsErrors(t *testing.T) {
 		{choiceArgs{ports: []string{"8080/udp=1"}}, "has no container port 8080/udp"},
 		{choiceArgs{ports: []string{"53=70000"}}, `--port 53=70000: host port "70000": out of range`},
 		{choiceArgs{ports: []string{"53"}}, `--port "53": write --port C=H`},
-		{choiceArgs{envs: []string{"NOPE=1"}}, `--env NOPE=1: Pair has no environment variable "NOPE" (it has: TOKEN)`},
 		{choiceArgs{devices: []string{"a:GPU=/dev/x"}}, `--device a:GPU=/dev/x: container a has no device "GPU"`},
 		{choiceArgs{volumes: []string{"/extra=x"}}, "an extra volume needs its container: write --volume CONTAINER:/extra=x"},
 		{choiceArgs{volumes: []string{"data=x"}}, `the container path "data" must be absolute`},
