@@ -397,8 +397,9 @@ func testLifecycle(t *testing.T, engine string) {
 	// the metrics endpoint reflects the same systemd-driven view
 	scrape := e.mustCurl("http://127.0.0.1:9387/metrics")
 	for _, want := range []string{
-		`rockon_rockon_state{name="Rockon Test",state="running"} 1`,
-		`rockon_rockon_state{name="Other Test",state="stopped"} 1`,
+		`rockon_rockon_state{rockon="Rockon Test",state="running"} 1`,
+		`rockon_rockon_state{rockon="Other Test",state="stopped"} 1`,
+		`rockon_rockon_desired_running{rockon="Rockon Test"} 1`,
 		`rockon_operations_total{operation="install",result="success"} 2`,
 	} {
 		if !strings.Contains(scrape, want) {
