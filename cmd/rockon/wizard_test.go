@@ -222,7 +222,7 @@ func testWizard(t *testing.T, e *daemonEnv) {
 
 	// A risky privilege is confirmed, and refusing it installs nothing.
 	tm = startTerminal(t, e.command(ctx, "/", "", e.bin+"/rockon", "install", "CLI Priv"))
-	tm.expect("CLI Priv asks for a risky privilege: cap-add:SYS_ADMIN (a kernel capability that reaches beyond the container)")
+	tm.expect("CLI Priv asks for a risky privilege: cap-add:SYS_ADMIN (a kernel capability beyond the engines' default set)")
 	tm.expect("Allow it? [y/N] ")
 	tm.answer("")
 	tm.expect(`CLI Priv cannot be installed without "cap-add:SYS_ADMIN"; nothing was changed`)
