@@ -188,7 +188,7 @@ func testDockerHubNames(t *testing.T, engine string) {
 	if p, err := e.c.Status(e.ctx(), "Hub Test"); err != nil || !p.UpdateAvailable {
 		t.Errorf("UpdateAvailable after the check: %v, %v", p.UpdateAvailable, err)
 	}
-	if m := e.mustCurl("http://127.0.0.1:9387/metrics"); !strings.Contains(m, `rockon_rockon_update_available{name="Hub Test"} 1`) {
+	if m := e.mustCurl("http://127.0.0.1:9387/metrics"); !strings.Contains(m, `rockon_rockon_update_available{rockon="Hub Test"} 1`) {
 		t.Errorf("metrics lack the update:\n%s", m)
 	}
 	if got := strings.TrimSpace(e.mustCurl("http://127.0.0.1:18110/version")); got != "1" {
