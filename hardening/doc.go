@@ -16,11 +16,19 @@
 //     read (list, status, definitions) but see no secret (env and
 //     custom_config values); every change needs root or a polkit
 //     authorization, and polkit absent or failing means no. Malformed,
-//     unknown or huge calls get an error and the daemon keeps serving.
+//     unknown or huge calls get an error and the daemon keeps serving; a
+//     flood of them leaves its memory bounded and root's calls answered.
+//     A user who owns a directory inside a share cannot redirect a volume
+//     by a symlink: each start checks the path again.
 //   - The remote catalog is untrusted: a definition is data, never
-//     directives or options (argv only, values quoted for systemd or passed
-//     in root-only env files), and a hostile or broken server cannot make
-//     rockon lose its last good catalog, hang, or exhaust memory.
+//     directives (argv only, values quoted for systemd or passed in
+//     root-only env files); its engine options come from an allow-list and
+//     are read exactly as the engines read them, anything reaching beyond
+//     the container needs named consent, and other rock-ons' containers and
+//     data are never reachable (escape_test.go shows each confirmed escape
+//     with the bare engine, then its refusal); a hostile or broken server
+//     cannot make rockon lose its last good catalog, hang, or exhaust
+//     memory.
 //   - The network between rockon and the catalog is untrusted as far as the
 //     scheme allows: https is verified and never downgraded to http.
 //
