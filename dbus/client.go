@@ -61,16 +61,23 @@ func (c *Client) Conn() *godbus.Conn { return c.conn }
 // is safe whatever the method.
 const busLimitsExceeded = "org.freedesktop.DBus.Error.LimitsExceeded"
 
-func (c *Client) call(ctx context.Context, method string, out []any, args ...any) error {
-	call := c.obj.CallWithContext(ctx, ManagerInterface+"."+method, 0, args...)
+// callRetry makes a call, sending it again with a backoff while the bus
+// refuses it with LimitsExceeded, until ctx ends.
+func callRetry(ctx context.Context, obj godbus.BusObject, method string, args ...any) *godbus.Call {
+	call := obj.CallWithContext(ctx, method, 0, args...)
 	for wait := 50 * time.Millisecond; isLimitsExceeded(call.Err); wait = min(2*wait, time.Second) {
 		select {
 		case <-ctx.Done():
-			return fromDBusError(call.Err)
+			return call
 		case <-time.After(wait):
 		}
-		call = c.obj.CallWithContext(ctx, ManagerInterface+"."+method, 0, args...)
+		call = obj.CallWithContext(ctx, method, 0, args...)
 	}
+	return call
+}
+
+func (c *Client) call(ctx context.Context, method string, out []any, args ...any) error {
+	call := callRetry(ctx, c.obj, ManagerInterface+"."+method, args...)
 	if call.Err != nil {
 		return fromDBusError(call.Err)
 	}
@@ -148,7 +155,7 @@ func (c *Client) Status(ctx context.Context, name string) (Properties, error) {
 // StatusAt reads the properties of the rock-on object at path.
 func (c *Client) StatusAt(ctx context.Context, path godbus.ObjectPath) (Properties, error) {
 	var m map[string]godbus.Variant
-	err := c.conn.Object(BusName, path).CallWithContext(ctx, "org.freedesktop.DBus.Properties.GetAll", 0, RockOnInterface).Store(&m)
+	err := callRetry(ctx, c.conn.Object(BusName, path), "org.freedesktop.DBus.Properties.GetAll", RockOnInterface).Store(&m)
 	if err != nil {
 		return Properties{}, fromDBusError(err)
 	}
