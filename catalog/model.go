@@ -3,7 +3,11 @@
 // remote and local metastores.
 package catalog
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
 
 // RockOn is one app definition: the value under the single top-level key of
 // a registry file. Slices that come from JSON objects are sorted so that
@@ -128,4 +132,28 @@ func (r *RockOn) Container(name string) (*Container, bool) {
 		}
 	}
 	return nil, false
+}
+
+// UIURL is the web UI link as Rockstor shows it: a rock-on has one when
+// any of its ports is marked "ui" and published (hostPort > 0), whether
+// or not the definition has a top-level "ui" object:
+// http(s)://HOST:HOSTPORT[/SLUG], https and the slug from ui when given.
+// hostPort is the host port of the first port marked "ui"; "" when there
+// is no such port.
+func UIURL(ui *UI, host string, hostPort int) string {
+	if hostPort <= 0 {
+		return ""
+	}
+	scheme, slug := "http", ""
+	if ui != nil {
+		if ui.HTTPS {
+			scheme = "https"
+		}
+		slug = strings.TrimPrefix(ui.Slug, "/")
+	}
+	u := fmt.Sprintf("%s://%s:%d", scheme, host, hostPort)
+	if slug != "" {
+		u += "/" + slug
+	}
+	return u
 }

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	api "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/unitgen"
@@ -50,14 +53,8 @@ func (m *Manager) checkHost(ch unitgen.Choices) error {
 			if v == "" {
 				continue
 			}
-			real, err := filepath.EvalSymlinks(v)
-			if err != nil {
-				probs = append(probs, fmt.Sprintf("containers.%s.devices.%s: %s does not exist", cname, d, v))
-				continue
-			}
-			fi, err := os.Stat(real)
-			if err != nil || fi.Mode()&fs.ModeDevice == 0 || !strings.HasPrefix(real, "/dev/") {
-				probs = append(probs, fmt.Sprintf("containers.%s.devices.%s: %s is not a device node under /dev", cname, d, v))
+			if why := checkDevice(v, "/dev"); why != "" {
+				probs = append(probs, fmt.Sprintf("containers.%s.devices.%s: %s", cname, d, why))
 			}
 		}
 	}
@@ -65,4 +62,81 @@ func (m *Manager) checkHost(ch unitgen.Choices) error {
 		return fmt.Errorf("%w: %s", api.ErrInvalidArgs, strings.Join(probs, "; "))
 	}
 	return nil
+}
+
+// checkDevice checks a device choice on the host: a device node under /dev,
+// or a directory under /dev of device nodes (like /dev/dri, which Plex
+// asks for: the engines pass each node in it, as Rockstor's --device
+// /dev/dri does). Never the nodes that reach host memory or I/O ports
+// (/dev/mem, /dev/kmem, /dev/port, by device number, so a copy under
+// another name is caught too), directly or inside a directory. It returns
+// what is wrong, or "". devRoot is /dev (tests give another directory).
+func checkDevice(v, devRoot string) string {
+	real, err := filepath.EvalSymlinks(v)
+	if err != nil {
+		return v + " does not exist"
+	}
+	if !strings.HasPrefix(real, devRoot+"/") {
+		return v + " is not a device node under /dev"
+	}
+	fi, err := os.Stat(real)
+	if err != nil {
+		return v + " does not exist"
+	}
+	if !fi.IsDir() {
+		if fi.Mode()&fs.ModeDevice == 0 {
+			return v + " is not a device node under /dev"
+		}
+		if memoryDevice(fi) {
+			return v + " exposes host memory or I/O ports"
+		}
+		return ""
+	}
+	// The engines walk the directory and pass every node they find;
+	// symbolic links (/dev/dri/by-path) and subdirectories are walked or
+	// skipped by them the same way, so every node is checked here.
+	nodes := 0
+	var bad []string
+	err = filepath.WalkDir(real, func(p string, de fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if de.IsDir() || de.Type()&fs.ModeSymlink != 0 {
+			return nil
+		}
+		fi, err := de.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case fi.Mode()&fs.ModeDevice == 0:
+			bad = append(bad, p+" is not a device node")
+		case memoryDevice(fi):
+			bad = append(bad, p+" exposes host memory or I/O ports")
+		default:
+			nodes++
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return fmt.Sprintf("reading directory %s: %v", v, err)
+	case len(bad) > 0:
+		return fmt.Sprintf("directory %s: %s", v, strings.Join(bad, ", "))
+	case nodes == 0:
+		return fmt.Sprintf("directory %s has no device node", v)
+	}
+	return ""
+}
+
+// memoryDevice reports whether a node is the character device of
+// /dev/mem (1:1), /dev/kmem (1:2) or /dev/port (1:4).
+func memoryDevice(fi fs.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || fi.Mode()&fs.ModeCharDevice == 0 {
+		return false
+	}
+	dev := uint64(st.Rdev)
+	major, minor := unix.Major(dev), unix.Minor(dev)
+	return major == 1 && (minor == 1 || minor == 2 || minor == 4)
 }

@@ -92,9 +92,18 @@ func (m *Manager) pullImages(ctx context.Context, def *catalog.RockOn, always bo
 	}
 	var imgs []state.Image
 	now := time.Now().UTC()
+	vols := map[string][]string{}
 	for _, c := range def.Containers {
 		ref := imageRef(c)
-		imgs = append(imgs, state.Image{Container: c.Name, Ref: ref, ID: ids[ref], PulledAt: now})
+		v, seen := vols[ref]
+		if !seen {
+			var err error
+			if v, err = m.eng.ImageVolumes(ctx, ref); err != nil {
+				return nil, err
+			}
+			vols[ref] = v
+		}
+		imgs = append(imgs, state.Image{Container: c.Name, Ref: ref, ID: ids[ref], PulledAt: now, Volumes: v})
 	}
 	return imgs, nil
 }
@@ -153,6 +162,19 @@ func (m *Manager) install(ctx context.Context, slug string, def *catalog.RockOn,
 			return err
 		}
 		in.Images = imgs
+		// the images' VOLUMEs are known now: compile again with them
+		full, err := m.compile(def, ch, imgs)
+		if err != nil {
+			return err
+		}
+		res = full
+		in.Units, in.EnvFiles = generated(res.Units), generated(res.EnvFiles)
+		if err := m.checkClaims(slug, res); err != nil {
+			return err
+		}
+		m.mu.Lock()
+		m.results[slug] = res
+		m.mu.Unlock()
 		r(0.75, "writing units")
 		if err := m.checkWritable(res); err != nil {
 			return err
@@ -194,6 +216,15 @@ func (m *Manager) checkClaims(slug string, res *unitgen.Result) error {
 	for other, in := range m.installed {
 		if other == slug {
 			continue
+		}
+		if ores := m.results[other]; ores != nil {
+			for _, v := range res.Volumes {
+				for _, o := range ores.Volumes {
+					if v.Name == o.Name {
+						return fmt.Errorf("%w: volume %s is the installed rock-on %s's; the two names give the same volume names", api.ErrFailed, v.Name, in.Name)
+					}
+				}
+			}
 		}
 		for _, f := range append(append([]unitgen.File{}, res.Units...), res.EnvFiles...) {
 			for _, g := range append(append([]state.GeneratedFile{}, in.Units...), in.EnvFiles...) {
@@ -304,7 +335,7 @@ func appendNew(list []string, s string) []string {
 	return append(list, s)
 }
 
-func (m *Manager) uninstall(ctx context.Context, slug string, removeImages bool, r api.Report) error {
+func (m *Manager) uninstall(ctx context.Context, slug string, removeImages, purge bool, r api.Report) error {
 	in := m.get(slug)
 	if in == nil {
 		return fmt.Errorf("%w: %s", api.ErrNotInstalled, slug)
@@ -320,6 +351,19 @@ func (m *Manager) uninstall(ctx context.Context, slug string, removeImages bool,
 	m.mu.Unlock()
 	if err := m.teardown(ctx, &cp, res); err != nil {
 		return fmt.Errorf("uninstalling %s: %w", in.Name, err)
+	}
+	if purge && res != nil {
+		// after the containers are gone: the engine refuses to remove a
+		// volume a container still has
+		for _, v := range res.Volumes {
+			if ok, err := m.eng.VolumeExists(ctx, v.Name); err == nil && !ok {
+				continue
+			}
+			if err := m.eng.RemoveVolume(ctx, v.Name); err != nil {
+				return fmt.Errorf("uninstalling %s: removing volume %s: %w", in.Name, v.Name, err)
+			}
+			r(0.9, fmt.Sprintf("removed volume %s (%s:%s)", v.Name, v.Container, v.Path))
+		}
 	}
 	if err := m.forget(&cp); err != nil {
 		return err
@@ -563,7 +607,7 @@ func (m *Manager) update(ctx context.Context, slug string, r api.Report) error {
 		def = d
 	}
 	m.mu.Unlock()
-	res, err := m.compile(def, in.Choices)
+	res, err := m.compile(def, in.Choices, in.Images)
 	if err != nil {
 		return err
 	}
@@ -597,6 +641,13 @@ func (m *Manager) apply(ctx context.Context, slug string, def *catalog.RockOn, c
 	}
 	imgs, err := m.pullImages(ctx, def, pull, r, 0, 0.5)
 	if err != nil {
+		return err
+	}
+	// the images' VOLUMEs as they are now (an update may bring new ones)
+	if res, err = m.compile(def, ch, imgs); err != nil {
+		return err
+	}
+	if err := m.checkClaims(slug, res); err != nil {
 		return err
 	}
 	cp := *in

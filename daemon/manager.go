@@ -187,7 +187,7 @@ func (m *Manager) loadInstalled() error {
 		slug := unitgen.Slug(in.Name)
 		m.installed[slug] = in
 		if d, err := definition(in.Name, in.Definition); err == nil {
-			if res, err := m.compile(d, in.Choices); err == nil {
+			if res, err := m.compile(d, in.Choices, in.Images); err == nil {
 				m.results[slug] = res
 			} else {
 				m.log.Warn("installed rock-on no longer compiles", "name", in.Name, "err", err)
@@ -414,7 +414,7 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 			return nil, err
 		}
 		ch.Consent = append(ch.Consent, m.cfg.Install.Consent...)
-		res, err := m.compile(def, ch)
+		res, err := m.compile(def, ch, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -440,7 +440,7 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", api.ErrFailed, err)
 		}
-		res, err := m.compile(d, ch)
+		res, err := m.compile(d, ch, in.Images)
 		if err != nil {
 			return nil, err
 		}
@@ -457,8 +457,8 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 		}
 		switch op.Kind {
 		case "uninstall":
-			removeImages := op.RemoveImages
-			work = func(ctx context.Context, r api.Report) error { return m.uninstall(ctx, slug, removeImages, r) }
+			removeImages, purge := op.RemoveImages, op.Purge
+			work = func(ctx context.Context, r api.Report) error { return m.uninstall(ctx, slug, removeImages, purge, r) }
 		case "update":
 			work = func(ctx context.Context, r api.Report) error { return m.update(ctx, slug, r) }
 		default:
@@ -521,9 +521,16 @@ func (m *Manager) recordOutcome(slug, kind string, err error) {
 }
 
 // compile runs unitgen and turns its refusals into InvalidArgs.
-func (m *Manager) compile(def *catalog.RockOn, ch unitgen.Choices) (*unitgen.Result, error) {
+//
+// imgs are the images the containers run (nil before the first pull): their
+// declared VOLUMEs become named volumes of the rock-on.
+func (m *Manager) compile(def *catalog.RockOn, ch unitgen.Choices, imgs []state.Image) (*unitgen.Result, error) {
 	opt := m.cfg.UnitgenOptions()
 	opt.VolumeCheck = m.volumeCheck
+	opt.ImageVolumes = map[string][]string{}
+	for _, im := range imgs {
+		opt.ImageVolumes[im.Container] = im.Volumes
+	}
 	opt.PathOwner = unitgen.StatOwner
 	opt.DockerGID = unitgen.DockerGroupID
 	res, err := unitgen.Compile(def, ch, opt)

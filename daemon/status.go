@@ -42,6 +42,13 @@ func (m *Manager) unitChanged(unit string) {
 // setUnit records a unit's state and tells the watchers.
 func (m *Manager) setUnit(ui unitInfo) {
 	m.mu.Lock()
+	// systemd clears ExecMainStatus when it starts the main process
+	// again: an automatic restart would hide the exit status that caused
+	// it. While the unit runs, the status shows the last exit it saw
+	// (units restart after RestartSec=, time enough to see the exit).
+	if prev, ok := m.units[ui.Name]; ok && ui.ExitStatus == 0 && (ui.ActiveState == "active" || ui.ActiveState == "activating") {
+		ui.ExitStatus = prev.ExitStatus
+	}
 	m.units[ui.Name] = ui
 	if ui.ActiveState == "active" {
 		delete(m.logs, ui.Name)
@@ -293,16 +300,10 @@ func (m *Manager) Properties(name string) (api.Properties, error) {
 		sort.Slice(p.Volumes, func(i, j int) bool {
 			return p.Volumes[i].Container+p.Volumes[i].Path < p.Volumes[j].Container+p.Volumes[j].Path
 		})
-		if def.UI != nil {
-			for _, port := range p.Ports {
-				if port.UI && port.HostPort > 0 {
-					scheme := "http"
-					if def.UI.HTTPS {
-						scheme = "https"
-					}
-					p.UIURL = fmt.Sprintf("%s://localhost:%d/%s", scheme, port.HostPort, strings.TrimPrefix(def.UI.Slug, "/"))
-					break
-				}
+		for _, port := range p.Ports {
+			if port.UI && port.HostPort > 0 {
+				p.UIURL = catalog.UIURL(def.UI, "localhost", int(port.HostPort))
+				break
 			}
 		}
 	}

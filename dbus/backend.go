@@ -11,6 +11,9 @@ type Operation struct {
 	// RemoveImages (uninstall): also remove the rock-on's images that no
 	// other installed rock-on uses, as Rockstor's delete-rockon does.
 	RemoveImages bool
+	// Purge (uninstall): also remove the named volumes rockon made for
+	// the images' VOLUMEs.
+	Purge bool
 }
 
 // Report is how a running operation tells its progress (0..1) and step.

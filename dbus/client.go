@@ -210,6 +210,20 @@ func (c *Client) UninstallRemovingImages(ctx context.Context, name string, w Wat
 	return c.runJob(ctx, w, "UninstallWithOptions", name, map[string]godbus.Variant{"remove_images": godbus.MakeVariant(true)})
 }
 
+// UninstallWith uninstalls with UninstallWithOptions: removeImages also
+// removes its images no other installed rock-on uses, purge the named
+// volumes rockon made for its images' VOLUMEs (host directories are
+// kept); the job's progress messages name each volume removed.
+func (c *Client) UninstallWith(ctx context.Context, name string, removeImages, purge bool, w Watcher) error {
+	return c.runJob(ctx, w, "UninstallWithOptions", name, map[string]godbus.Variant{
+		"remove_images": godbus.MakeVariant(removeImages), "purge": godbus.MakeVariant(purge)})
+}
+
+// Purge is UninstallWith purging the named volumes.
+func (c *Client) Purge(ctx context.Context, name string, w Watcher) error {
+	return c.UninstallWith(ctx, name, false, true, w)
+}
+
 // Start turns a rock-on on (and enables it at boot).
 func (c *Client) Start(ctx context.Context, name string, w Watcher) error {
 	return c.runJob(ctx, w, "Start", name)

@@ -22,7 +22,8 @@
 //	Install(s name, a{sv} choices, a{sv} options) -> (o job) org.rockon.rockon1.manage
 //	Uninstall(s name) -> (o job)                             org.rockon.rockon1.manage
 //	UninstallWithOptions(s name, a{sv} options) -> (o job)   org.rockon.rockon1.manage
-//	    options: "remove_images" (b) also removes its images no other installed rock-on uses
+//	    options: "remove_images" (b) also removes its images no other installed rock-on uses;
+//	    "purge" (b) also removes the named volumes rockon made for its images' VOLUMEs
 //	Start(s name) -> (o job), Stop, Restart                  org.rockon.rockon1.manage
 //	Update(s name) -> (o job)                                org.rockon.rockon1.manage
 //	Reconfigure(s name, a{sv} choices) -> (o job)            org.rockon.rockon1.manage

@@ -491,17 +491,22 @@ func (m *manager) Uninstall(sender godbus.Sender, name string) (godbus.ObjectPat
 	return m.begin(sender, Operation{Kind: "uninstall", Name: name})
 }
 
-// UninstallWithOptions is Uninstall with options: "remove_images" (b).
+// UninstallWithOptions is Uninstall with options: "remove_images" (b),
+// "purge" (b).
 func (m *manager) UninstallWithOptions(sender godbus.Sender, name string, options map[string]godbus.Variant) (godbus.ObjectPath, *godbus.Error) {
 	op := Operation{Kind: "uninstall", Name: name}
 	for k, v := range options {
 		switch k {
-		case "remove_images":
+		case "remove_images", "purge":
 			b, ok := v.Value().(bool)
 			if !ok {
-				return "/", toDBusError(fmt.Errorf("%w: option remove_images must be a boolean", ErrInvalidArgs))
+				return "/", toDBusError(fmt.Errorf("%w: option %s must be a boolean", ErrInvalidArgs, k))
 			}
-			op.RemoveImages = b
+			if k == "purge" {
+				op.Purge = b
+			} else {
+				op.RemoveImages = b
+			}
 		default:
 			return "/", toDBusError(fmt.Errorf("%w: unknown option %q", ErrInvalidArgs, k))
 		}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"sort"
 	"strings"
 	"time"
 )
@@ -108,6 +109,50 @@ func (e *Engine) ImageID(ctx context.Context, ref string) (string, error) {
 		return "", err
 	}
 	return strings.TrimSpace(out), nil
+}
+
+// ImageVolumes returns the VOLUMEs a local image declares (its config's
+// Volumes), sorted.
+func (e *Engine) ImageVolumes(ctx context.Context, ref string) ([]string, error) {
+	if err := checkRef(ref); err != nil {
+		return nil, err
+	}
+	out, err := e.run(ctx, e.Timeout, "image", "inspect", "--format", "{{range $k, $v := .Config.Volumes}}{{$k}}\n{{end}}", "--", ref)
+	if err != nil {
+		if isMissing(err) {
+			return nil, fmt.Errorf("image %s: %w", ref, ErrNotFound)
+		}
+		return nil, err
+	}
+	var vols []string
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			vols = append(vols, l)
+		}
+	}
+	sort.Strings(vols)
+	return vols, nil
+}
+
+// VolumeExists reports whether a volume exists.
+func (e *Engine) VolumeExists(ctx context.Context, name string) (bool, error) {
+	_, err := e.run(ctx, e.Timeout, "volume", "inspect", "--", name)
+	if err == nil {
+		return true, nil
+	}
+	if isMissing(err) {
+		return false, nil
+	}
+	return false, err
+}
+
+// RemoveVolume removes a volume; one that does not exist is not an error.
+func (e *Engine) RemoveVolume(ctx context.Context, name string) error {
+	_, err := e.run(ctx, e.Timeout, "volume", "rm", "--", name)
+	if err != nil && !isMissing(err) {
+		return err
+	}
+	return nil
 }
 
 // ImageSize returns the size in bytes of a local image.

@@ -18,8 +18,13 @@ import (
 )
 
 // TestImageVersions are the tags of localhost/rockon-test: two working versions that
-// differ in content (and so in image ID) and one that exits 1 at once.
-var TestImageVersions = []string{"1", "2", "broken"}
+// differ in content (and so in image ID), one that exits 1 at once, and two working
+// versions (again different images) that declare TestImageVolumes.
+var TestImageVersions = []string{"1", "2", "broken", "vol1", "vol2"}
+
+// TestImageVolumes are the VOLUMEs the vol* test images declare: one nested under the
+// /data a test definition maps, one elsewhere.
+var TestImageVolumes = []string{"/data/db", "/state"}
 
 // TestImage is the repository part of the test images' names.
 const TestImage = "localhost/rockon-test"
@@ -61,7 +66,7 @@ func buildTestImages(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("no test image source in %s/testimage", root)
 	}
 	h := sha256.New()
-	fmt.Fprintln(h, runtime.Version(), runtime.GOARCH)
+	fmt.Fprintln(h, runtime.Version(), runtime.GOARCH, TestImageVersions)
 	for _, f := range srcs {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -188,11 +193,15 @@ func loadImages(ctx context.Context, engine string, command func(context.Context
 		if command(ctx, engine, "image", "inspect", ref).Run() == nil {
 			continue
 		}
-		out, err := command(ctx, engine, "import",
+		args := []string{"import",
 			"--change", `ENTRYPOINT ["/rockon-test"]`,
 			"--change", "EXPOSE 8080/tcp",
-			"--change", "LABEL org.rockon.test.version="+v,
-			filepath.Join(dir, "rockon-test-"+v+".tar"), ref).CombinedOutput()
+			"--change", "LABEL org.rockon.test.version=" + v}
+		if strings.HasPrefix(v, "vol") {
+			args = append(args, "--change", `VOLUME ["`+strings.Join(TestImageVolumes, `", "`)+`"]`)
+		}
+		args = append(args, filepath.Join(dir, "rockon-test-"+v+".tar"), ref)
+		out, err := command(ctx, engine, args...).CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("%s import %s: %v: %s", engine, ref, err, out)
 		}

@@ -130,6 +130,10 @@ type Image struct {
 	// registry reported one.
 	Digest   string    `toml:"digest,omitempty"`
 	PulledAt time.Time `toml:"pulled_at,omitempty"`
+	// Volumes are the VOLUMEs the image declares, read from it after the
+	// pull: the units give each one the definition does not map a named
+	// volume (unitgen.Options.ImageVolumes).
+	Volumes []string `toml:"volumes,omitempty"`
 }
 
 // GeneratedFile is a file generated from the record: its base name and

@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -147,12 +148,17 @@ func newHandler(version string, args []string, exit func(int)) http.Handler {
 	mux.HandleFunc("/version", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, version+"\n")
 	})
+	// /crash exits with status 3, or ?code=N (0-125: a clean exit too)
 	mux.HandleFunc("/crash", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "crashing with exit status 3\n")
+		code := 3
+		if c, err := strconv.Atoi(r.URL.Query().Get("code")); err == nil && c >= 0 && c <= 125 {
+			code = c
+		}
+		fmt.Fprintf(w, "crashing with exit status %d\n", code)
 		if f, ok := w.(http.Flusher); ok {
 			f.Flush()
 		}
-		exit(3)
+		exit(code)
 	})
 	return mux
 }

@@ -79,6 +79,9 @@ func TestEndpoints(t *testing.T) {
 	if _, body := get(t, h, "/crash"); exited != 3 || !strings.Contains(body, "3") {
 		t.Errorf("/crash: exit %d, body %q", exited, body)
 	}
+	if _, body := get(t, h, "/crash?code=0"); exited != 0 || !strings.Contains(body, "status 0") {
+		t.Errorf("/crash?code=0: exit %d, body %q", exited, body)
+	}
 }
 
 // TestProcess runs the real binary: it serves on $PORT, /crash exits 3, SIGTERM exits 0,

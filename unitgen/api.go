@@ -9,7 +9,8 @@
 // volumes, /etc/localtime, devices, user, ports, opts, env, labels, image
 // and arguments), with systemd as the supervisor instead of the engine's
 // restart policy: the container runs in the foreground, is removed when it
-// stops and recreated when it starts, and is restarted on failure.
+// stops and recreated when it starts, and is restarted whenever it exits
+// (as with Rockstor's --restart=unless-stopped).
 //
 // Every value from a definition or from the user reaches the command line
 // byte for byte or is refused: each argv word is double-quoted with C
@@ -76,6 +77,11 @@ type Options struct {
 	PathOwner func(path string) (uid, gid int, err error)
 	// DockerGID returns the docker group's id, for gid -2.
 	DockerGID func() (int, error)
+	// ImageVolumes maps a container name to the VOLUMEs its image
+	// declares (the daemon inspects the image after pulling it). Each
+	// one the definition does not mount exactly gets a named volume of
+	// the rock-on (Result.Volumes), so its data outlives the container.
+	ImageVolumes map[string][]string
 }
 
 // File is one generated file.
@@ -103,6 +109,11 @@ type Result struct {
 	// EngineNetworks are all the engine networks the units create, each
 	// with its unit and whether it is shared by name (see Network).
 	EngineNetworks []Network
+	// Volumes are the named volumes the units mount for image-declared
+	// VOLUMEs (see Options.ImageVolumes), in launch order. The engine
+	// creates them at the first start; they stay through stop, start,
+	// update and uninstall, and only an uninstall with purge removes them.
+	Volumes []NamedVolume
 }
 
 // SharedNetworkLabel is the label the unit of a shared-by-name network puts

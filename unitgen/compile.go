@@ -20,17 +20,21 @@ const (
 	Podman = "podman"
 )
 
-// Supervision settings shared by every container unit. systemd 252 has no
-// growing restart delay (RestartSteps= came in 254): the backoff is a
-// fixed RestartSec= plus a start limit, after which the unit stays failed
-// until someone starts it again (the daemon reports it).
+// Supervision settings shared by every container unit. Rockstor runs its
+// containers with --restart=unless-stopped: restarted whatever their exit
+// status, never given up on, and left alone once the user stops them. The
+// units do the same with Restart=always and no start limit
+// (StartLimitIntervalSec=0); a stop job (rockon stop, systemctl stop) is
+// never followed by a restart. systemd 252 has no growing delay
+// (RestartSteps= came in 254), so the delay is fixed: 10 s keeps a
+// crash-looping app (OpenVPN before its PKI exists) from flooding the
+// journal and the host, yet brings a crashed one back about as soon as
+// docker's own backoff would after its first failures.
 const (
 	stopTimeout     = 10  // seconds the engine waits after the stop signal
 	timeoutStopSec  = 30  // systemd's limit for the whole stop
 	timeoutStartSec = 900 // a first start pulls the image
-	restartSec      = 5
-	startLimitSec   = 600
-	startLimitBurst = 10
+	restartSec      = 10
 )
 
 // withDefaults fills unset options.
@@ -72,6 +76,7 @@ type ctrPlan struct {
 	mounts   []string // host volume paths
 	runArgs  []string // options between "run"/"create" and the image
 	envFile  string   // path in EnvDir, "" when no env
+	named    []NamedVolume
 	env      []byte
 }
 
@@ -174,7 +179,7 @@ func compile(def *catalog.RockOn, ch Choices, opt Options) (*Result, map[string]
 	if err := ch.Validate(def, opt); err != nil {
 		return nil, nil, fmt.Errorf("compiling %q: %w", def.Name, err)
 	}
-	g := &generator{def: def, ch: ch, opt: opt, slug: slug, models: map[string]*unitFile{}}
+	g := &generator{def: def, ch: ch, opt: opt, slug: slug, models: map[string]*unitFile{}, volNames: map[string]bool{}}
 	res, err := g.run()
 	if err != nil {
 		return nil, nil, fmt.Errorf("compiling %q: %w", def.Name, err)
@@ -207,6 +212,7 @@ type generator struct {
 	nets     []*netPlan
 	warnings []string
 	models   map[string]*unitFile // by unit name, for tests
+	volNames map[string]bool      // named volumes planned so far
 }
 
 func (g *generator) warn(format string, a ...any) {
@@ -338,6 +344,7 @@ func (g *generator) run() (*Result, error) {
 			res.EnvFiles = append(res.EnvFiles, File{Name: path.Base(p.envFile), Content: p.env, Mode: 0o600})
 		}
 		res.Containers = append(res.Containers, ContainerUnit{Name: p.c.Name, Unit: p.unit, Data: p.data})
+		res.Volumes = append(res.Volumes, p.named...)
 	}
 	for _, n := range g.nets {
 		u, err := g.networkUnitFile(n)
@@ -492,6 +499,14 @@ func (g *generator) planContainer(p *ctrPlan) error {
 			p.mounts = append(p.mounts, host)
 		}
 	}
+	named, err := g.planImageVolumes(p, vols, g.volNames)
+	if err != nil {
+		return err
+	}
+	for _, nv := range named {
+		a = append(a, "-v", nv.Name+":"+nv.Path)
+	}
+	p.named = named
 	a = append(a, "-v", "/etc/localtime:/etc/localtime:ro")
 
 	for _, d := range c.Devices {
@@ -749,8 +764,7 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 			return nil, err
 		}
 	}
-	s.raw("StartLimitIntervalSec", strconv.Itoa(startLimitSec))
-	s.raw("StartLimitBurst", strconv.Itoa(startLimitBurst))
+	s.raw("StartLimitIntervalSec", "0")
 
 	sv := u.section("Service")
 	bin := g.opt.EngineBinary
@@ -785,14 +799,18 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 	sv.raw("KillMode", "mixed")
 	sv.raw("TimeoutStartSec", strconv.Itoa(timeoutStartSec))
 	sv.raw("TimeoutStopSec", strconv.Itoa(timeoutStopSec))
-	sv.raw("Restart", "on-failure")
+	sv.raw("Restart", "always")
 	sv.raw("RestartSec", strconv.Itoa(restartSec))
 	// A container stopped by its stop signal exits 128+signal: SIGTERM
 	// (143), or SIGINT (130) / SIGQUIT (131) for images whose STOPSIGNAL
-	// is one of these. A SIGKILL (137) stays a failure: it is what an
-	// out-of-memory kill or a hung container gets.
+	// is one of these: a clean stop, not a failure in the status. A
+	// SIGKILL (137) stays a failure: it is what an out-of-memory kill or
+	// a hung container gets. (Either way the unit restarts.)
 	sv.raw("SuccessExitStatus", "130 131 143")
 
+	if err := g.createVolumes(p, ex); err != nil {
+		return nil, err
+	}
 	var err error
 	if check := g.volumeCheck(p); check != nil {
 		if err := ex("ExecStartPre", "", check...); err != nil {

@@ -206,6 +206,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				ArgsUsage: "NAME",
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "remove-images", Usage: "also remove its images that no other installed rock-on uses"},
+					&cli.BoolFlag{Name: "purge", Usage: "also remove the engine volumes rockon made for the images' VOLUMEs (host directories are never removed)"},
 				},
 				Action:       a.uninstall,
 				BashComplete: nameComplete(true),

@@ -27,6 +27,7 @@ type daemonClient interface {
 	Install(ctx context.Context, name, config string, start bool, w rdbus.Watcher) error
 	Uninstall(ctx context.Context, name string, w rdbus.Watcher) error
 	UninstallRemovingImages(ctx context.Context, name string, w rdbus.Watcher) error
+	UninstallWith(ctx context.Context, name string, removeImages, purge bool, w rdbus.Watcher) error
 	Start(ctx context.Context, name string, w rdbus.Watcher) error
 	Stop(ctx context.Context, name string, w rdbus.Watcher) error
 	Restart(ctx context.Context, name string, w rdbus.Watcher) error
@@ -316,12 +317,38 @@ func (a *app) update(c *cli.Context) error {
 }
 
 func (a *app) uninstall(c *cli.Context) error {
-	if c.Bool("remove-images") {
-		return a.job(c, "uninstalling", "uninstalled, its images no other rock-on uses removed (data volumes kept)", func(ctx context.Context, d daemonClient, n string, w rdbus.Watcher) error {
-			return d.UninstallRemovingImages(ctx, n, w)
+	removeImages, purge := c.Bool("remove-images"), c.Bool("purge")
+	if !removeImages && !purge {
+		return a.job(c, "uninstalling", "uninstalled (data volumes kept)", func(ctx context.Context, d daemonClient, n string, w rdbus.Watcher) error {
+			return d.Uninstall(ctx, n, w)
 		})
 	}
-	return a.job(c, "uninstalling", "uninstalled (data volumes kept)", func(ctx context.Context, d daemonClient, n string, w rdbus.Watcher) error {
-		return d.Uninstall(ctx, n, w)
+	done := "uninstalled"
+	if removeImages {
+		done += ", its images no other rock-on uses removed"
+	}
+	if purge {
+		done += ", its images' volumes purged (host directories kept)"
+	} else {
+		done += " (data volumes kept)"
+	}
+	// the daemon names each volume it removes in a progress message
+	var removed []string
+	err := a.job(c, "uninstalling", done, func(ctx context.Context, d daemonClient, n string, w rdbus.Watcher) error {
+		return d.UninstallWith(ctx, n, removeImages, purge, func(p float64, msg string) {
+			if v, ok := strings.CutPrefix(msg, "removed volume "); ok {
+				removed = append(removed, v)
+			}
+			w(p, msg)
+		})
 	})
+	if err == nil && purge && !a.o.json {
+		if len(removed) == 0 {
+			fmt.Fprintln(a.o.out, "no volume to remove (host directories are never removed)")
+		}
+		for _, v := range removed {
+			fmt.Fprintln(a.o.out, "removed volume "+sanitizeCell(v))
+		}
+	}
+	return err
 }

@@ -204,18 +204,10 @@ func (a *app) search(c *cli.Context) error {
 	return a.printSummaries(hits)
 }
 
-// uiURL builds the web UI address as Rockstor does:
-// http(s)://HOST:PORT/SLUG, PORT being the host port of the ui port.
+// uiURL builds the web UI address as Rockstor does (catalog.UIURL), hostPort
+// being the host port of the ui port.
 func uiURL(ui *catalog.UI, hostPort int, host string) string {
-	if ui == nil || hostPort <= 0 {
-		return ""
-	}
-	scheme := "http"
-	if ui.HTTPS {
-		scheme = "https"
-	}
-	slug := strings.TrimPrefix(ui.Slug, "/")
-	return fmt.Sprintf("%s://%s:%d/%s", scheme, host, hostPort, slug)
+	return catalog.UIURL(ui, host, hostPort)
 }
 
 // hostUIURL puts the host's name in a web UI address rockond gave for
