@@ -434,7 +434,8 @@ func (d *decoder) volumes(n *node) []Volume {
 		}
 		out = append(out, vol)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	// Kept in the definition's order, not sorted: Rockstor mounts them in
+	// that order and takes uid -1 from the first one.
 	return out
 }
 

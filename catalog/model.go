@@ -55,7 +55,7 @@ type Container struct {
 	// volume's host directory; GID -1 its group, GID -2 the docker group.
 	UID, GID *int
 	Ports    []Port   // sorted by ContainerPort, then Protocol
-	Volumes  []Volume // sorted by Path
+	Volumes  []Volume // in the definition's order (Rockstor: uid -1 is the first one's owner)
 	Env      []Env    // sorted as Rockstor does: by Index, then Name
 	Devices  []Device // sorted by Index, then Name
 	Opts     []Pair   // in definition order

@@ -150,7 +150,7 @@ func DefaultConfig() *Config {
 		EnvDir:   "/var/lib/rockon/env",
 		UnitDir:  "/etc/systemd/system",
 		Metastore: Metastore{
-			RemoteURL: "http://rockstor.com/rockons",
+			RemoteURL: "https://rockstor.com/rockons",
 			RootFile:  "root.json",
 			LocalDir:  "/etc/rockon/rockons.d",
 			// the catalog changes a few times a month; a day is Rockstor's

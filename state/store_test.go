@@ -69,8 +69,8 @@ func fullInstalled(name string) *Installed {
 		Definition:  definitionJSON(name, 2),
 		Choices:     fullChoices("c0", "c1"),
 		Images: []Image{
-			{Container: "c0", Ref: "example.org/app/c0:2.0", ID: "sha256:" + strings.Repeat("a", 64), Digest: "example.org/app/c0@sha256:" + strings.Repeat("b", 64), PulledAt: t0.Add(time.Minute)},
-			{Container: "c1", Ref: "example.org/app/c1:2.1", ID: "sha256:" + strings.Repeat("c", 64), Digest: "example.org/app/c1@sha256:" + strings.Repeat("d", 64), PulledAt: t0.Add(2 * time.Minute)},
+			{Container: "c0", Ref: "example.org/app/c0:2.0", ID: "sha256:" + strings.Repeat("a", 64), Digest: "example.org/app/c0@sha256:" + strings.Repeat("b", 64), PulledAt: t0.Add(time.Minute), Volumes: []string{"/data/db", "/state"}},
+			{Container: "c1", Ref: "example.org/app/c1:2.1", ID: "sha256:" + strings.Repeat("c", 64), Digest: "example.org/app/c1@sha256:" + strings.Repeat("d", 64), PulledAt: t0.Add(2 * time.Minute), Volumes: []string{"/var/lib/x"}},
 		},
 		Units: []GeneratedFile{
 			{Name: "rockon-x.target", SHA256: ContentHash([]byte("target"))},
@@ -81,7 +81,7 @@ func fullInstalled(name string) *Installed {
 			Source:     "/etc/rockon/rockons.d/x.json",
 			Definition: definitionJSON(name, 3),
 			Choices:    fullChoices("c2"),
-			Images:     []Image{{Container: "c2", Ref: "example.org/app/c2:2.2", ID: "sha256:" + strings.Repeat("e", 64), Digest: "d", PulledAt: t0.Add(3 * time.Hour)}},
+			Images:     []Image{{Container: "c2", Ref: "example.org/app/c2:2.2", ID: "sha256:" + strings.Repeat("e", 64), Digest: "d", PulledAt: t0.Add(3 * time.Hour), Volumes: []string{"/v"}}},
 		},
 	}
 }

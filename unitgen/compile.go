@@ -119,7 +119,7 @@ func IsDataContainer(def *catalog.RockOn, c *catalog.Container) bool {
 }
 
 // CustomConfigEnv is the name of the environment variable that carries a
-// custom_config value into every (non-data) container of the rock-on:
+// custom_config value to the container whose set-up uses it (OpenVPN's):
 // "ROCKON_CUSTOM_" + the key upper-cased, other characters than letters,
 // digits and "_" replaced by "_" (openvpn's servername ->
 // ROCKON_CUSTOM_SERVERNAME).
@@ -582,8 +582,12 @@ func (g *generator) planContainer(p *ctrPlan) error {
 				fmt.Fprintf(&env, "%s=%s\n", k, chosen[k])
 			}
 		}
-		for _, f := range g.def.CustomConfig {
-			fmt.Fprintf(&env, "%s=%s\n", CustomConfigEnv(f.Key), g.ch.CustomConfig[f.Key])
+		// custom_config goes only where Rockstor uses it: OpenVPN's
+		// set-up (openVPNInit) reads the server name from this file
+		if g.usesCustomConfig(p) {
+			for _, f := range g.def.CustomConfig {
+				fmt.Fprintf(&env, "%s=%s\n", CustomConfigEnv(f.Key), g.ch.CustomConfig[f.Key])
+			}
 		}
 	}
 	if env.Len() > 0 {
@@ -933,6 +937,14 @@ const openVPNImage = "kylemanna/openvpn"
 // (ROCKON_CUSTOM_SERVERNAME), never in the unit; the shell script is fixed
 // text run inside the image. Initialising the PKI stays the manual step
 // the rock-on's notes describe (it asks for a passphrase).
+// usesCustomConfig reports whether a container's set-up needs the
+// rock-on's custom_config values: only OpenVPN's server container (its
+// image, taking the configuration volume from a data container), the one
+// rock-on Rockstor has a custom_config handler for.
+func (g *generator) usesCustomConfig(p *ctrPlan) bool {
+	return p.c.Image == openVPNImage && !p.data && len(volumesFrom(p.c)) > 0
+}
+
 func (g *generator) openVPNInit(p *ctrPlan, image string) []string {
 	if p.c.Image != openVPNImage || p.envFile == "" || g.ch.CustomConfig["servername"] == "" {
 		return nil

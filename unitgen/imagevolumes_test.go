@@ -85,3 +85,29 @@ func TestImageVolumes(t *testing.T) {
 		})
 	}
 }
+
+// TestUIDFromFirstVolumeInDefinitionOrder: uid -1 is the owner of the
+// first volume as the definition lists them, not the alphabetically first.
+func TestUIDFromFirstVolumeInDefinitionOrder(t *testing.T) {
+	defs, err := catalog.Decode("u.json", []byte(`{"U": {"description": "d", "version": "1", "website": "https://example.org/",
+	  "containers": {"app": {"image": "example/app", "launch_order": 1, "uid": -1,
+	    "volumes": {"/zconfig": {"label": "Config", "description": "c"}, "/amedia": {"label": "Media", "description": "m"}}}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := goldenOptions(Podman)
+	var asked []string
+	opt.PathOwner = func(p string) (int, int, error) { asked = append(asked, p); return 1234, 100, nil }
+	ch := Choices{Containers: map[string]ContainerChoices{"app": {Volumes: map[string]string{"/zconfig": "/srv/config", "/amedia": "/srv/media"}}}}
+	_, models, err := compile(defs[0], ch, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 1 || asked[0] != "/srv/config" {
+		t.Errorf("owner asked of %q, want /srv/config", asked)
+	}
+	run := models["rockon-u-app.service"].commands("ExecStart")[0]
+	if !hasPair(run, "-u", "1234") || !hasPair(run, "-v", "/srv/config:/zconfig") {
+		t.Errorf("run = %q", run)
+	}
+}
