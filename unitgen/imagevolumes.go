@@ -28,18 +28,17 @@ type NamedVolume struct {
 // a mount: -v/--volume destinations, --mount targets and --tmpfs paths.
 func mappedPaths(c *catalog.Container) []string {
 	var out []string
-	for _, pair := range c.Opts {
-		o := parseOpt(pair)
-		switch o.flag {
-		case "-v", "--volume":
-			parts := strings.Split(o.value, ":")
+	for _, o := range containerOpts(c) {
+		switch o.Flag {
+		case "--volume":
+			parts := strings.Split(o.Value, ":")
 			if len(parts) >= 2 {
 				out = append(out, path.Clean(parts[1]))
 			} else if parts[0] != "" {
 				out = append(out, path.Clean(parts[0])) // an anonymous volume
 			}
 		case "--mount":
-			for _, kv := range strings.Split(o.value, ",") {
+			for _, kv := range strings.Split(o.Value, ",") {
 				k, v, _ := strings.Cut(kv, "=")
 				switch strings.ToLower(strings.TrimSpace(k)) {
 				case "target", "dst", "destination":
@@ -47,7 +46,7 @@ func mappedPaths(c *catalog.Container) []string {
 				}
 			}
 		case "--tmpfs":
-			p, _, _ := strings.Cut(o.value, ":")
+			p, _, _ := strings.Cut(o.Value, ":")
 			out = append(out, path.Clean(p))
 		}
 	}
@@ -57,10 +56,12 @@ func mappedPaths(c *catalog.Container) []string {
 // volumesFrom returns the containers a container takes volumes from.
 func volumesFrom(c *catalog.Container) []string {
 	var out []string
-	for _, pair := range c.Opts {
-		if o := parseOpt(pair); o.flag == "--volumes-from" {
-			src, _, _ := strings.Cut(o.value, ":")
-			out = append(out, src)
+	for _, o := range containerOpts(c) {
+		if o.Flag == "--volumes-from" {
+			for _, v := range strings.Split(o.Value, ",") {
+				src, _, _ := strings.Cut(v, ":")
+				out = append(out, src)
+			}
 		}
 	}
 	return out

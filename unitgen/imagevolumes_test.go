@@ -2,6 +2,7 @@ package unitgen
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rockon/rockon/catalog"
@@ -23,7 +24,7 @@ func TestImageVolumes(t *testing.T) {
 				Opts: []catalog.Pair{{"--volumes-from", "ovpn-data"}}},
 		},
 	}
-	ch := Choices{Containers: map[string]ContainerChoices{"mongo": {Volumes: map[string]string{"/data": "/srv/d", "/cfg/": "/srv/c"}}}}
+	ch := Choices{Containers: map[string]ContainerChoices{"mongo": {Volumes: map[string]string{"/data": "/srv/d", "/cfg/": "/srv/c"}}}, Consent: []string{ConsentHostPaths}}
 	for _, engine := range []string{Docker, Podman} {
 		t.Run(engine, func(t *testing.T) {
 			opt := goldenOptions(engine)
@@ -48,7 +49,7 @@ func TestImageVolumes(t *testing.T) {
 			var run []string
 			for _, k := range []string{"ExecStartPre", "ExecStart"} {
 				for _, c := range models["rockon-uni-fi-mongo.service"].commands(k) {
-					if slices.Contains(c, "example/mongo:latest") {
+					if slices.ContainsFunc(c, func(w string) bool { return strings.HasSuffix(w, "example/mongo:latest") }) {
 						run = c
 					}
 				}
