@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -109,11 +110,18 @@ func testImageVolumesKept(t *testing.T, engine string) {
 	e.waitState("Volume Test", "running")
 	check("a reboot")
 
-	if err := e.c.Reconfigure(e.ctx(), "Volume Test", volumeChoices+"[containers.vt-main.ports]\n\"8080\" = 18098\n", nil); err != nil {
+	// a new port, and a network the user adds (Rockstor's rocknets):
+	// created, joined in addition to the default one, ports still published
+	if err := e.c.Reconfigure(e.ctx(), "Volume Test", "[containers.vt-main]\nnetworks = [\"rt-extra\"]\n"+volumeChoices+"[containers.vt-main.ports]\n\"8080\" = 18098\n", nil); err != nil {
 		t.Fatal(err)
 	}
 	base = "http://127.0.0.1:18098"
 	check("reconfigure")
+	defaultNet := map[string]string{"podman": "podman", "docker": "bridge"}[engine]
+	nets := e.s.Run(t, engine, "container", "inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", "vt-main")
+	if f := strings.Fields(nets); len(f) != 2 || !slices.Contains(f, "rt-extra") || !slices.Contains(f, defaultNet) {
+		t.Errorf("networks after reconfigure --network rt-extra: %q, want rt-extra and %s", nets, defaultNet)
+	}
 
 	e.s.Run(t, engine, "tag", "localhost/rockon-test:vol2", "localhost/rockon-test:voldata")
 	if err := e.c.Update(e.ctx(), "Volume Test", nil); err != nil {
@@ -130,6 +138,10 @@ func testImageVolumesKept(t *testing.T, engine string) {
 	}
 	for _, v := range volumes {
 		e.s.Run(t, engine, "volume", "inspect", v)
+	}
+	// the network the user added went with the last rock-on using it
+	if out, err := e.s.Command(e.ctx(), engine, "network", "inspect", "rt-extra").CombinedOutput(); err == nil {
+		t.Errorf("rt-extra left after uninstall: %s", out)
 	}
 	if err := e.c.Install(e.ctx(), "Volume Test", volumeChoices, true, nil); err != nil {
 		t.Fatal(err)

@@ -427,6 +427,9 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 		if err := m.checkPorts(slug, def, ch); err != nil {
 			return nil, err
 		}
+		if err := m.checkAdminNetworks(res); err != nil {
+			return nil, err
+		}
 		work = func(ctx context.Context, r api.Report) error { return m.install(ctx, slug, def, ch, res, op.Start, r) }
 	case "reconfigure":
 		if in == nil {

@@ -3,7 +3,12 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
+	"time"
+
+	api "github.com/rockon/rockon/dbus"
 
 	"github.com/rockon/rockon/engine"
 	"github.com/rockon/rockon/state"
@@ -113,4 +118,34 @@ func (m *Manager) removeNetworks(ctx context.Context, slug string, res *unitgen.
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// checkAdminNetworks refuses an install while a network the definition's
+// opts name (unitgen.Network.Shared: the administrator's, like AdGuard
+// Home's adguard-home) is missing, saying how to make it: rockon never
+// creates one, since a plain bridge in place of the macvlan the rock-on's
+// guide asks for would leave the app unreachable.
+func (m *Manager) checkAdminNetworks(res *unitgen.Result) error {
+	ctx, cancel := context.WithTimeout(m.ctx, time.Minute)
+	defer cancel()
+	var probs []string
+	for _, n := range res.EngineNetworks {
+		if !n.Shared || n.UserAdded {
+			continue
+		}
+		ok, err := m.eng.NetworkExists(ctx, n.Name)
+		if err != nil {
+			return fmt.Errorf("%w: looking for network %s: %v", api.ErrFailed, n.Name, err)
+		}
+		if !ok {
+			bin := m.cfg.Engine.Name
+			probs = append(probs, fmt.Sprintf("network %q does not exist; the definition joins it and it is the administrator's to make "+
+				"(rockon never creates it): create it as the rock-on's notes say, e.g. %q, or %q for a plain bridge, then install again",
+				n.Name, bin+" network create -d macvlan --subnet 192.168.1.0/24 --gateway 192.168.1.1 -o parent=eth0 "+n.Name, bin+" network create "+n.Name))
+		}
+	}
+	if len(probs) > 0 {
+		return fmt.Errorf("%w: %s", api.ErrInvalidArgs, strings.Join(probs, "; "))
+	}
+	return nil
 }

@@ -127,9 +127,11 @@ type Network struct {
 	Unit string // the oneshot unit that creates it if missing
 	// Shared is true for a user-defined network the definition names
 	// itself (--net=NAME, e.g. AdGuard Home's adguard-home): its name is
-	// kept exactly as written, so other rock-ons, or anything else on the
-	// host, may use the same network. Its unit creates it only when it is
-	// missing, labelled SharedNetworkLabel.
+	// kept exactly as written. It belongs to the administrator, who makes
+	// it (AdGuard Home's guide: a macvlan) before the install; the daemon
+	// refuses the install while it is missing, its unit only checks that
+	// it exists, and rockon never creates it. (Older versions of rockon
+	// created missing ones, labelled SharedNetworkLabel.)
 	//
 	// The rule for uninstalling a rock-on R: remove a Shared network N
 	// only when no other installed rock-on lists N among its
@@ -139,6 +141,10 @@ type Network struct {
 	// attached, N stays: that is not an uninstall error. A network that
 	// is not Shared is R's alone and is always removed.
 	Shared bool
+	// UserAdded is true for a Shared network the user joined containers
+	// to (Choices networks, Rockstor's rocknets) and no definition names:
+	// its unit creates it when missing, labelled SharedNetworkLabel.
+	UserAdded bool
 }
 
 // ContainerUnit tells which unit runs a container.

@@ -85,6 +85,7 @@ type netPlan struct {
 	name   string // engine network name
 	unit   string
 	shared bool // named by the definition (--net=NAME), see Network.Shared
+	user   bool // added by the user (Choices networks): created if missing
 }
 
 // IsDataContainer is the rule that identifies data-only containers
@@ -147,9 +148,9 @@ func CustomConfigEnv(key string) string {
 //     container_links (and podman's translation of --link) need; it
 //     creates the engine network rockon-<slug>-<network-slug> if missing.
 //   - rockon-<slug>-net-<name-slug>.service: a oneshot per user-defined
-//     network that opts name (--net=NAME): it creates the engine network
-//     NAME, exactly as written, if missing; the containers naming it
-//     require it (see Network.Shared).
+//     network that opts name (--net=NAME): the administrator's network
+//     (see Network.Shared), which it only checks for, never creates; the
+//     containers naming it require it.
 //   - one env file per container with environment (0600, in EnvDir),
 //     passed with --env-file: values never appear in unit text.
 //
@@ -353,7 +354,7 @@ func (g *generator) run() (*Result, error) {
 		}
 		g.models[n.unit] = u
 		res.Units = append(res.Units, File{Name: n.unit, Content: u.bytes(), Mode: 0o644})
-		res.EngineNetworks = append(res.EngineNetworks, Network{Name: n.name, Unit: n.unit, Shared: n.shared})
+		res.EngineNetworks = append(res.EngineNetworks, Network{Name: n.name, Unit: n.unit, Shared: n.shared, UserAdded: n.user})
 		if !n.shared {
 			res.Networks = append(res.Networks, n.name)
 		}
@@ -432,6 +433,24 @@ func (g *generator) planNetworks() error {
 			}
 			if !p.data && len(p.c.Ports) == 0 {
 				g.warn("container %q joins network %q and publishes no ports: only containers on that network reach it", p.c.Name, name)
+			}
+		}
+	}
+	// Networks the user adds (Rockstor's rocknets): created when missing,
+	// as Rockstor does, unless a definition names the same one (then it
+	// is the administrator's).
+	for _, p := range g.ctrs {
+		for _, name := range g.ch.Containers[p.c.Name].Networks {
+			fresh := !slices.ContainsFunc(g.nets, func(n *netPlan) bool { return n.name == name })
+			n, err := g.sharedNetwork(name)
+			if err != nil {
+				return fmt.Errorf("container %q: %w", p.c.Name, err)
+			}
+			if fresh {
+				n.user = true
+			}
+			if !slices.Contains(p.netUnits, n.unit) {
+				p.netUnits = append(p.netUnits, n.unit)
 			}
 		}
 	}
@@ -726,16 +745,22 @@ func (g *generator) networkUnitFile(n *netPlan) (*unitFile, error) {
 	sv.raw("Type", "oneshot")
 	sv.raw("RemainAfterExit", "yes")
 	bin := g.opt.EngineBinary
-	// Create, tolerating an existing network ("-": the failure of create
-	// is ignored), then make sure it exists.
-	create := []string{bin, "network", "create", n.name}
-	if n.shared {
-		// The label tells the daemon, on uninstall, that rockon made
-		// this network (see Network.Shared).
-		create = []string{bin, "network", "create", "--label", SharedNetworkLabel + "=" + g.slug, n.name}
-	}
-	if err := sv.exec("ExecStart", "-", create); err != nil {
-		return nil, err
+	// The rock-on's own network: create it, tolerating an existing one
+	// ("-": the failure of create is ignored), then make sure it exists.
+	// An administrator's network is only looked for: its driver and
+	// addresses (AdGuard Home's guide makes a macvlan) are the
+	// administrator's choice, and a plain bridge of that name in its
+	// place would leave the app unreachable.
+	switch {
+	case !n.shared:
+		if err := sv.exec("ExecStart", "-", []string{bin, "network", "create", n.name}); err != nil {
+			return nil, err
+		}
+	case n.user:
+		// labelled: the daemon removes it with the last rock-on using it
+		if err := sv.exec("ExecStart", "-", []string{bin, "network", "create", "--label", SharedNetworkLabel + "=" + g.slug, n.name}); err != nil {
+			return nil, err
+		}
 	}
 	if err := sv.exec("ExecStart", "", []string{bin, "network", "inspect", "--format", "{{.Name}}", n.name}); err != nil {
 		return nil, err
@@ -840,8 +865,17 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 		for _, n := range p.networks {
 			run = append(run, "--network", n)
 		}
-		for _, n := range g.ch.Containers[name].Networks {
-			run = append(run, "--network", n)
+		// Networks the user adds join the container to them (docker's
+		// "network connect"): one on the default network stays on it
+		// (podman's default network is named "podman"), keeping the
+		// connections it had.
+		if extra := g.ch.Containers[name].Networks; len(extra) > 0 {
+			if _, own := ownNetwork(c); !own && len(p.networks) == 0 {
+				run = append(run, "--network", "podman")
+			}
+			for _, n := range extra {
+				run = append(run, "--network", n)
+			}
 		}
 		for _, al := range p.aliases {
 			run = append(run, "--network-alias", al)
@@ -867,14 +901,17 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 	// "docker start" does; podman's units also wait until the container
 	// runs (Type=notify).
 	sv.raw("Type", "exec")
-	nets := append(slices.Clone(p.networks), g.ch.Containers[name].Networks...)
+	nets := slices.Clone(p.networks)
 	create := []string{bin, "create", "--rm", "--name", name}
 	// A container whose opts name its network gets the others connected:
-	// a second --network at create fails on docker 20.10.
+	// a second --network at create fails on docker 20.10. The networks
+	// the user adds are always connected ("network connect" semantics):
+	// a container on the default bridge stays on it.
 	if len(nets) > 0 && len(OptNetworks(c)) == 0 {
 		create = append(create, "--network", nets[0])
 		nets = nets[1:]
 	}
+	nets = append(nets, g.ch.Containers[name].Networks...)
 	for _, al := range p.aliases {
 		create = append(create, "--network-alias", al)
 	}

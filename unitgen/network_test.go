@@ -62,6 +62,7 @@ func TestSharedNetwork(t *testing.T) {
 			wantNets := []Network{
 				{Name: "rockon-shared-net-apptodb", Unit: "rockon-shared-net-net-apptodb.service"},
 				{Name: "home.net_1", Unit: netUnit, Shared: true},
+				{Name: "extra", Unit: "rockon-shared-net-net-extra.service", Shared: true, UserAdded: true},
 			}
 			if !slices.Equal(res.EngineNetworks, wantNets) {
 				t.Errorf("EngineNetworks = %+v, want %+v", res.EngineNetworks, wantNets)
@@ -71,15 +72,20 @@ func TestSharedNetwork(t *testing.T) {
 				t.Errorf("Networks = %q", res.Networks)
 			}
 			bin := "/usr/bin/" + engine
+			// the administrator's network: looked for, never created
 			wantCreate := [][]string{
-				{bin, "network", "create", "--label", SharedNetworkLabel + "=shared-net", "home.net_1"},
 				{bin, "network", "inspect", "--format", "{{.Name}}", "home.net_1"},
 			}
 			if got := models[netUnit].commands("ExecStart"); !slices.EqualFunc(got, wantCreate, slices.Equal) {
 				t.Errorf("%s ExecStart = %q, want %q", netUnit, got, wantCreate)
 			}
+			// the user's network is created when missing, labelled
+			wantExtra := []string{bin, "network", "create", "--label", SharedNetworkLabel + "=shared-net", "extra"}
+			if got := models["rockon-shared-net-net-extra.service"].commands("ExecStart"); len(got) != 2 || !slices.Equal(got[0], wantExtra) {
+				t.Errorf("extra's unit ExecStart = %q", got)
+			}
 			nu := unitText(t, res, netUnit)
-			for _, want := range []string{"Type=oneshot\n", "RemainAfterExit=yes\n", "ExecStart=-", "PartOf=rockon-shared-net.target\n", "X-Rockon-Network=home.net_1\n"} {
+			for _, want := range []string{"Type=oneshot\n", "RemainAfterExit=yes\n", "PartOf=rockon-shared-net.target\n", "X-Rockon-Network=home.net_1\n"} {
 				if !strings.Contains(nu, want) {
 					t.Errorf("%s lacks %q:\n%s", netUnit, want, nu)
 				}
