@@ -105,6 +105,7 @@ func (a *app) install(c *cli.Context) error {
 		// Confirm what was typed at the prompts; a command line that gave
 		// everything is taken as meant.
 		if asked && !c.Bool("dry-run") {
+			wz.recap(def, ch)
 			ok, err := wz.yesNo(fmt.Sprintf("\nInstall %s now?", sanitizeCell(def.Name)), true)
 			if err != nil {
 				return err

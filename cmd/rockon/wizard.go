@@ -12,6 +12,7 @@ import (
 
 	"github.com/rockon/rockon/catalog"
 	"github.com/rockon/rockon/unitgen"
+	"golang.org/x/sys/unix"
 )
 
 // errCancelled ends a wizard the user left (end of input or "no").
@@ -24,10 +25,58 @@ type wizard struct {
 	in  *bufio.Reader
 	out io.Writer // prompts go to stderr so that stdout stays clean
 	o   *output
+	fd  int // the terminal the answers come from, -1 when none
 }
 
 func newWizard(in io.Reader, o *output) *wizard {
-	return &wizard{in: bufio.NewReader(in), out: o.err, o: o}
+	w := &wizard{in: bufio.NewReader(in), out: o.err, o: o, fd: -1}
+	if f, ok := in.(*os.File); ok && isTerminal(f) {
+		w.fd = int(f.Fd())
+	}
+	return w
+}
+
+// secretWords mark a value that is not shown: in its name or label.
+var secretWords = []string{"password", "passwd", "secret", "token", "key"}
+
+// isSecret reports whether a choice holds a secret (a password, token,
+// key...), which the wizard neither echoes nor shows in its recap.
+func isSecret(m missingChoice) bool {
+	if m.kind != "env" && m.kind != "custom" {
+		return false
+	}
+	return secretName(m.key) || secretName(m.label)
+}
+
+func secretName(s string) bool {
+	s = strings.ToLower(s)
+	for _, w := range secretWords {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// askHidden is ask with the terminal's echo off, for a secret.
+func (w *wizard) askHidden(prompt string) (string, error) {
+	if w.fd < 0 {
+		return w.ask(prompt)
+	}
+	old, err := unix.IoctlGetTermios(w.fd, unix.TCGETS)
+	if err != nil {
+		return w.ask(prompt)
+	}
+	quiet := *old
+	quiet.Lflag &^= unix.ECHO
+	if err := unix.IoctlSetTermios(w.fd, unix.TCSETS, &quiet); err != nil {
+		return w.ask(prompt)
+	}
+	defer func() {
+		_ = unix.IoctlSetTermios(w.fd, unix.TCSETS, old)
+		fmt.Fprintln(w.out) // the Enter the user typed was not echoed
+	}()
+	return w.ask(prompt)
 }
 
 // ask prints a question and reads one line; io.EOF cancels.
@@ -116,7 +165,11 @@ func (w *wizard) askOne(ch *unitgen.Choices, m missingChoice) error {
 		if m.def != "" {
 			prompt += " [" + m.def + "]"
 		}
-		ans, err := w.ask(prompt + ": ")
+		read := w.ask
+		if isSecret(m) {
+			read = w.askHidden
+		}
+		ans, err := read(prompt + ": ")
 		if err != nil {
 			return err
 		}
@@ -183,4 +236,59 @@ func volumeMissing(choice string) string {
 		return host + " does not exist; create it first or choose another"
 	}
 	return ""
+}
+
+// recap prints every choice the install will use, secrets hidden, before
+// the user confirms it (Rockstor's wizard ends with a summary too).
+func (w *wizard) recap(def *catalog.RockOn, ch *unitgen.Choices) {
+	fmt.Fprintf(w.out, "\n%s\n", w.o.paint(ansiBold, "Summary"))
+	line := func(format string, a ...any) { fmt.Fprintf(w.out, "  "+format+"\n", a...) }
+	for _, c := range def.Containers {
+		cc := ch.Containers[c.Name]
+		if len(def.Containers) > 1 {
+			line("%s", w.o.paint(ansiBold, "Container "+sanitizeCell(c.Name)))
+		}
+		for _, p := range c.Ports {
+			for _, proto := range p.Protocols() {
+				host, ok := cc.Ports[fmt.Sprintf("%d/%s", p.ContainerPort, proto)]
+				if !ok {
+					if host, ok = cc.Ports[fmt.Sprint(p.ContainerPort)]; !ok {
+						host = p.HostDefault
+					}
+				}
+				if host == 0 {
+					line("port %d/%s: not published", p.ContainerPort, proto)
+				} else {
+					line("port %d/%s -> host %d", p.ContainerPort, proto, host)
+				}
+			}
+		}
+		for _, v := range c.Volumes {
+			line("volume %s -> %s", sanitizeCell(v.Path), sanitizeCell(cc.Volumes[v.Path]))
+		}
+		for _, e := range c.Env {
+			v := sanitizeCell(cc.Env[e.Name])
+			if isSecret(missingChoice{kind: "env", key: e.Name, label: e.Label}) {
+				v = "(hidden)"
+			}
+			line("%s = %s", sanitizeCell(e.Name), v)
+		}
+		for _, d := range c.Devices {
+			v := cc.Devices[d.Name]
+			if v == "" {
+				v = "(none)"
+			}
+			line("device %s -> %s", sanitizeCell(d.Name), sanitizeCell(v))
+		}
+	}
+	for _, f := range def.CustomConfig {
+		v := sanitizeCell(ch.CustomConfig[f.Key])
+		if isSecret(missingChoice{kind: "custom", key: f.Key, label: f.Label}) {
+			v = "(hidden)"
+		}
+		line("%s = %s", sanitizeCell(f.Key), v)
+	}
+	if len(ch.Consent) > 0 {
+		line("allowed: %s", sanitizeCell(strings.Join(ch.Consent, ", ")))
+	}
 }
