@@ -180,6 +180,35 @@ func testImageVolumesKept(t *testing.T, engine string) {
 		t.Errorf("after exit 7: restarts %d (before %d), exit code %d; want two restarts, exit code 7", ct.Restarts, before, ct.ExitCode)
 		t.Log(e.s.Run(t, "journalctl", "--no-pager", "-u", "rockon.service", "-n", "40"))
 	}
+	// a memory limit chosen at reconfigure holds the app's own process:
+	// it runs inside the container's unit (podman) or slice (docker)
+	if err := e.c.Reconfigure(e.ctx(), "Volume Test", "[containers.vt-main]\nnetworks = [\"rt-extra\"]\nmemory = \"128M\"\n"+volumeChoices+"[containers.vt-main.ports]\n\"8080\" = 18098\n", nil); err != nil {
+		t.Fatal(err)
+	}
+	check("a memory limit")
+	pid := strings.TrimSpace(e.s.Run(t, engine, "container", "inspect", "--format", "{{.State.Pid}}", "vt-main"))
+	cg := e.s.Run(t, "cat", "/proc/"+pid+"/cgroup")
+	holder := map[string]string{"podman": "/rockon-volume-test-vt-main.service/", "docker": "/rockon-volume-test-vt-main.slice/"}[engine]
+	if !strings.Contains(cg, holder) {
+		t.Errorf("the app (pid %s) is in cgroup %q, not under %s", pid, cg, holder)
+	}
+	if got := e.s.Run(t, "systemctl", "show", "-p", "MemoryMax", strings.TrimSuffix(strings.Trim(holder, "/"), "/")); got != "MemoryMax=134217728\n" {
+		t.Errorf("%s: %q", holder, got)
+	}
+	before = e.waitState("Volume Test", "running").Containers[0].Restarts
+	if out, err := e.s.Command(e.ctx(), "curl", "-sS", "--max-time", "60", base+"/alloc?mb=512").CombinedOutput(); err == nil {
+		t.Errorf("the app allocated 512 MiB under a 128M limit: %s", out)
+	}
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if p = e.waitState("Volume Test", "running"); p.Containers[0].Restarts > before {
+			break
+		}
+	}
+	if ct := p.Containers[0]; ct.Restarts != before+1 || ct.ExitCode != 137 {
+		t.Errorf("after the allocation: restarts %d (before %d), exit code %d; want a restart after exit 137 (killed)", ct.Restarts, before, ct.ExitCode)
+	}
+	check("an out-of-memory kill")
+
 	// a rock-on the user stopped stays stopped, past the restart delay
 	e.mustCurl(base + "/version")
 	if err := e.c.Stop(e.ctx(), "Volume Test", nil); err != nil {

@@ -19,7 +19,8 @@ import (
 //
 //	"containers"    a{sa{sv}}    container -> {"ports": a{su} (container port -> host port),
 //	                             "volumes": a{ss}, "env": a{ss}, "devices": a{ss},
-//	                             "labels": a{ss}, "networks": as}
+//	                             "labels": a{ss}, "networks": as,
+//	                             "memory": s, "cpus": s}
 //	"custom_config" a{ss}
 //	"consent"       as
 func choicesConfig(ch map[string]godbus.Variant) (string, *godbus.Error) {
@@ -154,8 +155,14 @@ func containerChoices(cname string, fields map[string]godbus.Variant) (map[strin
 				return nil, invalid(where + " must be as")
 			}
 			c[f] = l
+		case "memory", "cpus":
+			s, ok := v.(string)
+			if !ok {
+				return nil, invalid(where + " must be s")
+			}
+			c[f] = s
 		default:
-			return nil, invalid(fmt.Sprintf("choices: containers.%s: unknown key %q (known: ports, volumes, env, devices, labels, networks)", cname, f))
+			return nil, invalid(fmt.Sprintf("choices: containers.%s: unknown key %q (known: ports, volumes, env, devices, labels, networks, memory, cpus)", cname, f))
 		}
 	}
 	return c, nil

@@ -102,6 +102,9 @@ func readVersion() string {
 	return "dev"
 }
 
+// held keeps what /alloc allocated.
+var held [][]byte
+
 // newHandler serves the endpoints; exit is called (after the answer is sent) by /crash.
 func newHandler(version string, args []string, exit func(int)) http.Handler {
 	mux := http.NewServeMux()
@@ -147,6 +150,21 @@ func newHandler(version string, args []string, exit func(int)) http.Handler {
 	})
 	mux.HandleFunc("/version", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, version+"\n")
+	})
+	// /alloc?mb=N allocates N MiB, touches every page and keeps it: a
+	// memory limit on the container's processes must stop it
+	mux.HandleFunc("/alloc", func(w http.ResponseWriter, r *http.Request) {
+		mb, err := strconv.Atoi(r.URL.Query().Get("mb"))
+		if err != nil || mb < 1 || mb > 1<<16 {
+			http.Error(w, "mb must be 1-65536", http.StatusBadRequest)
+			return
+		}
+		b := make([]byte, mb<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		held = append(held, b)
+		fmt.Fprintf(w, "allocated %d MiB\n", mb)
 	})
 	// /crash exits with status 3, or ?code=N (0-125: a clean exit too)
 	mux.HandleFunc("/crash", func(w http.ResponseWriter, r *http.Request) {

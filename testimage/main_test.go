@@ -79,6 +79,12 @@ func TestEndpoints(t *testing.T) {
 	if _, body := get(t, h, "/crash"); exited != 3 || !strings.Contains(body, "3") {
 		t.Errorf("/crash: exit %d, body %q", exited, body)
 	}
+	if code, body := get(t, h, "/alloc?mb=2"); code != 200 || body != "allocated 2 MiB\n" {
+		t.Errorf("/alloc?mb=2 = %d %q", code, body)
+	}
+	if code, _ := get(t, h, "/alloc?mb=x"); code != 400 {
+		t.Errorf("/alloc?mb=x = %d, want 400", code)
+	}
 	if _, body := get(t, h, "/crash?code=0"); exited != 0 || !strings.Contains(body, "status 0") {
 		t.Errorf("/crash?code=0: exit %d, body %q", exited, body)
 	}

@@ -51,6 +51,11 @@ type ContainerChoices struct {
 	Labels  map[string]string `toml:"labels,omitempty"`
 	// Networks are extra engine networks the container joins.
 	Networks []string `toml:"networks,omitempty"`
+	// Memory limits the container's processes' memory (systemd's
+	// MemoryMax=: "512M", "2G"); CPUs their CPU time, in CPUs ("1.5":
+	// CPUQuota=150%). Empty: no limit.
+	Memory string `toml:"memory,omitempty"`
+	CPUs   string `toml:"cpus,omitempty"`
 }
 
 // Options are how the host runs containers; they come from rockond.toml.

@@ -346,6 +346,12 @@ func (g *generator) run() (*Result, error) {
 		}
 		res.Containers = append(res.Containers, ContainerUnit{Name: p.c.Name, Unit: p.unit, Data: p.data})
 		res.Volumes = append(res.Volumes, p.named...)
+		if g.opt.Engine == Docker && !p.data {
+			sl := sliceUnit(g.slug, Slug(p.c.Name))
+			su := g.sliceUnitFile(p)
+			g.models[sl] = su
+			res.Units = append(res.Units, File{Name: sl, Content: su.bytes(), Mode: 0o644})
+		}
 	}
 	for _, n := range g.nets {
 		u, err := g.networkUnitFile(n)
@@ -830,6 +836,11 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 	sv.raw("TimeoutStopSec", strconv.Itoa(timeoutStopSec))
 	sv.raw("Restart", "always")
 	sv.raw("RestartSec", strconv.Itoa(restartSec))
+	// An app killed for going over its memory limit exits 137 and is
+	// restarted, as docker's restart policy does; systemd's default
+	// (OOMPolicy=stop) would stop the whole unit when the kernel kills
+	// one of its processes.
+	sv.raw("OOMPolicy", "continue")
 	// A container stopped by its stop signal exits 128+signal: SIGTERM
 	// (143), or SIGINT (130) / SIGQUIT (131) for images whose STOPSIGNAL
 	// is one of these: a clean stop, not a failure in the status. A
@@ -861,7 +872,11 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 		// systemd host) would log every line a second time. With none,
 		// `journalctl -u UNIT` (or -t rockon-NAME) has each line once; `podman
 		// logs` has nothing, as for any container without a log driver.
-		run := []string{bin, "run", "--name", name, "--replace", "--rm", "--sdnotify=conmon", "--cgroups=no-conmon", "--log-driver=none"}
+		// --cgroups=split: conmon and the app stay in the unit's cgroup
+		// (the app in a sub-cgroup of it, the unit delegating), so
+		// systemctl status shows the app and the unit's limits hold it.
+		g.limitLines(sv, g.ch.Containers[name])
+		run := []string{bin, "run", "--name", name, "--replace", "--rm", "--sdnotify=conmon", "--cgroups=split", "--log-driver=none"}
 		for _, n := range p.networks {
 			run = append(run, "--network", n)
 		}
@@ -902,7 +917,11 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 	// runs (Type=notify).
 	sv.raw("Type", "exec")
 	nets := slices.Clone(p.networks)
-	create := []string{bin, "create", "--rm", "--name", name}
+	// The app's processes go in the container's slice (the engine's own
+	// scope under it), the unit too: limits and accounting cover them.
+	slice := sliceUnit(g.slug, Slug(name))
+	sv.raw("Slice", slice)
+	create := []string{bin, "create", "--rm", "--name", name, "--cgroup-parent", slice}
 	// A container whose opts name its network gets the others connected:
 	// a second --network at create fails on docker 20.10. The networks
 	// the user adds are always connected ("network connect" semantics):

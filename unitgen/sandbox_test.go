@@ -63,8 +63,9 @@ func testNamedNetwork(t *testing.T, s *sandbox.Sandbox, engine string) {
 	install(t, s, opt, res)
 	// the administrator's network: its unit fails while it is missing,
 	// and never creates it
-	if out, err := s.Command(context.Background(), "systemctl", "start", res.Target).CombinedOutput(); err == nil {
-		t.Errorf("%s started without the network %s: %s", res.Target, netName, out)
+	webUnit := res.Containers[len(res.Containers)-1].Unit
+	if out, err := s.Command(context.Background(), "systemctl", "start", webUnit).CombinedOutput(); err == nil {
+		t.Errorf("%s started without the network %s: %s", webUnit, netName, out)
 	}
 	if out, err := s.Command(context.Background(), engine, "network", "inspect", netName).CombinedOutput(); err == nil {
 		t.Fatalf("network %s was created by the units: %s", netName, out)

@@ -288,6 +288,16 @@ func (ch Choices) Validate(def *catalog.RockOn, opt Options) error {
 				bad("%s: label %q: value %s", where, k, why)
 			}
 		}
+		if cc.Memory != "" {
+			if _, err := memoryBytes(cc.Memory); err != nil {
+				bad("%s: %v", where, err)
+			}
+		}
+		if cc.CPUs != "" {
+			if _, err := cpuQuota(cc.CPUs); err != nil {
+				bad("%s: %v", where, err)
+			}
+		}
 		for _, n := range cc.Networks {
 			if !engineNameRE.MatchString(n) {
 				bad("%s: network %q is not a valid network name", where, n)

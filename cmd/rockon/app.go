@@ -28,6 +28,8 @@ func choiceFlags() []cli.Flag {
 		multiFlag(&cli.GenericFlag{Name: "device", Usage: "pass device `NAME=PATH` (empty PATH: not passed)"}),
 		multiFlag(&cli.GenericFlag{Name: "label", Usage: "add container label `K=V` (CONTAINER:K=V for one container)"}),
 		multiFlag(&cli.GenericFlag{Name: "custom", Usage: "set custom configuration value `K=V`"}),
+		multiFlag(&cli.GenericFlag{Name: "memory", Usage: "limit the memory of the containers' processes to `SIZE` (512M, 2G; CONTAINER:SIZE for one container)"}),
+		multiFlag(&cli.GenericFlag{Name: "cpus", Usage: "limit the containers' CPU time to `N` CPUs (1.5; CONTAINER:N for one container)"}),
 		multiFlag(&cli.GenericFlag{Name: "consent", Usage: "accept the risky privilege `TOKEN` the rock-on asks for (e.g. privileged)"}),
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "read choices from install-config `FILE.toml` (flags override it)"},
 	}

@@ -15,12 +15,13 @@ import (
 type choiceArgs struct {
 	ports, volumes, envs, devices, labels, custom, consent []string
 	unpublish, networks                                    []string
+	memory, cpus                                           []string
 }
 
 // empty reports whether no choice flag was given.
 func (a choiceArgs) empty() bool {
 	return len(a.ports)+len(a.volumes)+len(a.envs)+len(a.devices)+len(a.labels)+
-		len(a.custom)+len(a.consent)+len(a.unpublish)+len(a.networks) == 0
+		len(a.custom)+len(a.consent)+len(a.unpublish)+len(a.networks)+len(a.memory)+len(a.cpus) == 0
 }
 
 // applyChoiceArgs resolves the flags against the definition and writes
@@ -163,6 +164,27 @@ func applyChoiceArgs(def *catalog.RockOn, ch *unitgen.Choices, a choiceArgs) err
 				cc.Networks = append(cc.Networks, name)
 			}
 			ch.Containers[n] = cc
+		}
+	}
+	// limits: "512M" for every container, or "CONTAINER:512M"
+	for _, lim := range []struct {
+		flag string
+		args []string
+		set  func(*unitgen.ContainerChoices, string)
+	}{
+		{"--memory", a.memory, func(cc *unitgen.ContainerChoices, v string) { cc.Memory = v }},
+		{"--cpus", a.cpus, func(cc *unitgen.ContainerChoices, v string) { cc.CPUs = v }},
+	} {
+		for _, arg := range lim.args {
+			cname, val := splitContainer(def, arg)
+			if val == "" {
+				return usageErrorf("%s %q: the limit is empty", lim.flag, arg)
+			}
+			for _, n := range containersOrAll(def, cname) {
+				cc := containerChoices(ch, n)
+				lim.set(&cc, val)
+				ch.Containers[n] = cc
+			}
 		}
 	}
 	for _, arg := range a.custom {

@@ -26,6 +26,7 @@ func readChoiceArgs(c *cli.Context) choiceArgs {
 		ports: multiValues(c, "port"), volumes: multiValues(c, "volume"), envs: multiValues(c, "env"),
 		devices: multiValues(c, "device"), labels: multiValues(c, "label"), custom: multiValues(c, "custom"),
 		consent: multiValues(c, "consent"), unpublish: multiValues(c, "unpublish"), networks: multiValues(c, "network"),
+		memory: multiValues(c, "memory"), cpus: multiValues(c, "cpus"),
 	}
 }
 

@@ -1,0 +1,72 @@
+package unitgen
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Resource limits (ContainerChoices.Memory and CPUs) are systemd's: the
+// app's processes are inside the container's unit (podman,
+// --cgroups=split) or the container's slice (docker, --cgroup-parent), so
+// MemoryMax= and CPUQuota= reach them, and systemd accounts for them.
+
+var memoryRE = regexp.MustCompile(`^([1-9][0-9]{0,12})([KMGT]?)$`)
+
+// memoryBytes parses a memory limit: a number of bytes with an optional
+// K, M, G or T suffix (powers of 1024), as systemd's MemoryMax= takes it.
+func memoryBytes(v string) (int64, error) {
+	m := memoryRE.FindStringSubmatch(v)
+	if m == nil {
+		return 0, fmt.Errorf("memory limit %q must be a size such as 512M or 2G (K, M, G, T: powers of 1024)", v)
+	}
+	n, _ := strconv.ParseInt(m[1], 10, 64)
+	shift := map[string]uint{"": 0, "K": 10, "M": 20, "G": 30, "T": 40}[m[2]]
+	if n > math.MaxInt64>>shift {
+		return 0, fmt.Errorf("memory limit %q is too large", v)
+	}
+	b := n << shift
+	if b < 4<<20 {
+		return 0, fmt.Errorf("memory limit %q is below 4M, too little for any container", v)
+	}
+	return b, nil
+}
+
+// cpuQuota turns a number of CPUs ("1.5") into systemd's CPUQuota= ("150%").
+func cpuQuota(v string) (string, error) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || math.IsNaN(f) || f < 0.01 || f > 4096 {
+		return "", fmt.Errorf("CPU limit %q must be a number of CPUs between 0.01 and 4096, e.g. 1.5", v)
+	}
+	return strconv.FormatInt(int64(math.Round(f*100)), 10) + "%", nil
+}
+
+// sliceUnit is the slice a docker container's processes run in.
+func sliceUnit(slug, cslug string) string {
+	return "rockon-" + slug + "-" + cslug + ".slice"
+}
+
+// limitLines writes the container's limits into a [Service] or [Slice].
+func (g *generator) limitLines(s *section, cc ContainerChoices) {
+	if cc.Memory != "" {
+		s.raw("MemoryMax", cc.Memory)
+	}
+	if cc.CPUs != "" {
+		q, _ := cpuQuota(cc.CPUs) // validated
+		s.raw("CPUQuota", q)
+	}
+}
+
+// sliceUnitFile is the docker container's slice: docker puts the
+// container's scope in it (--cgroup-parent with the systemd cgroup
+// driver), so the limits and systemd's accounting cover the app.
+func (g *generator) sliceUnitFile(p *ctrPlan) *unitFile {
+	name := sliceUnit(g.slug, Slug(p.c.Name))
+	u := &unitFile{comments: header(name)}
+	s := g.commonUnit(u, "Rock-on "+g.def.Name+": processes of container "+p.c.Name)
+	s.raw("X-Rockon-Container", p.c.Name)
+	g.limitLines(u.section("Slice"), g.ch.Containers[p.c.Name])
+	return u
+}
