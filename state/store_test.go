@@ -100,6 +100,8 @@ func fullChoices(containers ...string) unitgen.Choices {
 			Devices:  map[string]string{"GPU": "/dev/dri", "UNUSED": ""},
 			Labels:   map[string]string{"traefik.enable": "true"},
 			Networks: []string{"proxy", "backend"},
+			Memory:   "512M",
+			CPUs:     "1.5",
 		}
 	}
 	return ch
