@@ -70,7 +70,7 @@ func baselineRun(unit, engine string) ([]string, error) {
 		case engine == "podman" && k == "ExecStart" && w[1] == "run":
 			out := []string{w[0], "run", "-d"}
 			for _, a := range w[2:] {
-				if strings.HasPrefix(a, "--sdnotify") || a == "--cgroups=no-conmon" || a == "--replace" {
+				if strings.HasPrefix(a, "--sdnotify") || strings.HasPrefix(a, "--cgroups=") || a == "--replace" {
 					continue
 				}
 				out = append(out, a)

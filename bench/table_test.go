@@ -93,7 +93,7 @@ func TestExecWords(t *testing.T) {
 
 func TestBaselineRun(t *testing.T) {
 	podman := `[Service]
-ExecStart="/usr/bin/podman" "run" "--name" "gotify" "--replace" "--rm" "--sdnotify=conmon" "--cgroups=no-conmon" "-p" "8070:80/tcp" "gotify/server:latest"
+ExecStart="/usr/bin/podman" "run" "--name" "gotify" "--replace" "--rm" "--sdnotify=conmon" "--cgroups=split" "-p" "8070:80/tcp" "gotify/server:latest"
 ExecStop="/usr/bin/podman" "stop" "--ignore" "--time" "10" "gotify"
 `
 	got, err := baselineRun(podman, "podman")
