@@ -185,6 +185,7 @@ func testImageVolumesKept(t *testing.T, engine string) {
 	if err := e.c.Reconfigure(e.ctx(), "Volume Test", "[containers.vt-main]\nnetworks = [\"rt-extra\"]\nmemory = \"128M\"\n"+volumeChoices+"[containers.vt-main.ports]\n\"8080\" = 18098\n", nil); err != nil {
 		t.Fatal(err)
 	}
+	base = "http://127.0.0.1:18098"
 	check("a memory limit")
 	pid := strings.TrimSpace(e.s.Run(t, engine, "container", "inspect", "--format", "{{.State.Pid}}", "vt-main"))
 	cg := e.s.Run(t, "cat", "/proc/"+pid+"/cgroup")
