@@ -2,12 +2,15 @@ package cockpit
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/rockon/rockon/unitgen"
 )
 
 // TestAdmin: an administrator logs in to real Cockpit, finds the demo
@@ -258,4 +261,108 @@ func TestViewerAndHostileDefinition(t *testing.T) {
 		t.Errorf("hostile definition: %s", report)
 	}
 	screenshot(t, ctx, "hostile")
+}
+
+// TestShellMenuAndCatalogPages: Cockpit's shell lists "Rock-ons" in its
+// menu and opens the application in its frame; with the real registry the
+// catalog is paged (a page at a time, every rock-on counted), Next and
+// Previous move through it and the search finds a rock-on of a later page.
+func TestShellMenuAndCatalogPages(t *testing.T) {
+	e := setup(t, registryDefinitions(t))
+	total := strings.Count(e.s.Run(t, e.bin+"/rockon", "--json", "list"), `"slug"`)
+	ctx := browser(t)
+	e.login(t, ctx, viewerUser, viewerPass, false)
+
+	// The shell (the page login lands on) lists the application and opens it
+	// in its frame; the frame is same-origin, so its document can be read.
+	waitJS(t, ctx, "Rock-ons in the shell's menu", `Array.from(document.querySelectorAll("a")).some(a => a.textContent.trim() === "Rock-ons")`)
+	do(t, ctx, "open Rock-ons from the menu", chromedp.Evaluate(`Array.from(document.querySelectorAll("a")).find(a => a.textContent.trim() === "Rock-ons").click()`, nil))
+	waitJS(t, ctx, "the application loaded in the shell's frame", `(() => {
+		const f = Array.from(document.querySelectorAll("iframe")).find(f => (f.getAttribute("src") || "").includes("/rockon/index.html"));
+		return !!f && !!f.contentDocument && !!f.contentDocument.body && f.contentDocument.body.getAttribute("data-ro-ready") === "1" &&
+			f.contentDocument.querySelectorAll("#ro-catalog > li").length > 0;
+	})()`)
+
+	e.openApp(t, ctx)
+	var rows int
+	var page, first string
+	read := func(what string) {
+		t.Helper()
+		do(t, ctx, what,
+			chromedp.Evaluate(`document.querySelectorAll("#ro-catalog > li").length`, &rows),
+			chromedp.Text("#ro-page", &page, chromedp.ByID),
+			chromedp.Evaluate(`document.querySelector("#ro-catalog > li").dataset.name`, &first),
+		)
+	}
+	read("read the first page")
+	if rows == 0 || rows >= total || page != fmt.Sprintf("1–%d of %d", rows, total) {
+		t.Fatalf("first page: %d rows, %q; want a page of the %d rock-ons", rows, page, total)
+	}
+	perPage, firstName := rows, first
+	do(t, ctx, "next page", chromedp.Click("#ro-page-next", chromedp.ByID))
+	waitJS(t, ctx, "the second page", fmt.Sprintf(`document.getElementById("ro-page").textContent.startsWith("%d–")`, perPage+1))
+	read("read the second page")
+	if first == firstName || rows == 0 || rows > perPage {
+		t.Fatalf("second page: %d rows starting at %q, %q", rows, first, page)
+	}
+	// The last rock-on by name is on the last page; the search finds it from here.
+	var last string
+	do(t, ctx, "previous page", chromedp.Click("#ro-page-prev", chromedp.ByID))
+	waitJS(t, ctx, "the first page again", `document.getElementById("ro-page").textContent.startsWith("1–")`)
+	do(t, ctx, "the last rock-on's name", chromedp.Evaluate(fmt.Sprintf(`JSON.parse(%q).map(r => r.name).sort((a, b) => a.localeCompare(b)).pop()`, e.s.Run(t, e.bin+"/rockon", "--json", "list")), &last))
+	do(t, ctx, "search", chromedp.SendKeys("#ro-search input, input#ro-search", last, chromedp.ByQuery))
+	waitJS(t, ctx, "the search finds it", fmt.Sprintf(`!!document.querySelector('#ro-catalog > li[data-name=%q]')`, last))
+}
+
+// capable asks for a kernel capability beyond the engines' default set.
+const capable = `{
+  "Capable": {
+    "description": "<p>Needs NET_ADMIN.</p>",
+    "version": "1.0",
+    "website": "https://example.org/capable",
+    "containers": {
+      "capable": {
+        "image": "localhost/rockon-test", "tag": "1", "launch_order": 1,
+        "ports": {"8080": {"description": "Web.", "label": "Web", "host_default": 18610, "protocol": "tcp"}},
+        "opts": [["--cap-add", "NET_ADMIN"]]
+      }
+    }
+  }
+}`
+
+// TestWizardConsent: rockond tells any D-Bus client (busctl here) which
+// consents a definition needs and why, with the words the CLI uses; the
+// wizard asks for each, with its reason, before Install, and installs
+// with the consent the administrator gave.
+func TestWizardConsent(t *testing.T) {
+	e := setup(t, map[string]string{"capable.json": capable})
+	reason := unitgen.ConsentReason("cap-add:NET_ADMIN")
+	got := e.s.Run(t, "busctl", "call", "org.rockon.rockon1", "/org/rockon/rockon1", "org.rockon.rockon1.Manager", "GetConsent", "s", "Capable")
+	if want := fmt.Sprintf(`a(ss) 1 "cap-add:NET_ADMIN" %q`, reason); strings.TrimSpace(got) != want {
+		t.Errorf("GetConsent Capable = %q, want %q", got, want)
+	}
+	if got := e.s.Run(t, "busctl", "call", "org.rockon.rockon1", "/org/rockon/rockon1", "org.rockon.rockon1.Manager", "GetConsent", "s", "Hello"); strings.TrimSpace(got) != "a(ss) 0" {
+		t.Errorf("GetConsent Hello = %q, want none", got)
+	}
+
+	ctx := browser(t)
+	e.login(t, ctx, adminUser, adminPass, true)
+	e.openApp(t, ctx)
+	waitJS(t, ctx, "administrative access", `!!document.querySelector('li[data-name="Capable"] .ro-install:not([aria-disabled="true"])')`)
+	do(t, ctx, "open the wizard", chromedp.Click(`li[data-name="Capable"] .ro-install`, chromedp.ByQuery))
+	// Asked before anything is sent, with the reason; Install waits for it.
+	waitJS(t, ctx, "the consent asked up front", fmt.Sprintf(`(() => {
+		const s = document.getElementById("ro-consent");
+		const box = document.querySelector('#ro-consent input[data-token="cap-add:NET_ADMIN"]');
+		return !!s && !!box && !box.checked && s.textContent.includes("Allow cap-add:NET_ADMIN") && s.textContent.includes(%q) &&
+			document.getElementById("ro-wizard-install").disabled && !document.getElementById("ro-wizard-error");
+	})()`, reason))
+	screenshot(t, ctx, "wizard-consent")
+	do(t, ctx, "accept", chromedp.Click(`#ro-consent input[data-token="cap-add:NET_ADMIN"]`, chromedp.ByQuery))
+	waitJS(t, ctx, "Install enabled", `!document.getElementById("ro-wizard-install").disabled`)
+	do(t, ctx, "install", chromedp.Click("#ro-wizard-install", chromedp.ByID))
+	waitJS(t, ctx, "Capable installed", `document.getElementById("ro-wizard") === null && !!document.querySelector('.ro-installed[data-name="Capable"]')`)
+	if rec := string(mustRead(t, e.s.HostPath("/var/lib/rockon/capable.toml"))); !strings.Contains(rec, `"cap-add:NET_ADMIN"`) {
+		t.Errorf("installed record lacks the consent given in the wizard:\n%s", rec)
+	}
 }

@@ -339,6 +339,26 @@ func (m *Manager) List(installedOnly bool) []api.Summary {
 	return out
 }
 
+// Consent implements api.Backend: the consents of the definition
+// Definition returns (the recorded one once installed), with the reasons
+// the CLI gives too.
+func (m *Manager) Consent(name string) ([]api.Consent, error) {
+	_, def, in, err := m.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if in != nil {
+		if def, err = definition(in.Name, in.Definition); err != nil {
+			return nil, err
+		}
+	}
+	var out []api.Consent
+	for _, tok := range unitgen.RequiredConsent(def) {
+		out = append(out, api.Consent{Token: tok, Reason: unitgen.ConsentReason(tok)})
+	}
+	return out, nil
+}
+
 // Definition implements api.Backend.
 func (m *Manager) Definition(name string) (string, error) {
 	_, def, in, err := m.lookup(name)

@@ -30,6 +30,9 @@ type Backend interface {
 	// rock-on, by name or slug.
 	Properties(name string) (Properties, error)
 	Definition(name string) (string, error)
+	// Consent lists the consents installing the rock-on (its catalog
+	// definition) needs, sorted by token.
+	Consent(name string) ([]Consent, error)
 	Config(name string) (string, error)
 	// Begin checks op (arguments, existence, not busy) and reserves the
 	// rock-on; the returned function does the work and releases it. An

@@ -18,6 +18,8 @@
 //	ListRockOns(b installed_only) -> (a(ssssbsso) rockons)   name, slug, version, description, installed, desired state, state, object
 //	GetRockOn(s name) -> (o rockon)
 //	GetDefinition(s name) -> (s json)                        the catalog definition, as the registry file has it
+//	GetConsent(s name) -> (a(ss) consent)                    the consents installing it needs (Choices "consent"):
+//	                                                          token and why it is risky (unitgen.ConsentReason)
 //	GetConfig(s name) -> (s toml)                            the install choices (secrets included)          org.rockon.rockon1.manage
 //	Install(s name, a{sv} choices, a{sv} options) -> (o job) org.rockon.rockon1.manage
 //	Uninstall(s name) -> (o job)                             org.rockon.rockon1.manage

@@ -313,6 +313,7 @@ func managerIface(m *manager) ifaceDesc {
 			{Name: "ListRockOns", In: []string{"installed_only"}, Out: []string{"rockons"}},
 			{Name: "GetRockOn", In: []string{"name"}, Out: []string{"rockon"}},
 			{Name: "GetDefinition", In: []string{"name"}, Out: []string{"json"}},
+			{Name: "GetConsent", In: []string{"name"}, Out: []string{"consent"}},
 			{Name: "GetConfig", In: []string{"name"}, Out: []string{"toml"}},
 			{Name: "Diagnose", Out: []string{"checks"}},
 			{Name: "Install", In: []string{"name", "choices", "options"}, Out: []string{"job"}},
@@ -419,6 +420,14 @@ func (m *manager) GetRockOn(name string) (godbus.ObjectPath, *godbus.Error) {
 func (m *manager) GetDefinition(name string) (string, *godbus.Error) {
 	d, err := m.s.b.Definition(name)
 	return d, toDBusError(err)
+}
+
+func (m *manager) GetConsent(name string) ([]Consent, *godbus.Error) {
+	c, err := m.s.b.Consent(name)
+	if c == nil {
+		c = []Consent{}
+	}
+	return c, toDBusError(err)
 }
 
 func (m *manager) GetConfig(sender godbus.Sender, name string) (string, *godbus.Error) {

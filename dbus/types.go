@@ -78,6 +78,13 @@ type Properties struct {
 	UpdateAvailable bool
 }
 
+// Consent is one risky privilege a definition's engine options ask for:
+// the token Choices.Consent must list to install it, and why it is risky.
+type Consent struct {
+	Token  string `json:"token"`
+	Reason string `json:"reason"`
+}
+
 // UpdateCheck is one container's answer to CheckUpdates.
 type UpdateCheck struct {
 	Name            string `json:"name"`      // rock-on

@@ -441,10 +441,20 @@ func HostNetworkContainers(def *catalog.RockOn) []string {
 	return names
 }
 
-// ConsentText explains a consent token in words, for the CLI and the web
-// UI: "privileged (the container gets every capability and every host
-// device)".
+// ConsentText explains a consent token in words, for the CLI: "privileged
+// (the container gets every capability and every host device)".
 func ConsentText(tok string) string {
+	why := ConsentReason(tok)
+	if why == "" {
+		return tok
+	}
+	return tok + " (" + why + ")"
+}
+
+// ConsentReason says what accepting a consent token lets the container do
+// ("" for a token rockon does not know); D-Bus's GetConsent sends it to the
+// web UI.
+func ConsentReason(tok string) string {
 	why := ""
 	switch {
 	case tok == ConsentPrivileged:
@@ -469,8 +479,6 @@ func ConsentText(tok string) string {
 		why = "container users are mapped onto host users the definition chose"
 	case strings.HasPrefix(tok, ConsentCapPrefix):
 		why = "a kernel capability beyond the engines' default set"
-	default:
-		return tok
 	}
-	return tok + " (" + why + ")"
+	return why
 }

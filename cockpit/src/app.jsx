@@ -1,9 +1,16 @@
 /* global cockpit */
 import { memo, useEffect, useMemo, useRef, useState } from "react";
-import {
-    Alert, Button, Page, PageSection, SearchInput, Tab, Tabs, TabTitleText,
-    Title, Toolbar, ToolbarContent, ToolbarItem,
-} from "@patternfly/react-core";
+// PatternFly by component, not its index: the index pulls in every
+// component's stylesheet (1.2 MB of CSS to parse before the first paint).
+import { Alert } from "@patternfly/react-core/dist/esm/components/Alert/index.js";
+import { Button } from "@patternfly/react-core/dist/esm/components/Button/index.js";
+import { Page, PageSection } from "@patternfly/react-core/dist/esm/components/Page/index.js";
+import { SearchInput } from "@patternfly/react-core/dist/esm/components/SearchInput/index.js";
+import { Tab, Tabs, TabTitleText } from "@patternfly/react-core/dist/esm/components/Tabs/index.js";
+import { Title } from "@patternfly/react-core/dist/esm/components/Title/index.js";
+import { Toolbar, ToolbarContent, ToolbarItem } from "@patternfly/react-core/dist/esm/components/Toolbar/index.js";
+// StateLabel below uses the label markup without the component: its stylesheet is imported here.
+import "@patternfly/react-styles/css/components/Label/label.css";
 import { connect, MANAGER, MANAGER_PATH, ROCKON, ROCKON_PREFIX } from "./api.js";
 import { sanitize, safeURL } from "./sanitize.js";
 import { InstallWizard } from "./wizard.jsx";
@@ -120,8 +127,15 @@ export function AdminButton({ admin, children, ...props }) {
     return <Button {...props} isAriaDisabled title={NEEDS_ADMIN} data-disabled-reason={NEEDS_ADMIN}>{children}</Button>;
 }
 
+// PAGE is how many catalog entries are rendered at once: with the whole
+// registry and hundreds of installed rock-ons, rendering (and sanitising)
+// every entry before the first paint took seconds; a page is what a screen
+// shows and the search finds the rest, as cockpit-podman pages its lists.
+export const PAGE = 40;
+
 function Catalog({ client, rockons, admin, onInstall }) {
     const [filter, setFilter] = useState("");
+    const [page, setPage] = useState(0);
     const [refreshing, setRefreshing] = useState(false);
     const [message, setMessage] = useState(null);
     const shown = useMemo(() => {
@@ -130,6 +144,11 @@ function Catalog({ client, rockons, admin, onInstall }) {
             return rockons;
         return rockons.filter(r => r.Name.toLowerCase().includes(f) || (r.Description || "").toLowerCase().includes(f));
     }, [rockons, filter]);
+    const pages = Math.max(1, Math.ceil(shown.length / PAGE));
+    // A filter that shrinks the list, or rock-ons going away, may leave the page past the end.
+    const at = Math.min(page, pages - 1);
+    const first = at * PAGE;
+    const visible = shown.slice(first, first + PAGE);
     const refresh = () => {
         setRefreshing(true);
         setMessage(null);
@@ -144,7 +163,7 @@ function Catalog({ client, rockons, admin, onInstall }) {
                 <ToolbarContent>
                     <ToolbarItem>
                         <SearchInput id="ro-search" aria-label="Search rock-ons" placeholder="Search rock-ons"
-                                     value={filter} onChange={(_e, v) => setFilter(v)} onClear={() => setFilter("")} />
+                                     value={filter} onChange={(_e, v) => { setFilter(v); setPage(0) }} onClear={() => { setFilter(""); setPage(0) }} />
                     </ToolbarItem>
                     <ToolbarItem>
                         <AdminButton admin={admin} id="ro-refresh" variant="secondary" isLoading={refreshing} onClick={refresh}>
@@ -153,14 +172,25 @@ function Catalog({ client, rockons, admin, onInstall }) {
                     </ToolbarItem>
                     <ToolbarItem variant="pagination">
                         <span id="ro-count">{shown.length} of {rockons.length} rock-ons</span>
+                        {pages > 1 && <Pager at={at} pages={pages} first={first} shown={visible.length} total={shown.length} setPage={setPage} />}
                     </ToolbarItem>
                 </ToolbarContent>
             </Toolbar>
             {message && <Alert isInline variant={message.variant} title={message.text} />}
             <ul className="ro-catalog" id="ro-catalog">
-                {shown.map(r => <CatalogEntry key={r.path} r={r} admin={admin} onInstall={onInstall} />)}
+                {visible.map(r => <CatalogEntry key={r.path} r={r} admin={admin} onInstall={onInstall} />)}
             </ul>
         </>
+    );
+}
+
+function Pager({ at, pages, first, shown, total, setPage }) {
+    return (
+        <span className="ro-pager">
+            <Button id="ro-page-prev" variant="plain" size="sm" aria-label="Previous page" isDisabled={at === 0} onClick={() => setPage(at - 1)}>‹</Button>
+            <span id="ro-page">{first + 1}–{first + shown} of {total}</span>
+            <Button id="ro-page-next" variant="plain" size="sm" aria-label="Next page" isDisabled={at >= pages - 1} onClick={() => setPage(at + 1)}>›</Button>
+        </span>
     );
 }
 

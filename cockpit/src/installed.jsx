@@ -1,9 +1,12 @@
 /* global cockpit */
 import { memo, useEffect, useMemo, useRef, useState } from "react";
-import {
-    Alert, Button, Card, CardBody, CardHeader, CardTitle, Form, Modal, ModalVariant, Progress,
-    Switch,
-} from "@patternfly/react-core";
+import { Alert } from "@patternfly/react-core/dist/esm/components/Alert/index.js";
+import { Button } from "@patternfly/react-core/dist/esm/components/Button/index.js";
+import { Card, CardBody, CardHeader, CardTitle } from "@patternfly/react-core/dist/esm/components/Card/index.js";
+import { Form } from "@patternfly/react-core/dist/esm/components/Form/index.js";
+import { Modal, ModalVariant } from "@patternfly/react-core/dist/esm/components/Modal/index.js";
+import { Progress } from "@patternfly/react-core/dist/esm/components/Progress/index.js";
+import { Switch } from "@patternfly/react-core/dist/esm/components/Switch/index.js";
 import { containers as containersOf, errorName, MANAGER, MANAGER_PATH, parseConfigValues, ports as portsOf, runJob } from "./api.js";
 import { AdminButton, NEEDS_ADMIN, StateLabel } from "./app.jsx";
 import { fieldsOf, FieldInput, fieldForError, portProblems, usedPorts, choicesFrom } from "./wizard.jsx";

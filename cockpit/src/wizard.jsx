@@ -1,8 +1,13 @@
 import { useEffect, useMemo, useState } from "react";
-import {
-    Alert, Button, Checkbox, Form, FormGroup, FormHelperText, HelperText, HelperTextItem,
-    Modal, ModalVariant, Progress, TextInput, Title,
-} from "@patternfly/react-core";
+import { Alert } from "@patternfly/react-core/dist/esm/components/Alert/index.js";
+import { Button } from "@patternfly/react-core/dist/esm/components/Button/index.js";
+import { Checkbox } from "@patternfly/react-core/dist/esm/components/Checkbox/index.js";
+import { Form, FormGroup, FormHelperText } from "@patternfly/react-core/dist/esm/components/Form/index.js";
+import { HelperText, HelperTextItem } from "@patternfly/react-core/dist/esm/components/HelperText/index.js";
+import { Modal, ModalVariant } from "@patternfly/react-core/dist/esm/components/Modal/index.js";
+import { Progress } from "@patternfly/react-core/dist/esm/components/Progress/index.js";
+import { TextInput } from "@patternfly/react-core/dist/esm/components/TextInput/index.js";
+import { Title } from "@patternfly/react-core/dist/esm/components/Title/index.js";
 import { choicesArg, errorName, MANAGER, MANAGER_PATH, ports as portsOf, runJob, secretLooking } from "./api.js";
 import { sanitize } from "./sanitize.js";
 
@@ -154,14 +159,20 @@ export function InstallWizard({ client, name, all, onClose, onDone }) {
     const [progress, setProgress] = useState(null);
     const [error, setError] = useState(null);
     const [fieldError, setFieldError] = useState({});
-    const [consentNeeded, setConsentNeeded] = useState([]);
+    const [consentNeeded, setConsentNeeded] = useState([]); // [{token, reason}] from rockond
     const [consent, setConsent] = useState({});
 
+    // The consents are asked for up front, with the daemon's reasons (the
+    // same words as the CLI's), not learnt from a refused install.
     useEffect(() => {
-        client.call(MANAGER_PATH, MANAGER, "GetDefinition", [name], { type: "s" })
-                .then(([json]) => {
+        Promise.all([
+            client.call(MANAGER_PATH, MANAGER, "GetDefinition", [name], { type: "s" }),
+            client.call(MANAGER_PATH, MANAGER, "GetConsent", [name], { type: "s" }),
+        ])
+                .then(([[json], [needed]]) => {
                     const doc = JSON.parse(json);
                     const d = doc[name] || Object.values(doc)[0];
+                    setConsentNeeded(needed.map(([token, reason]) => ({ token, reason })));
                     setDef(d);
                     const v = {};
                     for (const f of fieldsOf(d))
@@ -183,7 +194,7 @@ export function InstallWizard({ client, name, all, onClose, onDone }) {
         setBusy(true);
         setError(null);
         setProgress({ value: 0, message: "Starting" });
-        const accepted = consentNeeded.filter(t => consent[t]);
+        const accepted = consentNeeded.map(c => c.token).filter(t => consent[t]);
         runJob(client, "Install", "sa{sv}a{sv}", [name, choicesFrom(fields, values, accepted), {}],
             (value, message) => setProgress({ value, message }))
                 .then(() => onDone())
@@ -192,12 +203,6 @@ export function InstallWizard({ client, name, all, onClose, onDone }) {
                     setProgress(null);
                     const msg = err.message || String(err);
                     const kind = errorName(err);
-                    const m = msg.match(/needs consent for (.+?) \(add/);
-                    if (m) {
-                        setConsentNeeded(m[1].split(", "));
-                        setError({ title: "This rock-on asks for risky privileges: read why and accept them below", text: msg });
-                        return;
-                    }
                     const id = (kind === "InvalidArgs" || kind === "PortInUse") ? fieldForError(fields, msg) : null;
                     if (id)
                         setFieldError({ [id]: msg });
@@ -206,7 +211,7 @@ export function InstallWizard({ client, name, all, onClose, onDone }) {
     };
 
     const opts = def ? optsOf(def) : [];
-    const blocked = Object.keys(problems).length > 0 || consentNeeded.some(t => !consent[t]);
+    const blocked = Object.keys(problems).length > 0 || consentNeeded.some(c => !consent[c.token]);
     return (
         <Modal id="ro-wizard" variant={ModalVariant.medium} isOpen title={`Install ${name}`} onClose={busy ? undefined : onClose}
                actions={[
@@ -234,9 +239,14 @@ export function InstallWizard({ client, name, all, onClose, onDone }) {
                             <Title headingLevel="h3" size="md">Engine options</Title>
                             <ul>{opts.map(o => <li key={o}><code>{o}</code></li>)}</ul>
                         </section>}
-                    {consentNeeded.map(t =>
-                        <Checkbox key={t} id={`ro-consent-${t}`} isChecked={!!consent[t]} onChange={(_e, c) => setConsent(old => ({ ...old, [t]: c }))}
-                                  label={`Allow ${t}`} description={consentReason(t)} />)}
+                    {consentNeeded.length > 0 &&
+                        <section id="ro-consent" className="ro-consent">
+                            <Title headingLevel="h3" size="md">Risky privileges: accept each to install</Title>
+                            {consentNeeded.map(({ token, reason }) =>
+                                <Checkbox key={token} id={`ro-consent-${token}`} data-token={token} isChecked={!!consent[token]}
+                                          onChange={(_e, c) => setConsent(old => ({ ...old, [token]: c }))}
+                                          label={`Allow ${token}`} description={reason || "The definition asks for this privilege."} />)}
+                        </section>}
                 </Form>}
             {error && <Alert id="ro-wizard-error" isInline variant="danger" title={error.title}>{error.text}</Alert>}
             {progress &&
@@ -245,18 +255,3 @@ export function InstallWizard({ client, name, all, onClose, onDone }) {
     );
 }
 
-// consentReason says what accepting a consent token lets the rock-on do.
-export function consentReason(token) {
-    if (token.startsWith("cap-add:"))
-        return `The container gets the kernel capability ${token.slice(8)}, more than containers normally have.`;
-    return {
-        privileged: "The container runs privileged: it can do nearly anything root on this machine can.",
-        "host-pid": "The container sees and can signal every process of the machine.",
-        "host-ipc": "The container shares the machine's IPC namespace.",
-        "host-userns": "The container does not get its own user namespace.",
-        unconfined: "The container runs without the seccomp or AppArmor confinement.",
-        "host-devices": "The container gets the machine's raw devices.",
-        "docker-socket": "The container can drive the container engine, which is as good as root on the machine.",
-        "host-paths": "The container gets system directories of the machine.",
-    }[token] || "The definition asks for this privilege.";
-}
