@@ -330,12 +330,21 @@ const capable = `{
   }
 }`
 
-// TestWizardConsent: rockond tells any D-Bus client (busctl here) which
-// consents a definition needs and why, with the words the CLI uses; the
-// wizard asks for each, with its reason, before Install, and installs
+// TestWizardConsentAndHostPorts: rockond tells any D-Bus client (busctl
+// here) which consents a definition needs and why, with the words the CLI
+// uses, and which default ports are free against the host's own services;
+// the wizard offers the free port, explains a host service's port as it is
+// typed, asks each consent with its reason before Install, and installs
 // with the consent the administrator gave.
-func TestWizardConsent(t *testing.T) {
+func TestWizardConsentAndHostPorts(t *testing.T) {
 	e := setup(t, map[string]string{"capable.json": capable})
+	// A service of the host holds Capable's default port.
+	e.s.Run(t, "systemd-run", "--unit=host-service", "python3", "-m", "http.server", "--bind", "0.0.0.0", "18610")
+	e.s.Run(t, "sh", "-c", "for i in $(seq 600); do ss -Hltn 'sport = :18610' | grep -q . && exit 0; sleep 0.1; done; echo nothing listens on 18610 >&2; exit 1")
+	use := e.s.Run(t, "busctl", "call", "org.rockon.rockon1", "/org/rockon/rockon1", "org.rockon.rockon1.Manager", "GetPortUse", "s", "Capable")
+	if !strings.HasPrefix(use, `a(susu) 1 "capable" 8080 "tcp" 18611 a(us) `) || !strings.Contains(use, ` 18610 "tcp"`) {
+		t.Errorf("GetPortUse Capable = %q, want 18611 suggested and 18610/tcp bound", use)
+	}
 	reason := unitgen.ConsentReason("cap-add:NET_ADMIN")
 	got := e.s.Run(t, "busctl", "call", "org.rockon.rockon1", "/org/rockon/rockon1", "org.rockon.rockon1.Manager", "GetConsent", "s", "Capable")
 	if want := fmt.Sprintf(`a(ss) 1 "cap-add:NET_ADMIN" %q`, reason); strings.TrimSpace(got) != want {
@@ -350,6 +359,10 @@ func TestWizardConsent(t *testing.T) {
 	e.openApp(t, ctx)
 	waitJS(t, ctx, "administrative access", `!!document.querySelector('li[data-name="Capable"] .ro-install:not([aria-disabled="true"])')`)
 	do(t, ctx, "open the wizard", chromedp.Click(`li[data-name="Capable"] .ro-install`, chromedp.ByQuery))
+	waitJS(t, ctx, "the free port offered", `(document.getElementById("port:capable:8080") || {}).value === "18611"`)
+	do(t, ctx, "type the host service's port", chromedp.Evaluate(setInput(`[id="port:capable:8080"]`, "18610"), nil))
+	waitJS(t, ctx, "the host service named as typed", fieldError("port:capable:8080", "a service on this host"))
+	do(t, ctx, "type the free port back", chromedp.Evaluate(setInput(`[id="port:capable:8080"]`, "18611"), nil))
 	// Asked before anything is sent, with the reason; Install waits for it.
 	waitJS(t, ctx, "the consent asked up front", fmt.Sprintf(`(() => {
 		const s = document.getElementById("ro-consent");
@@ -362,7 +375,7 @@ func TestWizardConsent(t *testing.T) {
 	waitJS(t, ctx, "Install enabled", `!document.getElementById("ro-wizard-install").disabled`)
 	do(t, ctx, "install", chromedp.Click("#ro-wizard-install", chromedp.ByID))
 	waitJS(t, ctx, "Capable installed", `document.getElementById("ro-wizard") === null && !!document.querySelector('.ro-installed[data-name="Capable"]')`)
-	if rec := string(mustRead(t, e.s.HostPath("/var/lib/rockon/capable.toml"))); !strings.Contains(rec, `"cap-add:NET_ADMIN"`) {
+	if rec := string(mustRead(t, e.s.HostPath("/var/lib/rockon/capable.toml"))); !strings.Contains(rec, `"cap-add:NET_ADMIN"`) || !strings.Contains(rec, "18611") {
 		t.Errorf("installed record lacks the consent given in the wizard:\n%s", rec)
 	}
 }

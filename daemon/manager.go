@@ -359,6 +359,57 @@ func (m *Manager) Consent(name string) ([]api.Consent, error) {
 	return out, nil
 }
 
+// PortUse implements api.Backend with the CLI's rule (the host ports other
+// installed rock-ons publish are taken, and those bound on the host) and
+// checkPorts' reader of the host's sockets.
+func (m *Manager) PortUse(name string) ([]api.PortSuggestion, []api.BoundPort, error) {
+	slug, def, in, err := m.lookup(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if in != nil {
+		if def, err = definition(in.Name, in.Definition); err != nil {
+			return nil, nil, err
+		}
+	}
+	taken, own := catalog.PortSet{}, map[hostPort]bool{}
+	m.mu.Lock()
+	for s, o := range m.installed {
+		d, err := definition(o.Name, o.Definition)
+		if err != nil {
+			continue
+		}
+		for hp := range publishedPorts(d, o.Choices) {
+			if s == slug {
+				own[hp] = true
+			} else {
+				taken.Add(hp.Proto, hp.Port)
+			}
+		}
+	}
+	m.mu.Unlock()
+	listening := catalog.PortSet{}
+	var bound []api.BoundPort
+	for hp := range listeningPorts() {
+		if own[hp] {
+			continue
+		}
+		listening.Add(hp.Proto, hp.Port)
+		bound = append(bound, api.BoundPort{Port: uint32(hp.Port), Protocol: hp.Proto})
+	}
+	sort.Slice(bound, func(i, j int) bool {
+		if bound[i].Port != bound[j].Port {
+			return bound[i].Port < bound[j].Port
+		}
+		return bound[i].Protocol < bound[j].Protocol
+	})
+	var sug []api.PortSuggestion
+	for _, pd := range catalog.DefaultHostPorts(def, taken, listening) {
+		sug = append(sug, api.PortSuggestion{Container: pd.Container, ContainerPort: uint32(pd.ContainerPort), Protocol: pd.Protocol, HostPort: uint32(pd.HostPort)})
+	}
+	return sug, bound, nil
+}
+
 // Definition implements api.Backend.
 func (m *Manager) Definition(name string) (string, error) {
 	_, def, in, err := m.lookup(name)

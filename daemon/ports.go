@@ -1,9 +1,7 @@
 package daemon
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -92,41 +90,18 @@ func optPublishes(o catalog.Pair) ([]hostPort, string) {
 	return out, parts[len(parts)-1]
 }
 
-// listeningPorts reads the host's bound TCP listeners and UDP sockets from
-// /proc/net.
+// listeningPorts lists the host ports a socket is bound to, read by the
+// catalog's /proc/net reader (the CLI's too: one reader of those tables).
+// Unreadable tables count as nothing bound: the engine still refuses a
+// port it cannot bind.
 func listeningPorts() map[hostPort]bool {
 	out := map[hostPort]bool{}
-	for _, f := range []struct{ file, proto string }{
-		{"/proc/net/tcp", "tcp"}, {"/proc/net/tcp6", "tcp"}, {"/proc/net/udp", "udp"}, {"/proc/net/udp6", "udp"},
-	} {
-		fh, err := os.Open(f.file)
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(fh)
-		sc.Scan() // header
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
-			if len(fields) < 4 {
-				continue
-			}
-			// tcp: only LISTEN (0A); udp: every bound socket (07 = unconnected)
-			if f.proto == "tcp" && fields[3] != "0A" {
-				continue
-			}
-			_, portHex, ok := strings.Cut(fields[1], ":")
-			if !ok {
-				continue
-			}
-			if i := strings.LastIndexByte(fields[1], ':'); i >= 0 {
-				portHex = fields[1][i+1:]
-			}
-			p, err := strconv.ParseUint(portHex, 16, 16)
-			if err == nil {
-				out[hostPort{int(p), f.proto}] = true
-			}
-		}
-		fh.Close()
+	set, err := catalog.ListeningPorts("")
+	if err != nil {
+		return out
+	}
+	for hp := range set {
+		out[hostPort{hp.Port, hp.Proto}] = true
 	}
 	return out
 }

@@ -33,6 +33,9 @@ type Backend interface {
 	// Consent lists the consents installing the rock-on (its catalog
 	// definition) needs, sorted by token.
 	Consent(name string) ([]Consent, error)
+	// PortUse suggests free host ports for the rock-on's ports and lists
+	// the host ports bound on the host, except the rock-on's own.
+	PortUse(name string) ([]PortSuggestion, []BoundPort, error)
 	Config(name string) (string, error)
 	// Begin checks op (arguments, existence, not busy) and reserves the
 	// rock-on; the returned function does the work and releases it. An

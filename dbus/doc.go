@@ -20,6 +20,9 @@
 //	GetDefinition(s name) -> (s json)                        the catalog definition, as the registry file has it
 //	GetConsent(s name) -> (a(ss) consent)                    the consents installing it needs (Choices "consent"):
 //	                                                          token and why it is risky (unitgen.ConsentReason)
+//	GetPortUse(s name) -> (a(susu) suggested, a(us) bound)   free host ports for its ports (container, container
+//	                                                          port, protocol, host port: 0 when none is free), and
+//	                                                          the ports bound on the host (port, protocol) but its own
 //	GetConfig(s name) -> (s toml)                            the install choices (secrets included)          org.rockon.rockon1.manage
 //	Install(s name, a{sv} choices, a{sv} options) -> (o job) org.rockon.rockon1.manage
 //	Uninstall(s name) -> (o job)                             org.rockon.rockon1.manage

@@ -314,6 +314,7 @@ func managerIface(m *manager) ifaceDesc {
 			{Name: "GetRockOn", In: []string{"name"}, Out: []string{"rockon"}},
 			{Name: "GetDefinition", In: []string{"name"}, Out: []string{"json"}},
 			{Name: "GetConsent", In: []string{"name"}, Out: []string{"consent"}},
+			{Name: "GetPortUse", In: []string{"name"}, Out: []string{"suggested", "bound"}},
 			{Name: "GetConfig", In: []string{"name"}, Out: []string{"toml"}},
 			{Name: "Diagnose", Out: []string{"checks"}},
 			{Name: "Install", In: []string{"name", "choices", "options"}, Out: []string{"job"}},
@@ -428,6 +429,17 @@ func (m *manager) GetConsent(name string) ([]Consent, *godbus.Error) {
 		c = []Consent{}
 	}
 	return c, toDBusError(err)
+}
+
+func (m *manager) GetPortUse(name string) ([]PortSuggestion, []BoundPort, *godbus.Error) {
+	s, b, err := m.s.b.PortUse(name)
+	if s == nil {
+		s = []PortSuggestion{}
+	}
+	if b == nil {
+		b = []BoundPort{}
+	}
+	return s, b, toDBusError(err)
 }
 
 func (m *manager) GetConfig(sender godbus.Sender, name string) (string, *godbus.Error) {

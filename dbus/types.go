@@ -85,6 +85,22 @@ type Consent struct {
 	Reason string `json:"reason"`
 }
 
+// PortSuggestion is a free host port for one container port of a
+// definition (catalog.DefaultHostPorts).
+type PortSuggestion struct {
+	Container     string `json:"container"`
+	ContainerPort uint32 `json:"container_port"`
+	Protocol      string `json:"protocol"`  // as in the definition: tcp, udp, "" for both
+	HostPort      uint32 `json:"host_port"` // 0 when no port is free
+}
+
+// BoundPort is a host port a socket is bound to on the host (a service of
+// the host, or a published container port).
+type BoundPort struct {
+	Port     uint32 `json:"port"`
+	Protocol string `json:"protocol"`
+}
+
 // UpdateCheck is one container's answer to CheckUpdates.
 type UpdateCheck struct {
 	Name            string `json:"name"`      // rock-on

@@ -161,6 +161,7 @@ export function InstallWizard({ client, name, all, onClose, onDone }) {
     const [fieldError, setFieldError] = useState({});
     const [consentNeeded, setConsentNeeded] = useState([]); // [{token, reason}] from rockond
     const [consent, setConsent] = useState({});
+    const [bound, setBound] = useState([]); // [[port, protocol]] bound on the host, from rockond
 
     // The consents are asked for up front, with the daemon's reasons (the
     // same words as the CLI's), not learnt from a refused install.
@@ -168,22 +169,38 @@ export function InstallWizard({ client, name, all, onClose, onDone }) {
         Promise.all([
             client.call(MANAGER_PATH, MANAGER, "GetDefinition", [name], { type: "s" }),
             client.call(MANAGER_PATH, MANAGER, "GetConsent", [name], { type: "s" }),
+            client.call(MANAGER_PATH, MANAGER, "GetPortUse", [name], { type: "s" }),
         ])
-                .then(([[json], [needed]]) => {
+                .then(([[json], [needed], [suggested, hostBound]]) => {
                     const doc = JSON.parse(json);
                     const d = doc[name] || Object.values(doc)[0];
                     setConsentNeeded(needed.map(([token, reason]) => ({ token, reason })));
                     setDef(d);
+                    // rockond's free defaults: the definition's unless another
+                    // rock-on or a host service holds it (the CLI's rule).
+                    const free = {};
+                    for (const [container, cport, proto, host] of suggested) {
+                        for (const p of proto ? [proto] : ["tcp", "udp"])
+                            free[`${container}:${cport}/${p}`] = host;
+                    }
+                    setBound(hostBound);
                     const v = {};
-                    for (const f of fieldsOf(d))
-                        v[f.id] = f.initial;
+                    for (const f of fieldsOf(d)) {
+                        const host = f.kind === "port" ? free[`${f.container}:${f.key.split("/")[0]}/${f.protocol}`] : undefined;
+                        v[f.id] = host !== undefined ? String(host || "") : f.initial;
+                    }
                     setValues(v);
                 })
                 .catch(err => setLoadError(err.message || String(err)));
     }, [client, name]);
 
     const fields = useMemo(() => def ? fieldsOf(def) : [], [def]);
-    const used = useMemo(() => usedPorts(all, name), [all, name]);
+    const used = useMemo(() => {
+        const u = {};
+        for (const [port, proto] of bound)
+            u[`${port}/${proto}`] = "a service on this host";
+        return { ...u, ...usedPorts(all, name) };
+    }, [all, name, bound]);
     const problems = { ...portProblems(fields.filter(f => f.kind === "port"), values, used), ...fieldError };
     const setValue = (id, v) => {
         setValues(old => ({ ...old, [id]: v }));
