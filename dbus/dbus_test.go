@@ -97,8 +97,8 @@ func (b *backend) ManagerProperties() ManagerProperties {
 	}
 	return ManagerProperties{Version: "test", Engine: "podman", CatalogEntries: uint32(len(b.props)), Installed: n}
 }
-func (b *backend) Definition(string) (string, error)            { return "{}", nil }
-func (b *backend) Consent(string) ([]Consent, error)            { return nil, nil }
+func (b *backend) Definition(string) (string, error) { return "{}", nil }
+func (b *backend) Consent(string) ([]Consent, error) { return nil, nil }
 func (b *backend) PortUse(string) ([]PortSuggestion, []BoundPort, error) {
 	return nil, nil, nil
 }
