@@ -341,14 +341,19 @@ func TestWizardConsentAndHostPorts(t *testing.T) {
 	// A service of the host holds Capable's default port.
 	e.s.Run(t, "systemd-run", "--unit=host-service", "python3", "-m", "http.server", "--bind", "0.0.0.0", "18610")
 	e.s.Run(t, "sh", "-c", "for i in $(seq 600); do ss -Hltn 'sport = :18610' | grep -q . && exit 0; sleep 0.1; done; echo nothing listens on 18610 >&2; exit 1")
-	use := e.s.Run(t, "busctl", "call", "org.rockon.rockon1", "/org/rockon/rockon1", "org.rockon.rockon1.Manager", "GetPortUse", "s", "Capable")
-	if !strings.HasPrefix(use, `a(susu) 1 "capable" 8080 "tcp" 18611 a(us) `) || !strings.Contains(use, ` 18610 "tcp"`) {
-		t.Errorf("GetPortUse Capable = %q, want 18611 suggested and 18610/tcp bound", use)
+	var use struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	out := e.s.Run(t, "busctl", "--json=short", "call", "org.rockon.rockon1", "/org/rockon/rockon1", "org.rockon.rockon1.Manager", "GetPortUse", "s", "Capable")
+	if err := json.Unmarshal([]byte(out), &use); err != nil || len(use.Data) != 2 ||
+		string(use.Data[0]) != `[["capable",8080,"tcp",18611]]` || !strings.Contains(string(use.Data[1]), `[18610,"tcp"]`) {
+		t.Errorf("GetPortUse Capable = %s, want 18611 suggested and 18610/tcp bound", out)
 	}
 	reason := unitgen.ConsentReason("cap-add:NET_ADMIN")
-	got := e.s.Run(t, "busctl", "call", "org.rockon.rockon1", "/org/rockon/rockon1", "org.rockon.rockon1.Manager", "GetConsent", "s", "Capable")
-	if want := fmt.Sprintf(`a(ss) 1 "cap-add:NET_ADMIN" %q`, reason); strings.TrimSpace(got) != want {
-		t.Errorf("GetConsent Capable = %q, want %q", got, want)
+	got := e.s.Run(t, "busctl", "--json=short", "call", "org.rockon.rockon1", "/org/rockon/rockon1", "org.rockon.rockon1.Manager", "GetConsent", "s", "Capable")
+	want, _ := json.Marshal(map[string]any{"type": "a(ss)", "data": [][][]string{{{"cap-add:NET_ADMIN", reason}}}})
+	if strings.TrimSpace(got) != string(want) {
+		t.Errorf("GetConsent Capable = %s, want %s", got, want)
 	}
 	if got := e.s.Run(t, "busctl", "call", "org.rockon.rockon1", "/org/rockon/rockon1", "org.rockon.rockon1.Manager", "GetConsent", "s", "Hello"); strings.TrimSpace(got) != "a(ss) 0" {
 		t.Errorf("GetConsent Hello = %q, want none", got)
