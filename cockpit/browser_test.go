@@ -324,6 +324,7 @@ const capable = `{
       "capable": {
         "image": "localhost/rockon-test", "tag": "1", "launch_order": 1,
         "ports": {"8080": {"description": "Web.", "label": "Web", "host_default": 18610, "protocol": "tcp"}},
+        "volumes": {"/data": {"description": "Data.", "label": "Data"}},
         "opts": [["--cap-add", "NET_ADMIN"]]
       }
     }
@@ -338,6 +339,12 @@ const capable = `{
 // with the consent the administrator gave.
 func TestWizardConsentAndHostPorts(t *testing.T) {
 	e := setup(t, map[string]string{"capable.json": capable})
+	// Two shares and a file in the shares root (the default, /mnt2).
+	e.s.Run(t, "sh", "-c", "mkdir -p /mnt2/media /mnt2/photos && touch /mnt2/notes.txt")
+	shares := e.s.Run(t, "busctl", "--json=short", "call", "org.rockon.rockon1", "/org/rockon/rockon1", "org.rockon.rockon1.Manager", "ListShares")
+	if strings.TrimSpace(shares) != `{"type":"sas","data":["/mnt2",["media","photos"]]}` {
+		t.Errorf("ListShares = %s, want /mnt2 with media and photos", shares)
+	}
 	// A service of the host holds Capable's default port.
 	e.s.Run(t, "systemd-run", "--unit=host-service", "python3", "-m", "http.server", "--bind", "0.0.0.0", "18610")
 	e.s.Run(t, "sh", "-c", "for i in $(seq 600); do ss -Hltn 'sport = :18610' | grep -q . && exit 0; sleep 0.1; done; echo nothing listens on 18610 >&2; exit 1")
@@ -351,7 +358,10 @@ func TestWizardConsentAndHostPorts(t *testing.T) {
 	}
 	reason := unitgen.ConsentReason("cap-add:NET_ADMIN")
 	got := e.s.Run(t, "busctl", "--json=short", "call", "org.rockon.rockon1", "/org/rockon/rockon1", "org.rockon.rockon1.Manager", "GetConsent", "s", "Capable")
-	want, _ := json.Marshal(map[string]any{"type": "a(ss)", "data": [][][]string{{{"cap-add:NET_ADMIN", reason}}}})
+	want, _ := json.Marshal(struct {
+		Type string       `json:"type"`
+		Data [][][]string `json:"data"`
+	}{"a(ss)", [][][]string{{{"cap-add:NET_ADMIN", reason}}}})
 	if strings.TrimSpace(got) != string(want) {
 		t.Errorf("GetConsent Capable = %s, want %s", got, want)
 	}
@@ -368,6 +378,13 @@ func TestWizardConsentAndHostPorts(t *testing.T) {
 	do(t, ctx, "type the host service's port", chromedp.Evaluate(setInput(`[id="port:capable:8080"]`, "18610"), nil))
 	waitJS(t, ctx, "the host service named as typed", fieldError("port:capable:8080", "a service on this host"))
 	do(t, ctx, "type the free port back", chromedp.Evaluate(setInput(`[id="port:capable:8080"]`, "18611"), nil))
+	// The volume offers the shares to pick from.
+	waitJS(t, ctx, "the shares offered", `(() => {
+		const input = document.getElementById("volume:capable:/data");
+		const list = input && input.list;
+		return !!list && Array.from(list.options).map(o => o.value).join(",") === "media,photos";
+	})()`)
+	do(t, ctx, "pick a share", chromedp.Evaluate(setInput(`[id="volume:capable:/data"]`, "media"), nil))
 	// Asked before anything is sent, with the reason; Install waits for it.
 	waitJS(t, ctx, "the consent asked up front", fmt.Sprintf(`(() => {
 		const s = document.getElementById("ro-consent");
@@ -380,7 +397,7 @@ func TestWizardConsentAndHostPorts(t *testing.T) {
 	waitJS(t, ctx, "Install enabled", `!document.getElementById("ro-wizard-install").disabled`)
 	do(t, ctx, "install", chromedp.Click("#ro-wizard-install", chromedp.ByID))
 	waitJS(t, ctx, "Capable installed", `document.getElementById("ro-wizard") === null && !!document.querySelector('.ro-installed[data-name="Capable"]')`)
-	if rec := string(mustRead(t, e.s.HostPath("/var/lib/rockon/capable.toml"))); !strings.Contains(rec, `"cap-add:NET_ADMIN"`) || !strings.Contains(rec, "18611") {
+	if rec := string(mustRead(t, e.s.HostPath("/var/lib/rockon/capable.toml"))); !strings.Contains(rec, `"cap-add:NET_ADMIN"`) || !strings.Contains(rec, "18611") || !strings.Contains(rec, `"media"`) {
 		t.Errorf("installed record lacks the consent given in the wizard:\n%s", rec)
 	}
 }

@@ -410,6 +410,41 @@ func (m *Manager) PortUse(name string) ([]api.PortSuggestion, []api.BoundPort, e
 	return sug, bound, nil
 }
 
+// Shares implements api.Backend: the directories (or links to them) in
+// the shares root, read-only. A missing root has no shares.
+func (m *Manager) Shares() (string, []string, error) {
+	root := m.cfg.Volumes.SharesRoot
+	if root == "" {
+		return "", nil, nil
+	}
+	f, err := os.Open(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return root, nil, nil
+	}
+	if err != nil {
+		return root, nil, fmt.Errorf("reading shares root %s: %w", root, err)
+	}
+	defer f.Close()
+	var names []string
+	// Read in batches and stop at the bound: a huge directory is not read whole.
+	for len(names) < api.MaxShares {
+		entries, err := f.ReadDir(256)
+		for _, e := range entries {
+			if len(names) == api.MaxShares {
+				break
+			}
+			if fi, err := os.Stat(filepath.Join(root, e.Name())); err == nil && fi.IsDir() {
+				names = append(names, e.Name())
+			}
+		}
+		if err != nil {
+			break // io.EOF, or unreadable: what was read is the answer
+		}
+	}
+	sort.Strings(names)
+	return root, names, nil
+}
+
 // Definition implements api.Backend.
 func (m *Manager) Definition(name string) (string, error) {
 	_, def, in, err := m.lookup(name)

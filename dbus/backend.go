@@ -36,6 +36,9 @@ type Backend interface {
 	// PortUse suggests free host ports for the rock-on's ports and lists
 	// the host ports bound on the host, except the rock-on's own.
 	PortUse(name string) ([]PortSuggestion, []BoundPort, error)
+	// Shares lists the shares root and the names of the directories in
+	// it (sorted, at most MaxShares).
+	Shares() (root string, names []string, err error)
 	Config(name string) (string, error)
 	// Begin checks op (arguments, existence, not busy) and reserves the
 	// rock-on; the returned function does the work and releases it. An

@@ -102,6 +102,7 @@ func (b *backend) Consent(string) ([]Consent, error) { return nil, nil }
 func (b *backend) PortUse(string) ([]PortSuggestion, []BoundPort, error) {
 	return nil, nil, nil
 }
+func (b *backend) Shares() (string, []string, error)            { return "/mnt2", nil, nil }
 func (b *backend) AutoUpdate(context.Context) ([]string, error) { return nil, nil }
 func (b *backend) CheckUpdates(context.Context, []string) ([]UpdateCheck, error) {
 	return []UpdateCheck{{Name: "A", Container: "a", Image: "docker.io/library/a:1", CurrentDigest: "sha256:1", LatestDigest: "sha256:2", UpdateAvailable: true}}, nil

@@ -23,6 +23,8 @@
 //	GetPortUse(s name) -> (a(susu) suggested, a(us) bound)   free host ports for its ports (container, container
 //	                                                          port, protocol, host port: 0 when none is free), and
 //	                                                          the ports bound on the host (port, protocol) but its own
+//	ListShares() -> (s root, as shares)                      the shares root and its directories' names (sorted, at
+//	                                                          most MaxShares): what a volume's share name may be
 //	GetConfig(s name) -> (s toml)                            the install choices (secrets included)          org.rockon.rockon1.manage
 //	Install(s name, a{sv} choices, a{sv} options) -> (o job) org.rockon.rockon1.manage
 //	Uninstall(s name) -> (o job)                             org.rockon.rockon1.manage

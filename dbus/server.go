@@ -315,6 +315,7 @@ func managerIface(m *manager) ifaceDesc {
 			{Name: "GetDefinition", In: []string{"name"}, Out: []string{"json"}},
 			{Name: "GetConsent", In: []string{"name"}, Out: []string{"consent"}},
 			{Name: "GetPortUse", In: []string{"name"}, Out: []string{"suggested", "bound"}},
+			{Name: "ListShares", Out: []string{"root", "shares"}},
 			{Name: "GetConfig", In: []string{"name"}, Out: []string{"toml"}},
 			{Name: "Diagnose", Out: []string{"checks"}},
 			{Name: "Install", In: []string{"name", "choices", "options"}, Out: []string{"job"}},
@@ -440,6 +441,14 @@ func (m *manager) GetPortUse(name string) ([]PortSuggestion, []BoundPort, *godbu
 		b = []BoundPort{}
 	}
 	return s, b, toDBusError(err)
+}
+
+func (m *manager) ListShares() (string, []string, *godbus.Error) {
+	root, names, err := m.s.b.Shares()
+	if names == nil {
+		names = []string{}
+	}
+	return root, names, toDBusError(err)
 }
 
 func (m *manager) GetConfig(sender godbus.Sender, name string) (string, *godbus.Error) {

@@ -101,6 +101,10 @@ type BoundPort struct {
 	Protocol string `json:"protocol"`
 }
 
+// MaxShares bounds ListShares' answer: a reply of every entry of a huge
+// directory would be a cheap way for any caller to make rockond work.
+const MaxShares = 1000
+
 // UpdateCheck is one container's answer to CheckUpdates.
 type UpdateCheck struct {
 	Name            string `json:"name"`      // rock-on

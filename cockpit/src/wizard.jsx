@@ -138,6 +138,7 @@ export function FieldInput({ f, value, onChange, problem, disabled }) {
     return (
         <FormGroup label={f.label} fieldId={f.id} isRequired={f.kind === "env"}>
             <TextInput id={f.id} name={f.id} type={type} value={value ?? ""} isDisabled={disabled}
+                       list={f.kind === "volume" ? "ro-shares" : undefined}
                        validated={problem ? "error" : "default"} onChange={(_e, v) => onChange(f.id, v)}
                        placeholder={f.kind === "volume" ? "/srv/rockon/… or a share name" : (f.kind === "device" ? "optional, e.g. /dev/ttyUSB0" : undefined)} />
             <FormHelperText>
@@ -162,6 +163,7 @@ export function InstallWizard({ client, name, all, onClose, onDone }) {
     const [consentNeeded, setConsentNeeded] = useState([]); // [{token, reason}] from rockond
     const [consent, setConsent] = useState({});
     const [bound, setBound] = useState([]); // [[port, protocol]] bound on the host, from rockond
+    const [shares, setShares] = useState([]); // directory names in the shares root
 
     // The consents are asked for up front, with the daemon's reasons (the
     // same words as the CLI's), not learnt from a refused install.
@@ -170,8 +172,10 @@ export function InstallWizard({ client, name, all, onClose, onDone }) {
             client.call(MANAGER_PATH, MANAGER, "GetDefinition", [name], { type: "s" }),
             client.call(MANAGER_PATH, MANAGER, "GetConsent", [name], { type: "s" }),
             client.call(MANAGER_PATH, MANAGER, "GetPortUse", [name], { type: "s" }),
+            client.call(MANAGER_PATH, MANAGER, "ListShares", [], { type: "" }),
         ])
-                .then(([[json], [needed], [suggested, hostBound]]) => {
+                .then(([[json], [needed], [suggested, hostBound], [, shareNames]]) => {
+                    setShares(shareNames);
                     const doc = JSON.parse(json);
                     const d = doc[name] || Object.values(doc)[0];
                     setConsentNeeded(needed.map(([token, reason]) => ({ token, reason })));
@@ -238,6 +242,8 @@ export function InstallWizard({ client, name, all, onClose, onDone }) {
             {loadError && <Alert isInline variant="danger" title={`Cannot read the definition: ${loadError}`} />}
             {def &&
                 <Form id="ro-wizard-form" onSubmit={e => e.preventDefault()}>
+                    {/* the shares a volume may be given by name: the browser offers them as typed */}
+                    <datalist id="ro-shares">{shares.map(n => <option key={n} value={n} />)}</datalist>
                     {def.more_info && <div className="ro-more-info" dangerouslySetInnerHTML={{ __html: sanitize(def.more_info) }} />}
                     {Object.keys(def.containers || {}).map(cname => {
                         const cf = fields.filter(f => f.container === cname);
