@@ -895,6 +895,7 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 		for _, al := range p.aliases {
 			run = append(run, "--network-alias", al)
 		}
+		run = append(run, engineLimitArgs(g.ch.Containers[name])...)
 		run = append(append(append(run, p.runArgs...), image), cmdArgs...)
 		err = firstErr(
 			ex("ExecStart", "", run...),
@@ -934,6 +935,7 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 	for _, al := range p.aliases {
 		create = append(create, "--network-alias", al)
 	}
+	create = append(create, engineLimitArgs(g.ch.Containers[name])...)
 	create = append(append(append(create, p.runArgs...), image), cmdArgs...)
 	err = firstErr(
 		ex("ExecStartPre", "-", bin, "rm", "--force", name),

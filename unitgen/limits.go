@@ -12,6 +12,10 @@ import (
 // app's processes are inside the container's unit (podman,
 // --cgroups=split) or the container's slice (docker, --cgroup-parent), so
 // MemoryMax= and CPUQuota= reach them, and systemd accounts for them.
+// The engine is given the same limits for the container's own cgroup:
+// where systemd does not manage a controller (a cgroup v1 host whose
+// memory hierarchy is delegated elsewhere, as in containers), the
+// engine's runtime still writes it, so the limit holds either way.
 
 var memoryRE = regexp.MustCompile(`^([1-9][0-9]{0,12})([KMGT]?)$`)
 
@@ -41,6 +45,21 @@ func cpuQuota(v string) (string, error) {
 		return "", fmt.Errorf("CPU limit %q must be a number of CPUs between 0.01 and 4096, e.g. 1.5", v)
 	}
 	return strconv.FormatInt(int64(math.Round(f*100)), 10) + "%", nil
+}
+
+// engineLimitArgs are the engine flags carrying the container's limits
+// (validated earlier): the memory in bytes, so that no suffix is read
+// differently by podman, docker and systemd.
+func engineLimitArgs(cc ContainerChoices) []string {
+	var args []string
+	if cc.Memory != "" {
+		b, _ := memoryBytes(cc.Memory)
+		args = append(args, "--memory", strconv.FormatInt(b, 10))
+	}
+	if cc.CPUs != "" {
+		args = append(args, "--cpus", strings.TrimSpace(cc.CPUs))
+	}
+	return args
 }
 
 // sliceUnit is the slice a docker container's processes run in.
