@@ -339,11 +339,11 @@ const capable = `{
 // with the consent the administrator gave.
 func TestWizardConsentAndHostPorts(t *testing.T) {
 	e := setup(t, map[string]string{"capable.json": capable})
-	// Two shares and a file in the shares root (the default, /mnt2).
-	e.s.Run(t, "sh", "-c", "mkdir -p /mnt2/media /mnt2/photos && touch /mnt2/notes.txt")
+	// Two shares and a file in the shares root (setup's rockond.toml).
+	e.s.Run(t, "sh", "-c", "mkdir -p /srv/shares/media /srv/shares/photos && touch /srv/shares/notes.txt")
 	shares := e.s.Run(t, "busctl", "--json=short", "call", "org.rockon.rockon1", "/org/rockon/rockon1", "org.rockon.rockon1.Manager", "ListShares")
-	if strings.TrimSpace(shares) != `{"type":"sas","data":["/mnt2",["media","photos"]]}` {
-		t.Errorf("ListShares = %s, want /mnt2 with media and photos", shares)
+	if strings.TrimSpace(shares) != `{"type":"sas","data":["/srv/shares",["media","photos"]]}` {
+		t.Errorf("ListShares = %s, want /srv/shares with media and photos", shares)
 	}
 	// A service of the host holds Capable's default port.
 	e.s.Run(t, "systemd-run", "--unit=host-service", "python3", "-m", "http.server", "--bind", "0.0.0.0", "18610")

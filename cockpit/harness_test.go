@@ -119,6 +119,7 @@ name = "podman"
 remote_url = ""
 local_dir = "/etc/rockon/rockons.d"
 [volumes]
+shares_root = "/srv/shares"
 allowed_roots = ["/srv/rockon"]
 [metrics]
 listen = ""
