@@ -615,7 +615,7 @@ type introNode struct {
 
 // readOnly are the methods open to every caller.
 var readOnly = map[string]bool{
-	"ListRockOns": true, "GetRockOn": true, "GetDefinition": true, "GetConsent": true, "GetPortUse": true, "ListShares": true, "Diagnose": true, "GetManagedObjects": true,
+	"ListRockOns": true, "GetRockOn": true, "GetDefinition": true, "GetConsent": true, "GetPortUse": true, "ListShares": true, "GetManagedObjects": true,
 	"Introspect": true, "Get": true, "GetAll": true, "Ping": true, "GetMachineId": true,
 	"Diagnose": true, // doctor: open to every caller like the other reads
 }
