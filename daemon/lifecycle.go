@@ -22,12 +22,28 @@ import (
 // fully qualified one its unit runs.
 func imageRef(c catalog.Container) string { return c.ImageRef() }
 
-// pullImages makes every image of def available; always=true looks for a
-// newer image even when one is present (update). The images of a rock-on
+// pullMode says what a pull does with an image already present.
+type pullMode int
+
+const (
+	// pullMissing pulls only the images not present (reconfigure).
+	pullMissing pullMode = iota
+	// pullAlways looks for a newer image even when one is present, and
+	// fails when the registry cannot give it (update: asked for a newer
+	// image, the user must learn there is none to be had).
+	pullAlways
+	// pullRefresh looks for a newer image as pullAlways does, but keeps a
+	// present image, with a warning, when the pull fails (install: Rockstor
+	// pulls at every install, and a reinstall is how its users update; an
+	// offline machine can still reinstall what it has).
+	pullRefresh
+)
+
+// pullImages makes every image of def available as mode says. The images of a rock-on
 // are pulled concurrently (the engines download the layers of one image
 // in parallel already; several images at once keep the link busy while
 // one is unpacked); the first failure cancels the others.
-func (m *Manager) pullImages(ctx context.Context, def *catalog.RockOn, always bool, r api.Report, from, to float64) ([]state.Image, error) {
+func (m *Manager) pullImages(ctx context.Context, def *catalog.RockOn, mode pullMode, r api.Report, from, to float64) ([]state.Image, error) {
 	// Each engine command is a process start (0.1-0.3 s on a small
 	// machine): an image present is looked at once, by its ID, and an
 	// image several containers share only for the first of them.
@@ -39,7 +55,7 @@ func (m *Manager) pullImages(ctx context.Context, def *catalog.RockOn, always bo
 			continue
 		}
 		ids[ref] = ""
-		if !always {
+		if mode == pullMissing {
 			got, err := m.eng.ImageID(ctx, ref)
 			if err != nil && !errors.Is(err, engine.ErrNotFound) {
 				return nil, err
@@ -65,12 +81,24 @@ func (m *Manager) pullImages(ctx context.Context, def *catalog.RockOn, always bo
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				id, err := m.pullOne(pctx, ref, always, func(line string) {
+				id, err := m.pullOne(pctx, ref, mode != pullMissing, func(line string) {
 					mu.Lock()
 					frac := from + (to-from)*float64(done)/float64(len(missing))
 					mu.Unlock()
 					r(frac, ref+": "+line)
 				})
+				if err != nil && mode == pullRefresh && pctx.Err() == nil {
+					// the image present, if any, is kept: the install goes on with it
+					if local, ierr := m.eng.ImageID(pctx, ref); ierr == nil {
+						msg := "warning: " + err.Error() + "; the local image " + shortImageID(local) + " is used"
+						m.log.Warn("pull failed, local image kept", "image", ref, "id", local, "err", err)
+						mu.Lock()
+						frac := from + (to-from)*float64(done)/float64(len(missing))
+						mu.Unlock()
+						r(frac, msg)
+						id, err = local, nil
+					}
+				}
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -106,6 +134,15 @@ func (m *Manager) pullImages(ctx context.Context, def *catalog.RockOn, always bo
 		imgs = append(imgs, state.Image{Container: c.Name, Ref: ref, ID: ids[ref], PulledAt: now, Volumes: v})
 	}
 	return imgs, nil
+}
+
+// shortImageID is an image ID as the engines' image lists show it.
+func shortImageID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return id
 }
 
 // pullOne makes one image available and returns its ID. A failure is one
@@ -157,7 +194,7 @@ func (m *Manager) install(ctx context.Context, slug string, def *catalog.RockOn,
 	m.mu.Unlock()
 	m.notify(slug)
 	err := func() error {
-		imgs, err := m.pullImages(ctx, def, false, r, 0, 0.7)
+		imgs, err := m.pullImages(ctx, def, pullRefresh, r, 0, 0.7)
 		if err != nil {
 			return err
 		}
@@ -639,7 +676,11 @@ func (m *Manager) apply(ctx context.Context, slug string, def *catalog.RockOn, c
 	if err := m.checkWritable(res); err != nil {
 		return err
 	}
-	imgs, err := m.pullImages(ctx, def, pull, r, 0, 0.5)
+	mode := pullMissing
+	if pull {
+		mode = pullAlways
+	}
+	imgs, err := m.pullImages(ctx, def, mode, r, 0, 0.5)
 	if err != nil {
 		return err
 	}

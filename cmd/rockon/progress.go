@@ -30,6 +30,16 @@ func (p *progress) update(fraction float64, message string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	message = sanitizeCell(message)
+	// A warning (an image kept because the registry could not be reached)
+	// is printed whole on a line of its own: the bar would draw over it.
+	if strings.HasPrefix(message, "warning: ") {
+		if p.drawn {
+			fmt.Fprint(p.o.err, "\r\x1b[K")
+			p.drawn = false
+		}
+		fmt.Fprintf(p.o.err, "%s: %s\n", p.title, message)
+		return
+	}
 	if r := []rune(message); len(r) > 120 {
 		message = string(r[:119]) + "…"
 	}

@@ -51,3 +51,17 @@ func TestFailureIsOneLine(t *testing.T) {
 		t.Errorf("--verbose: %q", got)
 	}
 }
+
+// A warning is shown whole on a line of its own, not cut as steps are.
+func TestProgressWarningWhole(t *testing.T) {
+	var errOut strings.Builder
+	p := newProgress(&output{out: &strings.Builder{}, err: &errOut}, "installing x")
+	warn := "warning: image docker.io/a/b:1 from registry docker.io: pulling docker.io/a/b:1: " + strings.Repeat("connection refused ", 10) + "; the local image 0123456789ab is used"
+	p.update(0.1, "pulling docker.io/a/b:1")
+	p.update(0.1, warn)
+	p.update(0.8, "writing units")
+	p.finish(true)
+	if !strings.Contains(errOut.String(), "\ninstalling x: "+warn+"\n") {
+		t.Errorf("the warning is not a whole line:\n%s", errOut.String())
+	}
+}
