@@ -341,6 +341,25 @@ func testEndToEnd(t *testing.T, s *sandbox.Sandbox, engine string) {
 		}
 	}
 
+	// Linked containers keep the way out and the published ports the
+	// default bridge gives them under Rockstor: e2e-web and e2e-db (each on
+	// link networks) reach an address of the host outside all their
+	// networks through their default route, and their ports answer.
+	// (on lo: the sandbox's kernel may have no dummy interfaces; an address
+	// other than 127/8 on lo is reached from outside like any other)
+	s.Run(t, "ip", "addr", "add", "192.0.2.10/32", "dev", "lo")
+	s.Run(t, "systemd-run", "--unit=e2e-outbound", "socat", "TCP-LISTEN:18199,bind=192.0.2.10,fork,reuseaddr", "SYSTEM:echo out")
+	for _, from := range []string{"http://127.0.0.1:18080", "http://127.0.0.1:18081"} {
+		if got := s.HTTPGet(t, from+"/"); !strings.HasPrefix(got, "ok") {
+			t.Errorf("published port %s answers %q", from, got)
+		}
+		if got := s.HTTPGet(t, from+"/connect?addr=192.0.2.10:18199"); !strings.HasPrefix(got, "ok") {
+			t.Errorf("the container behind %s has no way out: %q", from, got)
+		}
+	}
+	s.Run(t, "systemctl", "stop", "e2e-outbound.service")
+	s.Run(t, "ip", "addr", "del", "192.0.2.10/32", "dev", "lo")
+
 	// Killing a container's main process makes systemd restart it.
 	cache := units[2]
 	pid := strings.TrimSpace(s.Run(t, engine, "container", "inspect", "--format", "{{.State.Pid}}", "e2e-cache"))
