@@ -56,6 +56,10 @@ var faults = []fault{
 	{"Unknown Tag", "rockontest/app", "9", "docker.io/rockontest/app:9", "docker.io"},
 	{"Unreachable Registry", "unreachable.rockon.test/rockontest/app", "1", "unreachable.rockon.test/rockontest/app:1", "unreachable.rockon.test"},
 	{"Silent Registry", "silent.rockon.test/rockontest/app", "1", "silent.rockon.test/rockontest/app:1", "silent.rockon.test"},
+	{"Unauthorized Registry", sandbox.FaultHost(sandbox.FaultUnauthorized) + "/rockontest/app", "1", sandbox.FaultHost(sandbox.FaultUnauthorized) + "/rockontest/app:1", sandbox.FaultHost(sandbox.FaultUnauthorized)},
+	{"Failing Registry", sandbox.FaultHost(sandbox.FaultServerError) + "/rockontest/app", "1", sandbox.FaultHost(sandbox.FaultServerError) + "/rockontest/app:1", sandbox.FaultHost(sandbox.FaultServerError)},
+	// the manifest is the pushed rockontest:1's; its blobs are cut off
+	{"Cut Pull", sandbox.FaultHost(sandbox.FaultCut) + "/library/rockontest", "1", sandbox.FaultHost(sandbox.FaultCut) + "/library/rockontest:1", sandbox.FaultHost(sandbox.FaultCut)},
 }
 
 func TestDockerHubNamesPodman(t *testing.T) { testDockerHubNames(t, "podman") }
@@ -83,6 +87,10 @@ func testDockerHubNames(t *testing.T, engine string) {
 	// a registry that accepts connections and never answers
 	s.Run(t, "sh", "-c", "echo '127.0.0.2 silent.rockon.test' >>/etc/hosts")
 	s.Run(t, "systemd-run", "--unit=silent-registry", "socat", "TCP-LISTEN:443,bind=127.0.0.2,fork,reuseaddr", "SYSTEM:sleep 3600")
+	// registries answering 401, 500, or cutting a blob off mid-pull
+	for i, f := range []string{sandbox.FaultUnauthorized, sandbox.FaultServerError, sandbox.FaultCut} {
+		s.StartRegistryFault(t, f, fmt.Sprintf("127.0.0.%d", 3+i))
+	}
 
 	dir := s.HostPath("/srv/rockon/catalog")
 	root := `{"hub test": "hub.json"`

@@ -23,6 +23,20 @@ import (
 // path means the same image under every host.
 var RegistryHosts = []string{"docker.io", "registry-1.docker.io", "index.docker.io", "lscr.io", "ghcr.io", "quay.io"}
 
+// Registry faults StartRegistryFault serves, each under its own host name (FaultHost).
+const (
+	FaultUnauthorized = "unauthorized" // every request answered 401, as a registry wanting a login
+	FaultServerError  = "error"        // manifests answered 500
+	FaultCut          = "cut"          // manifests served, blobs cut off after a few bytes
+)
+
+// FaultHost is the registry host name under which StartRegistryFault serves fault. The
+// sandbox's registry certificate covers it, but it resolves only once the fault is
+// started.
+func FaultHost(fault string) string { return fault + ".registry.rockon.test" }
+
+var faults = []string{FaultUnauthorized, FaultServerError, FaultCut}
+
 // registryConfDir is where, inside the sandbox, the registry's configuration,
 // certificate and key live (the /etc overlay of the sandbox: the host's /etc is not
 // touched).
@@ -66,7 +80,7 @@ func (s *Sandbox) prepareRegistry() error {
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: RegistryHosts[0]},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour),
-		DNSNames: RegistryHosts, KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames: append(append([]string{}, RegistryHosts...), faultHosts()...), KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
@@ -103,6 +117,51 @@ http:
 	}
 	// last: its presence says the rest is complete
 	return os.WriteFile(filepath.Join(dir, "config.yml"), []byte(config), 0o644)
+}
+
+func faultHosts() []string {
+	var hosts []string
+	for _, f := range faults {
+		hosts = append(hosts, FaultHost(f))
+	}
+	return hosts
+}
+
+// faultScript answers one HTTP request read from stdin as registry fault $1 (socat runs
+// it per TLS connection; every answer closes the connection, so a client's next request
+// comes on a new one). The version check (/v2/) succeeds except for a registry wanting a
+// login; the cut registry takes its manifests from the sandbox's registry, so that the
+// client goes on to the blobs, which then stop short of their length.
+const faultScript = `#!/bin/sh
+read -r method path proto
+while read -r line; do [ "$(printf %s "$line" | tr -d '\r')" = "" ] && break; done
+answer() { printf 'HTTP/1.1 %s\r\nContent-Type: application/json\r\nDocker-Distribution-Api-Version: registry/2.0\r\nContent-Length: %s\r\nConnection: close\r\n%s\r\n%s' "$1" "${#2}" "$3" "$2"; }
+case "$1:$path" in
+unauthorized:*) answer '401 Unauthorized' '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}' 'Www-Authenticate: Basic realm="rockon"\r\n' ;;
+*:/v2/) answer '200 OK' '{}' ;;
+error:*) answer '500 Internal Server Error' '{"errors":[{"code":"UNKNOWN","message":"internal server error"}]}' ;;
+cut:*/manifests/*) exec curl -s -i --http1.1 -X "$method" -H 'Accept: application/vnd.oci.image.manifest.v1+json' -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "https://registry-1.docker.io$path" ;;
+cut:*/blobs/*) printf 'HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 1048576\r\nConnection: close\r\n\r\n'; head -c 1000 /dev/zero ;;
+*) answer '404 Not Found' '{"errors":[{"code":"NAME_UNKNOWN","message":"unknown"}]}' ;;
+esac
+`
+
+// StartRegistryFault serves a broken registry as FaultHost(fault) on ip:443 (a loopback
+// address other than 127.0.0.1, one per fault), over HTTPS with the sandbox registry's
+// certificate, so that engines trust it and reach the fault itself. The sandbox must
+// have been started with Options.Registry.
+func (s *Sandbox) StartRegistryFault(t testing.TB, fault, ip string) {
+	t.Helper()
+	script := registryConfDir + "/fault.sh"
+	if err := os.WriteFile(s.HostPath(script), []byte(faultScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s.Run(t, "sh", "-c", fmt.Sprintf("echo '%s %s' >>/etc/hosts", ip, FaultHost(fault)))
+	s.Run(t, "systemd-run", "--unit=registry-fault-"+fault, "socat",
+		fmt.Sprintf("OPENSSL-LISTEN:443,bind=%s,fork,reuseaddr,verify=0,cert=%s/server.crt,key=%s/server.key", ip, registryConfDir, registryConfDir),
+		fmt.Sprintf("SYSTEM:%s %s", script, fault))
+	// ready once it answers (its version check, or its 401)
+	s.Run(t, "curl", "-s", "-o", "/dev/null", "--retry", "30", "--retry-delay", "1", "--retry-connrefused", "https://"+FaultHost(fault)+"/v2/")
 }
 
 // PushTestImage pushes a version of the test image (one of TestImageVersions) to the
