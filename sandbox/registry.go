@@ -135,7 +135,7 @@ func faultHosts() []string {
 const faultScript = `#!/bin/sh
 read -r method path proto
 while read -r line; do [ "$(printf %s "$line" | tr -d '\r')" = "" ] && break; done
-answer() { printf 'HTTP/1.1 %s\r\nContent-Type: application/json\r\nDocker-Distribution-Api-Version: registry/2.0\r\nContent-Length: %s\r\nConnection: close\r\n%s\r\n%s' "$1" "${#2}" "$3" "$2"; }
+answer() { printf 'HTTP/1.1 %s\r\nContent-Type: application/json\r\nDocker-Distribution-Api-Version: registry/2.0\r\nContent-Length: %s\r\nConnection: close\r\n%b\r\n%s' "$1" "${#2}" "$3" "$2"; }
 case "$1:$path" in
 unauthorized:*) answer '401 Unauthorized' '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}' 'Www-Authenticate: Basic realm="rockon"\r\n' ;;
 *:/v2/) answer '200 OK' '{}' ;;
