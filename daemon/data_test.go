@@ -189,7 +189,7 @@ func testImageVolumesKept(t *testing.T, engine string) {
 	check("a memory limit")
 	pid := strings.TrimSpace(e.s.Run(t, engine, "container", "inspect", "--format", "{{.State.Pid}}", "vt-main"))
 	cg := e.s.Run(t, "cat", "/proc/"+pid+"/cgroup")
-	holder := map[string]string{"podman": "/rockon-volume-test-vt-main.service/", "docker": "/rockon-volume-test-vt-main.slice/"}[engine]
+	holder := map[string]string{"podman": "/rockon-volume-test-vt-main.service/", "docker": "/rockon-volume_test__vt_main.slice/"}[engine]
 	if !strings.Contains(cg, holder) {
 		t.Errorf("the app (pid %s) is in cgroup %q, not under %s", pid, cg, holder)
 	}

@@ -351,6 +351,14 @@ func (m *Manager) teardown(ctx context.Context, in *state.Installed, res *unitge
 	errs = append(errs, m.removeNetworks(ctx, unitgen.Slug(in.Name), res))
 	errs = append(errs, m.removeFiles(units, envs))
 	errs = append(errs, m.sd.reload(ctx))
+	// A docker container's slice stays active, file gone, while it was
+	// in use when the stop above ran (the engine's scope leaves it as
+	// the container is removed): stopped now, it is unloaded.
+	for _, u := range units {
+		if strings.HasSuffix(u, ".slice") {
+			errs = append(errs, m.sd.job(ctx, "stop", u, stopTimeout))
+		}
+	}
 	for _, u := range units {
 		m.sd.resetFailed(ctx, u)
 	}

@@ -176,7 +176,7 @@ func (m *Manager) removeOrphans(ctx context.Context) {
 				continue
 			}
 			if slices.ContainsFunc(protected, func(slug string) bool {
-				return strings.HasPrefix(n, "rockon-"+slug+".") || strings.HasPrefix(n, "rockon-"+slug+"-")
+				return strings.HasPrefix(n, "rockon-"+slug+".") || strings.HasPrefix(n, "rockon-"+slug+"-") || strings.HasPrefix(n, unitgen.SlicePrefix(slug))
 			}) {
 				continue
 			}

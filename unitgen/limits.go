@@ -62,9 +62,19 @@ func engineLimitArgs(cc ContainerChoices) []string {
 	return args
 }
 
-// sliceUnit is the slice a docker container's processes run in.
+// sliceUnit is the slice a docker container's processes run in. A dash in
+// a slice's name is a level of systemd's slice tree ("a-b.slice" is inside
+// "a.slice", which systemd makes and keeps active), so after "rockon-" the
+// name has none: every rock-on's slice sits in rockon.slice, and none
+// leaves a chain of parent slices behind when it is gone. Slugs have no
+// underscores; the double one keeps the rock-on apart from the container.
 func sliceUnit(slug, cslug string) string {
-	return "rockon-" + slug + "-" + cslug + ".slice"
+	return SlicePrefix(slug) + strings.ReplaceAll(cslug, "-", "_") + ".slice"
+}
+
+// SlicePrefix starts the names of a rock-on's slices.
+func SlicePrefix(slug string) string {
+	return "rockon-" + strings.ReplaceAll(slug, "-", "_") + "__"
 }
 
 // limitLines writes the container's limits into a [Service] or [Slice].

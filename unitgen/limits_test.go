@@ -26,7 +26,7 @@ func TestLimitsReachSystemdAndTheEngine(t *testing.T) {
 			svc := units["rockon-test-app-web.service"]
 			holder := svc
 			if eng == Docker {
-				holder = units["rockon-test-app-web.slice"]
+				holder = units["rockon-test_app__web.slice"]
 			}
 			for _, want := range []string{"MemoryMax=128M", "CPUQuota=150%"} {
 				if !strings.Contains(holder, want) {

@@ -226,6 +226,9 @@ func testArgv(t *testing.T, s *sandbox.Sandbox, engine string) {
 		}
 		install(t, s, opt, res)
 		for name, m := range models {
+			if !strings.HasSuffix(name, ".service") {
+				continue // docker's container slice has no commands
+			}
 			for _, key := range []string{"ExecStartPre", "ExecStart", "ExecStop", "ExecStopPost"} {
 				// systemd keeps command lines unexpanded until it
 				// runs them (the D-Bus property shows "$$" where the
