@@ -22,6 +22,7 @@ import (
 	"github.com/rockon/rockon/catalog"
 	api "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/engine"
+	"github.com/rockon/rockon/export"
 	"github.com/rockon/rockon/metrics"
 	"github.com/rockon/rockon/state"
 	"github.com/rockon/rockon/unitgen"
@@ -471,6 +472,31 @@ func (m *Manager) Config(name string) (string, error) {
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// Export implements api.Backend: the installed rock-on as the units run
+// it (its recorded definition, choices and images' VOLUMEs), in YAML.
+func (m *Manager) Export(name, format string, pvc bool) (string, []string, error) {
+	_, _, in, err := m.lookup(name)
+	if err != nil {
+		return "", nil, err
+	}
+	if in == nil {
+		return "", nil, fmt.Errorf("%w: %s", api.ErrNotInstalled, name)
+	}
+	def, err := definition(in.Name, in.Definition)
+	if err != nil {
+		return "", nil, fmt.Errorf("exporting %s: %w", in.Name, err)
+	}
+	res, err := m.compile(def, in.Choices, in.Images)
+	if err != nil {
+		return "", nil, err
+	}
+	out, warnings, err := export.Export(format, def, res, export.Options{PVC: pvc})
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: %v", api.ErrInvalidArgs, err)
+	}
+	return string(out), warnings, nil
 }
 
 // parseChoices decodes install-config TOML strictly.

@@ -40,6 +40,10 @@ type Backend interface {
 	// it (sorted, at most MaxShares).
 	Shares() (root string, names []string, err error)
 	Config(name string) (string, error)
+	// Export writes an installed rock-on as Kubernetes manifests
+	// (format "kube"; pvc: claims instead of host directories) or a
+	// Compose file ("compose"), with what does not carry over.
+	Export(name, format string, pvc bool) (yaml string, warnings []string, err error)
 	// Begin checks op (arguments, existence, not busy) and reserves the
 	// rock-on; the returned function does the work and releases it. An
 	// error from Begin is the method call's error.

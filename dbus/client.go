@@ -136,6 +136,19 @@ func (c *Client) Config(ctx context.Context, name string) (string, error) {
 	return s, err
 }
 
+// Export returns an installed rock-on as Kubernetes manifests ("kube")
+// or a Compose file ("compose"), and what does not carry over.
+func (c *Client) Export(ctx context.Context, name, format string, pvc bool) (string, []string, error) {
+	var y string
+	var w []string
+	opts := map[string]godbus.Variant{}
+	if pvc {
+		opts["pvc"] = godbus.MakeVariant(true)
+	}
+	err := c.call(ctx, "Export", []any{&y, &w}, name, format, opts)
+	return y, w, err
+}
+
 // Diagnose asks rockond to check the set-up (`rockon doctor`).
 func (c *Client) Diagnose(ctx context.Context) ([]Check, error) {
 	var l []Check

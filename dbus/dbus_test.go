@@ -108,7 +108,10 @@ func (b *backend) CheckUpdates(context.Context, []string) ([]UpdateCheck, error)
 	return []UpdateCheck{{Name: "A", Container: "a", Image: "docker.io/library/a:1", CurrentDigest: "sha256:1", LatestDigest: "sha256:2", UpdateAvailable: true}}, nil
 }
 func (b *backend) Config(string) (string, error) { return "", nil }
-func (b *backend) Watch(f func(string))          { b.watch = append(b.watch, f) }
+func (b *backend) Export(string, string, bool) (string, []string, error) {
+	return "", nil, nil
+}
+func (b *backend) Watch(f func(string)) { b.watch = append(b.watch, f) }
 func (b *backend) Diagnose(context.Context) []Check {
 	return []Check{{Name: "engine", Status: CheckOK, Detail: "podman"}, {Name: "shares-root", Status: CheckFail, Detail: "/srv is missing", Fix: "mkdir /srv"}}
 }

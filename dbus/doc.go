@@ -26,6 +26,10 @@
 //	ListShares() -> (s root, as shares)                      the shares root and its directories' names (sorted, at
 //	                                                          most MaxShares): what a volume's share name may be
 //	GetConfig(s name) -> (s toml)                            the install choices (secrets included)          org.rockon.rockon1.manage
+//	Export(s name, s format, a{sv} options) -> (s yaml, as warnings)                                         org.rockon.rockon1.manage
+//	    an installed rock-on as Kubernetes manifests (format "kube"; option "pvc" (b): claims instead of
+//	    host directories) or a Compose file ("compose"), environment values included; warnings: what
+//	    does not carry over (also comments of the YAML)
 //	Install(s name, a{sv} choices, a{sv} options) -> (o job) org.rockon.rockon1.manage
 //	Uninstall(s name) -> (o job)                             org.rockon.rockon1.manage
 //	UninstallWithOptions(s name, a{sv} options) -> (o job)   org.rockon.rockon1.manage

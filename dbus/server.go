@@ -317,6 +317,7 @@ func managerIface(m *manager) ifaceDesc {
 			{Name: "GetPortUse", In: []string{"name"}, Out: []string{"suggested", "bound"}},
 			{Name: "ListShares", Out: []string{"root", "shares"}},
 			{Name: "GetConfig", In: []string{"name"}, Out: []string{"toml"}},
+			{Name: "Export", In: []string{"name", "format", "options"}, Out: []string{"yaml", "warnings"}},
 			{Name: "Diagnose", Out: []string{"checks"}},
 			{Name: "Install", In: []string{"name", "choices", "options"}, Out: []string{"job"}},
 			{Name: "Uninstall", In: []string{"name"}, Out: []string{"job"}},
@@ -457,6 +458,27 @@ func (m *manager) GetConfig(sender godbus.Sender, name string) (string, *godbus.
 	}
 	c, err := m.s.b.Config(name)
 	return c, toDBusError(err)
+}
+
+// Export is authorized like GetConfig: the output holds the environment
+// values, which may be secrets.
+func (m *manager) Export(sender godbus.Sender, name, format string, options map[string]godbus.Variant) (string, []string, *godbus.Error) {
+	if err := m.authorize(sender, ActionManage); err != nil {
+		return "", nil, err
+	}
+	pvc := false
+	for k, v := range options {
+		b, ok := v.Value().(bool)
+		if k != "pvc" || !ok {
+			return "", nil, toDBusError(fmt.Errorf("%w: options: unknown key %q or not a boolean (known: pvc)", ErrInvalidArgs, k))
+		}
+		pvc = b
+	}
+	y, w, err := m.s.b.Export(name, format, pvc)
+	if w == nil {
+		w = []string{}
+	}
+	return y, w, toDBusError(err)
 }
 
 // Diagnose is open to every caller, like the other reads: its findings

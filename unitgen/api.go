@@ -159,4 +159,64 @@ type ContainerUnit struct {
 	// Data is true for a data-only container: a oneshot unit that creates
 	// the container once and keeps it (see Compile).
 	Data bool
+	// Run is what the unit runs, engine-neutral: what another runner
+	// (a Kubernetes pod, a Compose service) needs to run the same
+	// container the same way.
+	Run Run
+}
+
+// Run is what Compile decided a container runs: the image, its arguments
+// and everything the definition and the choices give it. It describes the
+// units' command lines without the engine's or systemd's own options.
+type Run struct {
+	Image string   // the image reference, as pulled
+	Args  []string // the words after the image (the definition's cmd_arguments)
+	// HostNetwork is true for a container on the host's network
+	// (--net=host): it publishes nothing, its ports are the host's.
+	HostNetwork bool
+	Ports       []PublishedPort // published ports, in definition order
+	// Mounts are the volumes: host directories (the definition's, then
+	// extra ones), then named volumes for the image's VOLUMEs, then
+	// /etc/localtime read-only.
+	Mounts []Mount
+	// Env is the container's environment, in the env file's order. Its
+	// values may be secrets.
+	Env     []EnvVar
+	Devices []string // host device paths passed (--device)
+	User    string   // the -u value ("uid" or "uid:gid"), "" for the image's
+	// Networks are the engine networks it joins (container_links, podman's
+	// translation of --link, the user's networks); Aliases its names on
+	// them besides its own.
+	Networks []string
+	Aliases  []string
+	// Opts are the definition's engine options the unit passes on (those
+	// systemd's supervision makes pointless are dropped), parsed.
+	Opts   []Opt
+	Labels map[string]string
+	// MemoryBytes (0: none) and CPUs ("": none) are the limits chosen
+	// (ContainerChoices).
+	MemoryBytes int64
+	CPUs        string
+}
+
+// PublishedPort is a container port published on a host port.
+type PublishedPort struct {
+	Host      int
+	Container int
+	Protocol  string // "tcp" or "udp"
+}
+
+// Mount is one volume of a container.
+type Mount struct {
+	// Source is an absolute host path, or the name of an engine volume
+	// when Named.
+	Source   string
+	Path     string // in the container
+	ReadOnly bool
+	Named    bool
+}
+
+// EnvVar is one environment variable.
+type EnvVar struct {
+	Name, Value string
 }

@@ -3,6 +3,7 @@ package unitgen
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net/url"
 	"path"
 	"slices"
@@ -78,6 +79,7 @@ type ctrPlan struct {
 	envFile  string   // path in EnvDir, "" when no env
 	named    []NamedVolume
 	env      []byte
+	run      Run // the engine-neutral description (ContainerUnit.Run)
 }
 
 // netPlan is an engine network the units create.
@@ -344,7 +346,20 @@ func (g *generator) run() (*Result, error) {
 		if p.envFile != "" {
 			res.EnvFiles = append(res.EnvFiles, File{Name: path.Base(p.envFile), Content: p.env, Mode: 0o600})
 		}
-		res.Containers = append(res.Containers, ContainerUnit{Name: p.c.Name, Unit: p.unit, Data: p.data})
+		run := p.run
+		run.Image = p.c.ImageRef()
+		run.HostNetwork = p.hostNet
+		for _, pair := range p.c.CmdArgs {
+			run.Args = append(run.Args, pairArgs(pair)...)
+		}
+		run.Networks = slices.Clone(p.networks)
+		for _, n := range g.ch.Containers[p.c.Name].Networks {
+			if !slices.Contains(run.Networks, n) {
+				run.Networks = append(run.Networks, n)
+			}
+		}
+		run.Aliases = slices.Clone(p.aliases)
+		res.Containers = append(res.Containers, ContainerUnit{Name: p.c.Name, Unit: p.unit, Data: p.data, Run: run})
 		res.Volumes = append(res.Volumes, p.named...)
 		if g.opt.Engine == Docker && !p.data {
 			sl := sliceUnit(g.slug, Slug(p.c.Name))
@@ -520,6 +535,7 @@ func (g *generator) planContainer(p *ctrPlan) error {
 			firstHost = host
 		}
 		a = append(a, "-v", host+":"+dest)
+		p.run.Mounts = append(p.run.Mounts, Mount{Source: host, Path: dest})
 		if !slices.Contains(p.mounts, host) {
 			p.mounts = append(p.mounts, host)
 		}
@@ -530,13 +546,16 @@ func (g *generator) planContainer(p *ctrPlan) error {
 	}
 	for _, nv := range named {
 		a = append(a, "-v", nv.Name+":"+nv.Path)
+		p.run.Mounts = append(p.run.Mounts, Mount{Source: nv.Name, Path: nv.Path, Named: true})
 	}
 	p.named = named
 	a = append(a, "-v", "/etc/localtime:/etc/localtime:ro")
+	p.run.Mounts = append(p.run.Mounts, Mount{Source: "/etc/localtime", Path: "/etc/localtime", ReadOnly: true})
 
 	for _, d := range c.Devices {
 		if v := cc.Devices[d.Name]; v != "" {
 			a = append(a, "--device", v)
+			p.run.Devices = append(p.run.Devices, v)
 		}
 	}
 
@@ -546,6 +565,7 @@ func (g *generator) planContainer(p *ctrPlan) error {
 			return err
 		}
 		a = append(a, "-u", u)
+		p.run.User = u
 	}
 
 	// Publishing means nothing on the host's network (the engines only
@@ -553,6 +573,7 @@ func (g *generator) planContainer(p *ctrPlan) error {
 	if !p.data && !p.hostNet {
 		for _, pp := range resolvedPorts(c, cc) {
 			a = append(a, "-p", fmt.Sprintf("%d:%d/%s", pp.host, pp.container, pp.proto))
+			p.run.Ports = append(p.run.Ports, PublishedPort{Host: pp.host, Container: pp.container, Protocol: pp.proto})
 		}
 	}
 
@@ -590,6 +611,7 @@ func (g *generator) planContainer(p *ctrPlan) error {
 		}
 		if keep {
 			a = append(a, pairArgs(pair)...)
+			p.run.Opts = append(p.run.Opts, opts...)
 		}
 	}
 	if !p.data {
@@ -599,12 +621,14 @@ func (g *generator) planContainer(p *ctrPlan) error {
 			// image's default applies
 			if v := chosen[e.Name]; v != "" || !e.Optional() {
 				fmt.Fprintf(&env, "%s=%s\n", EnvName(e.Name), v)
+				p.run.Env = append(p.run.Env, EnvVar{EnvName(e.Name), v})
 			}
 		}
 		// then the user's variables the definition does not list
 		for _, k := range sortedKeys(chosen) {
 			if !slices.ContainsFunc(c.Env, func(e catalog.Env) bool { return e.Name == k }) {
 				fmt.Fprintf(&env, "%s=%s\n", k, chosen[k])
+				p.run.Env = append(p.run.Env, EnvVar{k, chosen[k]})
 			}
 		}
 		// custom_config goes only where Rockstor uses it: OpenVPN's
@@ -612,6 +636,7 @@ func (g *generator) planContainer(p *ctrPlan) error {
 		if g.usesCustomConfig(p) {
 			for _, f := range g.def.CustomConfig {
 				fmt.Fprintf(&env, "%s=%s\n", CustomConfigEnv(f.Key), g.ch.CustomConfig[f.Key])
+				p.run.Env = append(p.run.Env, EnvVar{CustomConfigEnv(f.Key), g.ch.CustomConfig[f.Key]})
 			}
 		}
 	}
@@ -624,6 +649,14 @@ func (g *generator) planContainer(p *ctrPlan) error {
 	for _, k := range sortedKeys(cc.Labels) {
 		a = append(a, "--label", k+"="+cc.Labels[k])
 	}
+	if len(cc.Labels) > 0 {
+		p.run.Labels = maps.Clone(cc.Labels)
+	}
+	if cc.Memory != "" {
+		// validated: Choices.Validate refused a bad size
+		p.run.MemoryBytes, _ = memoryBytes(cc.Memory)
+	}
+	p.run.CPUs = cc.CPUs
 	p.runArgs = a
 	return nil
 }

@@ -224,6 +224,18 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				BashComplete: nameComplete(true),
 			},
 			{
+				Name:      "export",
+				Usage:     "write an installed rock-on as Kubernetes manifests or a Compose file (needs root or polkit: it holds the environment values)",
+				ArgsUsage: "NAME",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "`kube` (a Deployment, a Service, claims) or compose"},
+					&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "write to `FILE` (mode 0600) instead of the standard output"},
+					&cli.BoolFlag{Name: "pvc", Usage: "kube: a PersistentVolumeClaim for each host directory instead of a hostPath volume"},
+				},
+				Action:       a.export,
+				BashComplete: nameComplete(true),
+			},
+			{
 				Name:      "doctor",
 				Usage:     "check what a working set-up needs (engine, storage, catalog, directories, policy, metrics, each rock-on) and say how to fix each miss",
 				ArgsUsage: " ",

@@ -23,6 +23,7 @@ type daemonClient interface {
 	List(ctx context.Context, installedOnly bool) ([]rdbus.Summary, error)
 	Definition(ctx context.Context, name string) (string, error)
 	Config(ctx context.Context, name string) (string, error)
+	Export(ctx context.Context, name, format string, pvc bool) (string, []string, error)
 	Status(ctx context.Context, name string) (rdbus.Properties, error)
 	Install(ctx context.Context, name, config string, start bool, w rdbus.Watcher) error
 	Uninstall(ctx context.Context, name string, w rdbus.Watcher) error

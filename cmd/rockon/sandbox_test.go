@@ -217,6 +217,7 @@ func TestDaemonCommands(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(root) })
 	t.Run("wizard", func(t *testing.T) { testWizard(t, e) })
+	t.Run("export", func(t *testing.T) { testExport(t, e) })
 	testscript.Run(t, testscript.Params{
 		Dir:         "testdata/daemon",
 		WorkdirRoot: root,
