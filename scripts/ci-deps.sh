@@ -18,6 +18,7 @@ packages=(
 	curl socat iproute2 util-linux procps git ca-certificates tar
 	docker-registry skopeo               # a registry in the sandbox standing in for Docker Hub; update checks
 	python3                              # a static HTTP server for test catalogs
+	docker-compose                       # a compose implementation checks `rockon export --format compose`
 	cockpit-ws cockpit-bridge cockpit-system sudo  # the web console the Cockpit application runs in (tests and demo)
 	chromium                             # a real browser, headless, for the Cockpit application's tests
 )

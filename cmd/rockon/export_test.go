@@ -55,6 +55,7 @@ func testExport(t *testing.T, e *daemonEnv) {
 	var body string
 	for i := 0; i < 60; i++ {
 		body, _, _ = run("curl", "-fsS", "--max-time", "5", "http://127.0.0.1:18190/connect?addr=cp-b:8081")
+		body = strings.TrimSpace(body)
 		if body == "ok" {
 			break
 		}
