@@ -52,6 +52,12 @@ type Manager struct {
 	results     map[string]*unitgen.Result  // slug -> compiled units of the installed rock-on
 	updates     map[string]bool             // slug -> the last update check found a newer image
 	watchers    []func(string)
+	// deaths: unit name -> the engine's report of its container's death
+	// that systemd has not caught up with (see unitLocked); starts: unit
+	// name -> when the engine last started its container
+	deaths  map[string]engine.Event
+	starts  map[string]time.Time
+	changed chan struct{} // see changes
 }
 
 // Options configure a Manager.
@@ -139,6 +145,7 @@ func New(ctx context.Context, opt Options) (*Manager, error) {
 		sd.close()
 		return nil, err
 	}
+	go m.followEngine(ctx)
 	// the cached catalog serves until the first refresh, which does not
 	// hold up start-up (the network may not be there yet)
 	go func() {

@@ -50,6 +50,12 @@ func (m *Manager) setUnit(ui unitInfo) {
 		ui.ExitStatus = prev.ExitStatus
 	}
 	m.units[ui.Name] = ui
+	// systemd's word on the unit replaces the engine's on the container
+	// once systemd has seen the state change that followed the death
+	if d, ok := m.deaths[ui.Name]; ok && ui.Since >= usec(d.Time) {
+		delete(m.deaths, ui.Name)
+	}
+	m.bumpLocked()
 	if ui.ActiveState == "active" {
 		delete(m.logs, ui.Name)
 	}
@@ -131,6 +137,10 @@ func containerState(ui unitInfo, known bool) string {
 		}
 		return "starting"
 	case "deactivating":
+		// the engine reported the container's death (unitLocked)
+		if ui.SubState == "died" && ui.ExitStatus != 0 {
+			return "failed"
+		}
 		return "stopping"
 	case "failed":
 		return "failed"
@@ -172,7 +182,7 @@ func (m *Manager) stateLocked(slug string, in *state.Installed) string {
 			continue
 		}
 		total++
-		ui, ok := m.units[c.Unit]
+		ui, ok := m.unitLocked(c.Unit)
 		switch containerState(ui, ok) {
 		case "running":
 			running++
@@ -255,7 +265,7 @@ func (m *Manager) Properties(name string) (api.Properties, error) {
 	if res != nil {
 		p.Target = res.Target
 		for _, c := range res.Containers {
-			ui, ok := m.units[c.Unit]
+			ui, ok := m.unitLocked(c.Unit)
 			ct := api.Container{Name: c.Name, Unit: c.Unit, State: containerState(ui, ok), ActiveState: ui.ActiveState, SubState: ui.SubState,
 				Image: ids[c.Name].Ref, ImageID: ids[c.Name].ID, ExitCode: ui.ExitStatus, Restarts: ui.Restarts, Since: ui.Since}
 			if ct.State == "failed" || ct.State == "restarting" {
@@ -264,6 +274,11 @@ func (m *Manager) Properties(name string) (api.Properties, error) {
 				// why the rock-on is down, whatever the last operation
 				if p.LastError == "" {
 					p.LastError = volumeRefusal(ct.LastLog)
+				}
+				// a container that died after its start was reported a
+				// success: the rock-on's last error is that death
+				if p.LastError == "" && ui.ExitStatus != 0 {
+					p.LastError = fmt.Sprintf("container %s exited with status %d", c.Name, ui.ExitStatus)
 				}
 			}
 			p.Containers = append(p.Containers, ct)
@@ -382,7 +397,7 @@ func (m *Manager) Snapshot() metrics.Snapshot {
 		}
 		if res := m.results[slug]; res != nil {
 			for _, c := range res.Containers {
-				ui, ok := m.units[c.Unit]
+				ui, ok := m.unitLocked(c.Unit)
 				cs := metrics.ContainerSnapshot{Name: c.Name, Unit: c.Unit, ActiveState: ui.ActiveState, SubState: ui.SubState, NRestarts: uint64(ui.Restarts)}
 				if !ok {
 					cs.ActiveState = "unknown"

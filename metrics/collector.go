@@ -58,7 +58,7 @@ var (
 		dto.MetricType_GAUGE)
 	// container, rockon, state
 	famContainerState = newFamily("rockon_container_state",
-		"Systemd active state of each container's unit: one series per state, 1 for the current one.",
+		"Systemd active state of each container's unit: one series per state, 1 for the current one; deactivating from the moment the container engine reports the container's death until systemd's next state change.",
 		dto.MetricType_GAUGE)
 	// container, rockon
 	famContainerRestarts = newFamily("rockon_container_restarts_total",

@@ -216,7 +216,7 @@ func TestContainerStates(t *testing.T) {
 	}}}}
 	reg := checked(NewCollector(src, nil))
 	const want = `
-# HELP rockon_container_state Systemd active state of each container's unit: one series per state, 1 for the current one.
+# HELP rockon_container_state Systemd active state of each container's unit: one series per state, 1 for the current one; deactivating from the moment the container engine reports the container's death until systemd's next state change.
 # TYPE rockon_container_state gauge
 rockon_container_state{container="odd",rockon="App",state="activating"} 0
 rockon_container_state{container="odd",rockon="App",state="active"} 0
