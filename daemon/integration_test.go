@@ -315,6 +315,22 @@ func (e *env) waitState(name string, states ...string) api.Properties {
 	return p
 }
 
+// waitJournal waits until rockond's journal has a line containing want.
+func (e *env) waitJournal(want string) {
+	e.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, _ := e.s.Command(e.ctx(), "journalctl", "--no-pager", "-o", "cat", "-u", "rockon.service").CombinedOutput()
+		if strings.Contains(string(out), want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("rockond's journal lacks %q:\n%s", want, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // curl fetches a URL inside the sandbox.
 func (e *env) curl(url string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -449,6 +465,27 @@ func testLifecycle(t *testing.T, engine string) {
 		if ct.Name == "rt-api" && ct.Restarts == 0 {
 			t.Errorf("rt-api restarts = 0 after a kill: %+v", ct)
 		}
+	}
+
+	e.waitState("Rockon Test", "running")
+
+	// the engine's own event stream: followed again when its client
+	// dies; a container's death shows in LastError while systemd
+	// restarts it (a start that succeeded does not wait for it)
+	pid := strings.TrimSpace(e.s.Run(t, "systemctl", "show", "--property", "MainPID", "--value", "rockon.service"))
+	e.s.Run(t, "pkill", "--parent", pid, "--full", "^/usr/bin/"+engine+" events ")
+	e.waitJournal("container engine's event stream ended")
+	e.mustCurl("http://127.0.0.1:18080/crash")
+	e.waitJournal(`msg="container died" container=rt-web exit_status=3`)
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		p, err := c.Status(ctx, "Rockon Test")
+		if err == nil && strings.Contains(p.LastError, "container rt-web exited with status 3") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no LastError for the crash: %+v, %v", p, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 
 	// an unprivileged user may read but not change

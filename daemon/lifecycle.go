@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -498,6 +501,7 @@ func (m *Manager) toggle(ctx context.Context, slug, kind string, r api.Report) e
 			return err
 		}
 		r(0.4, "starting "+res.Target)
+		since := time.Now()
 		before := m.restarts(ctx, res)
 		for _, c := range res.Containers {
 			m.sd.resetFailed(ctx, c.Unit)
@@ -505,7 +509,7 @@ func (m *Manager) toggle(ctx context.Context, slug, kind string, r api.Report) e
 		if err := m.sd.job(ctx, "start", res.Target, startTimeout); err != nil {
 			return err
 		}
-		return m.checkStarted(ctx, res, before)
+		return m.checkStarted(ctx, res, before, portsOf(in), since)
 	case "stop":
 		r(0.2, "stopping "+res.Target)
 		if err := setDesired(state.DesiredOff); err != nil {
@@ -531,6 +535,7 @@ func (m *Manager) toggle(ctx context.Context, slug, kind string, r api.Report) e
 				return err
 			}
 		}
+		since := time.Now()
 		before := m.restarts(ctx, res)
 		for _, c := range res.Containers {
 			m.sd.resetFailed(ctx, c.Unit)
@@ -538,24 +543,26 @@ func (m *Manager) toggle(ctx context.Context, slug, kind string, r api.Report) e
 		if err := m.sd.job(ctx, "start", res.Target, startTimeout); err != nil {
 			return err
 		}
-		return m.checkStarted(ctx, res, before)
+		return m.checkStarted(ctx, res, before, portsOf(in), since)
 	}
 	return fmt.Errorf("%w: unknown operation %q", api.ErrInvalidArgs, kind)
 }
 
-// settle is how long a freshly started container must stay up before it
-// counts as started: a container that exits at once (a broken image) is
-// caught here rather than reported as running.
-const settle = 3 * time.Second
+// answerWait bounds how long a start waits for a container's published
+// TCP ports to answer once the container runs. A start returns as soon as
+// one port answers; an app that is slow to listen, or never does on its
+// published ports, is reported started after this long.
+const answerWait = 10 * time.Second
 
-// checkStarted waits until every long-running container has been running in
-// the engine for settle, and fails for one whose unit fails, stops or
-// restarts first. The window starts when the engine reports the container
-// running, not when the start job ends: under load the engine may start a
-// container seconds after its unit became active (docker's `start --attach`
-// is active at once), and a fixed wait from the job's end then reported a
-// broken image as started.
-func (m *Manager) checkStarted(ctx context.Context, res *unitgen.Result, before map[string]uint32) error {
+// checkStarted waits until every long-running container runs: its unit
+// active, the engine running it and, when it publishes TCP ports on the
+// host, one of them answering. It fails for one whose unit fails, stops or
+// restarts first, or whose container the engine reports dead since the
+// start began (since): a broken image exits before it answers. Nothing
+// is waited for beyond that; a container that dies later shows in the
+// rock-on's state and LastError (engineEvent). ports: container name ->
+// its published TCP host ports.
+func (m *Manager) checkStarted(ctx context.Context, res *unitgen.Result, before map[string]uint32, ports map[string][]int, since time.Time) error {
 	wait := time.Duration(m.cfg.Timeouts.Start)
 	if wait <= 0 {
 		wait = 5 * time.Minute
@@ -563,7 +570,7 @@ func (m *Manager) checkStarted(ctx context.Context, res *unitgen.Result, before 
 	deadline := time.Now().Add(wait)
 	var errs []error
 	for _, c := range res.Containers {
-		if err := m.waitUp(ctx, c, before[c.Unit], deadline); err != nil {
+		if err := m.waitUp(ctx, c, before[c.Unit], ports[c.Name], since, deadline); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -573,16 +580,32 @@ func (m *Manager) checkStarted(ctx context.Context, res *unitgen.Result, before 
 	return errors.Join(errs...)
 }
 
-// waitUp is checkStarted for one container; it asks the unit and the engine
-// every quarter second, only while a start is being checked.
-func (m *Manager) waitUp(ctx context.Context, c unitgen.ContainerUnit, restarts uint32, deadline time.Time) error {
-	var upSince time.Time
+// waitUp is checkStarted for one container. It wakes at each change
+// systemd's signals or the engine's events bring (changes); while a port
+// is to answer it tries it every 20 ms, and it asks systemd and the engine
+// themselves at most once a second, in case a signal or event was lost.
+func (m *Manager) waitUp(ctx context.Context, c unitgen.ContainerUnit, restarts uint32, ports []int, since, deadline time.Time) error {
+	var (
+		asked    time.Time // when systemd and the engine were last asked
+		answerBy time.Time // when to stop waiting for a port to answer
+	)
 	for {
-		ui, err := m.sd.info(ctx, c.Unit)
-		if err != nil {
-			return err
+		ch := m.changes()
+		now := time.Now()
+		refresh := now.Sub(asked) >= time.Second
+		if refresh {
+			asked = now
+			ui, err := m.sd.info(ctx, c.Unit)
+			if err != nil {
+				return err
+			}
+			m.setUnit(ui)
 		}
-		m.setUnit(ui)
+		m.mu.Lock()
+		ui := m.units[c.Unit]
+		death, died := m.deaths[c.Unit]
+		started := m.starts[c.Unit]
+		m.mu.Unlock()
 		if c.Data {
 			if ui.ActiveState == "failed" {
 				return fmt.Errorf("container %s (%s) failed", c.Name, c.Unit)
@@ -591,9 +614,13 @@ func (m *Manager) waitUp(ctx context.Context, c unitgen.ContainerUnit, restarts 
 		}
 		// auto-restart: it exited and systemd waits to start it again; failing
 		// here, before that restart, keeps a rollback from racing it
-		if ui.Restarts > restarts || ui.SubState == "auto-restart" || ui.ActiveState == "failed" || ui.ActiveState == "inactive" {
+		dead := died && death.Time.After(since)
+		if dead || ui.Restarts > restarts || ui.SubState == "auto-restart" || ui.ActiveState == "failed" || ui.ActiveState == "inactive" {
 			msg := fmt.Sprintf("container %s (%s) is %s/%s", c.Name, c.Unit, ui.ActiveState, ui.SubState)
-			if ui.Restarts > restarts {
+			switch {
+			case dead:
+				msg = fmt.Sprintf("container %s (%s) exited with status %d", c.Name, c.Unit, death.ExitCode)
+			case ui.Restarts > restarts:
 				msg = fmt.Sprintf("container %s (%s) exited and was restarted", c.Name, c.Unit)
 			}
 			if tail := journalTail(ctx, c.Unit, 10); tail != "" {
@@ -601,28 +628,97 @@ func (m *Manager) waitUp(ctx context.Context, c unitgen.ContainerUnit, restarts 
 			}
 			return errors.New(msg)
 		}
-		running, err := m.eng.ContainerRunning(ctx, c.Name)
-		if err != nil {
-			return fmt.Errorf("checking container %s: %w", c.Name, err)
-		}
-		now := time.Now()
-		switch {
-		case !running || ui.ActiveState != "active":
-			upSince = time.Time{}
-		case upSince.IsZero():
-			upSince = now
-		case now.Sub(upSince) >= settle:
-			return nil
+		tick := time.Second - time.Since(asked)
+		if ui.ActiveState == "active" {
+			// a port that answers says the container runs; without one,
+			// the engine's start event does, else its word when asked
+			if len(ports) > 0 {
+				if m.answers(ports) {
+					return nil
+				}
+				if answerBy.IsZero() {
+					answerBy = now.Add(answerWait)
+				}
+				tick = 20 * time.Millisecond
+			}
+			if len(ports) == 0 || now.After(answerBy) {
+				running := started.After(since)
+				if !running && refresh {
+					var err error
+					if running, err = m.eng.ContainerRunning(ctx, c.Name); err != nil {
+						return fmt.Errorf("checking container %s: %w", c.Name, err)
+					}
+				}
+				if running {
+					if len(ports) > 0 {
+						m.log.Info("container runs, its ports do not answer yet", "container", c.Name, "ports", ports)
+					}
+					return nil
+				}
+			}
 		}
 		if now.After(deadline) {
 			return fmt.Errorf("container %s (%s) did not start within the start timeout (%s/%s)", c.Name, c.Unit, ui.ActiveState, ui.SubState)
 		}
+		t := time.NewTimer(tick)
 		select {
-		case <-time.After(250 * time.Millisecond):
+		case <-ch:
+		case <-t.C:
 		case <-ctx.Done():
+			t.Stop()
 			return ctx.Err()
 		}
+		t.Stop()
 	}
+}
+
+// answers says whether one of the host's TCP ports takes a connection
+// and keeps it: docker's userland proxy accepts on a published port before
+// the app listens, then closes the connection at once.
+func (m *Manager) answers(ports []int) bool {
+	for _, p := range ports {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), 200*time.Millisecond)
+		if err != nil {
+			continue
+		}
+		ok := true
+		if m.eng.Kind == "docker" {
+			_ = c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+			_, err := c.Read(make([]byte, 1))
+			var ne net.Error
+			ok = err == nil || errors.As(err, &ne) && ne.Timeout()
+		}
+		c.Close()
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// tcpPorts lists each container's published TCP host ports.
+func tcpPorts(def *catalog.RockOn, ch unitgen.Choices) map[string][]int {
+	out := map[string][]int{}
+	for hp, what := range publishedPorts(def, ch) {
+		if hp.Proto != "tcp" {
+			continue
+		}
+		c, _, _ := strings.Cut(what, ":")
+		out[c] = append(out[c], hp.Port)
+	}
+	for _, ps := range out {
+		sort.Ints(ps)
+	}
+	return out
+}
+
+// portsOf is tcpPorts of an installed rock-on.
+func portsOf(in *state.Installed) map[string][]int {
+	def, err := definition(in.Name, in.Definition)
+	if err != nil {
+		return nil
+	}
+	return tcpPorts(def, in.Choices)
 }
 
 // restarts reads every container unit's NRestarts.
@@ -741,7 +837,7 @@ func (m *Manager) apply(ctx context.Context, slug string, def *catalog.RockOn, c
 		}
 	}
 	r(0.6, fmt.Sprintf("writing units (%d containers changed)", len(changed)))
-	err = m.switchTo(ctx, oldRes, res, in.Desired == state.DesiredOn, changed)
+	err = m.switchTo(ctx, oldRes, res, in.Desired == state.DesiredOn, changed, tcpPorts(def, ch))
 	if err != nil {
 		r(0.8, "rolling back")
 		rerr := m.rollbackApply(context.WithoutCancel(ctx), in, oldRes, res, imgs)
@@ -771,7 +867,7 @@ func (m *Manager) apply(ctx context.Context, slug string, def *catalog.RockOn, c
 }
 
 // switchTo writes res in place of old and restarts the changed containers.
-func (m *Manager) switchTo(ctx context.Context, old, res *unitgen.Result, on bool, changed []unitgen.ContainerUnit) error {
+func (m *Manager) switchTo(ctx context.Context, old, res *unitgen.Result, on bool, changed []unitgen.ContainerUnit, ports map[string][]int) error {
 	if err := m.writeFiles(res); err != nil {
 		return err
 	}
@@ -811,6 +907,7 @@ func (m *Manager) switchTo(ctx context.Context, old, res *unitgen.Result, on boo
 			return err
 		}
 	}
+	since := time.Now()
 	before := m.restarts(ctx, res)
 	for _, c := range res.Containers {
 		m.sd.resetFailed(ctx, c.Unit)
@@ -822,7 +919,7 @@ func (m *Manager) switchTo(ctx context.Context, old, res *unitgen.Result, on boo
 	if err := m.sd.job(ctx, "start", res.Target, startTimeout); err != nil {
 		return err
 	}
-	return m.checkStarted(ctx, res, before)
+	return m.checkStarted(ctx, res, before, ports, since)
 }
 
 // rollbackApply restores the previous units and image tags.
@@ -838,7 +935,7 @@ func (m *Manager) rollbackApply(ctx context.Context, in *state.Installed, old, r
 	}
 	var all []unitgen.ContainerUnit
 	all = append(all, old.Containers...)
-	err := m.switchTo(ctx, res, old, in.Desired == state.DesiredOn, all)
+	err := m.switchTo(ctx, res, old, in.Desired == state.DesiredOn, all, portsOf(in))
 	errs = append(errs, err)
 	restored := *in
 	restored.Phase, restored.PhaseSince, restored.Pending = state.PhaseInstalled, time.Now().UTC(), nil
