@@ -179,6 +179,34 @@ func (c *Client) StatusAt(ctx context.Context, path godbus.ObjectPath) (Properti
 	return p, nil
 }
 
+// StatusAll returns the properties of every installed rock-on in one
+// call (the ObjectManager's GetManagedObjects, which carries every
+// rock-on object's properties), in no particular order.
+func (c *Client) StatusAll(ctx context.Context) ([]Properties, error) {
+	var objs map[godbus.ObjectPath]map[string]map[string]godbus.Variant
+	err := callRetry(ctx, c.conn.Object(BusName, ManagerPath), objectManager+".GetManagedObjects").Store(&objs)
+	if err != nil {
+		return nil, fromDBusError(err)
+	}
+	var out []Properties
+	for path, ifaces := range objs {
+		m, ok := ifaces[RockOnInterface]
+		if !ok {
+			continue
+		}
+		var p Properties
+		if err := storeProps(m, &p); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		// DesiredState is set for every installed rock-on, those still
+		// installing too (which Installed leaves out)
+		if p.Installed || p.DesiredState != "" {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
 // storeProps fills the fields of *dst from a property map.
 func storeProps(m map[string]godbus.Variant, dst any) error {
 	rv := reflect.ValueOf(dst).Elem()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -251,6 +252,10 @@ func TestServerClient(t *testing.T) {
 	p, err := c.Status(ctx, "rockon-test")
 	if err != nil || p.State != "running" || !p.Installed {
 		t.Fatalf("Status = %+v, %v", p, err)
+	}
+	// every installed rock-on's properties in one call, as each object has them
+	if all, err := c.StatusAll(ctx); err != nil || len(all) != 1 || !reflect.DeepEqual(all[0], p) {
+		t.Fatalf("StatusAll = %+v, %v; want [%+v]", all, err, p)
 	}
 	if err := c.Install(ctx, "Rockon Test", "", true, nil); !errors.Is(err, ErrAlreadyInstalled) {
 		t.Fatalf("second Install = %v", err)

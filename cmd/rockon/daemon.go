@@ -25,6 +25,7 @@ type daemonClient interface {
 	Config(ctx context.Context, name string) (string, error)
 	Export(ctx context.Context, name, format string, pvc bool) (string, []string, error)
 	Status(ctx context.Context, name string) (rdbus.Properties, error)
+	StatusAll(ctx context.Context) ([]rdbus.Properties, error)
 	Install(ctx context.Context, name, config string, start bool, w rdbus.Watcher) error
 	Uninstall(ctx context.Context, name string, w rdbus.Watcher) error
 	UninstallRemovingImages(ctx context.Context, name string, w rdbus.Watcher) error
