@@ -24,7 +24,7 @@ import (
 func main() {
 	reps := flag.Int("reps", 5, "repetitions of each measurement")
 	bootReps := flag.Int("boot-reps", 3, "reboots for each side of the boot measurement")
-	engines := flag.String("engines", "podman,docker", "engines for the toggle measurements (1, 2); the others use the first")
+	engines := flag.String("engines", "podman,docker", "engines for the toggle, propagation and pull measurements (1, 2, 6, 9); the others use the first")
 	only := flag.String("only", "1,2,3,4,5,6,7,8,9", "measurements to run (1 and 2 run together, as 7 and 8 do)")
 	sizes := flag.String("scale", "10,100,1000", "installed rock-on counts for the scale measurement")
 	idleSize := flag.Int("idle-installed", 200, "installed rock-ons during the idle measurement")
@@ -147,7 +147,7 @@ func run(reps, bootReps int, engines, onlyS, sizesS string, idleSize int, idle t
 				break
 			}
 			first := k == 0
-			if !first && !want(1) && !want(2) && !want(9) {
+			if !first && !want(1) && !want(2) && !want(6) && !want(9) {
 				continue
 			}
 			logf("booting the sandbox with %s", eng)
@@ -171,9 +171,9 @@ func run(reps, bootReps int, engines, onlyS, sizesS string, idleSize int, idle t
 				step(1, "toggle on/off", func() ([]Row, error) { return measureToggle(ctx, e, reps) })
 			}
 			step(9, "pull", func() ([]Row, error) { return measurePull(ctx, e, reps) })
+			step(6, "status propagation", func() ([]Row, error) { return measurePropagation(ctx, e, reps) })
 			if first {
 				step(3, "install", func() ([]Row, error) { return measureInstall(ctx, e, reps) })
-				step(6, "status propagation", func() ([]Row, error) { return measurePropagation(ctx, e, reps) })
 				step(4, "boot", func() ([]Row, error) { return measureBoot(ctx, e, bootReps) })
 				if want(7) || want(8) {
 					if !want(8) {

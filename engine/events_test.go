@@ -21,6 +21,9 @@ func TestParseEvent(t *testing.T) {
 			true, Event{Name: "evt2", Action: "died", ExitCode: 1, Time: time.Unix(0, 1795999766925029224)}},
 		{`{"status":"start","id":"a351","Type":"container","Action":"start","Actor":{"ID":"a351","Attributes":{"name":"evt2"}},"scope":"local","time":1795999766,"timeNano":1795999766818511849}`,
 			true, Event{Name: "evt2", Action: "start", Time: time.Unix(0, 1795999766818511849)}},
+		// journalctl's JSON of podman's journald event
+		{`{"PODMAN_TYPE":"container","PODMAN_IMAGE":"localhost/rockon-test:broken","__REALTIME_TIMESTAMP":"1795999765525593","PODMAN_TIME":"2026-11-30T00:49:25.52533193Z","PODMAN_EXIT_CODE":"1","PODMAN_ID":"910d","MESSAGE":"container died","PODMAN_EVENT":"died","SYSLOG_IDENTIFIER":"podman","PODMAN_NAME":"evt"}`,
+			true, Event{Name: "evt", Action: "died", ExitCode: 1, Time: time.Date(2026, 11, 30, 0, 49, 25, 525331930, time.UTC)}},
 		// podman's marker when the stream begins: no container
 		{`{"ID":"910d","Status":"history","Time":"2026-11-30T00:49:25.130761302Z","Type":"container","Attributes":null}`, false, Event{}},
 		{`{"Type":"network","Action":"connect","Actor":{"Attributes":{"name":"bridge"}}}`, false, Event{}},
