@@ -20,6 +20,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/backup"
 	api "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/engine"
 	"github.com/rockon/rockon/export"
@@ -506,6 +507,45 @@ func (m *Manager) Export(name, format string, pvc bool) (string, []string, error
 	return string(out), warnings, nil
 }
 
+// givenDefinition decodes a definition a caller gives with an install
+// (api.Operation.Definition): it must define name; it is checked like any
+// catalog definition.
+func givenDefinition(name, text string) (*catalog.RockOn, error) {
+	defs, err := catalog.Decode(name+" (given)", []byte(text))
+	if err != nil {
+		return nil, fmt.Errorf("%w: definition: %v", api.ErrInvalidArgs, err)
+	}
+	for _, d := range defs {
+		if d.Name == name {
+			return d, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: definition: it does not define %q", api.ErrInvalidArgs, name)
+}
+
+// Backup implements api.Backend: rockond's configuration and every
+// installed rock-on's definition, choices (secrets included) and desired
+// state, as a backup file. A rock-on being updated is saved as the
+// version known to work; one being installed or uninstalled is left out.
+func (m *Manager) Backup() (string, error) {
+	f := &backup.File{Format: backup.Format, Version: backup.Version, CreatedAt: time.Now().UTC().Truncate(time.Second), Config: *m.cfg}
+	f.Host, _ = os.Hostname()
+	m.mu.Lock()
+	for _, in := range m.installed {
+		if in.Phase != state.PhaseInstalled && in.Phase != state.PhaseUpdating {
+			continue
+		}
+		f.RockOns = append(f.RockOns, backup.RockOn{Name: in.Name, Desired: in.Desired, Source: in.Source, Definition: in.Definition, Choices: in.Choices})
+	}
+	m.mu.Unlock()
+	sort.Slice(f.RockOns, func(i, j int) bool { return f.RockOns[i].Name < f.RockOns[j].Name })
+	b, err := backup.Encode(f)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", api.ErrFailed, err)
+	}
+	return string(b), nil
+}
+
 // parseChoices decodes install-config TOML strictly.
 func parseChoices(text string) (unitgen.Choices, error) {
 	var ch unitgen.Choices
@@ -539,6 +579,15 @@ func (m *Manager) release(slug string) {
 // Begin implements api.Backend.
 func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) error, error) {
 	slug, def, in, err := m.lookup(op.Name)
+	if op.Kind == "install" && op.Definition != "" {
+		// a restore: the definition that was installed, which the
+		// catalog may not have (any more)
+		if def, err = givenDefinition(op.Name, op.Definition); err != nil {
+			return nil, err
+		}
+		slug = unitgen.Slug(def.Name)
+		in = m.get(slug)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -568,6 +617,9 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 		}
 		if err := m.checkAdminNetworks(res); err != nil {
 			return nil, err
+		}
+		if op.DryRun {
+			return nil, nil
 		}
 		work = func(ctx context.Context, r api.Report) error { return m.install(ctx, slug, def, ch, res, op.Start, r) }
 	case "reconfigure":

@@ -14,6 +14,14 @@ type Operation struct {
 	// Purge (uninstall): also remove the named volumes rockon made for
 	// the images' VOLUMEs.
 	Purge bool
+	// Definition (install): the definition JSON to install instead of
+	// the catalog's (a restore brings back the version that was
+	// installed); it must define Name.
+	Definition string
+	// DryRun (install): check everything an install checks (choices,
+	// host paths, ports, consent, names) and install nothing: Begin
+	// returns a nil function when all is well.
+	DryRun bool
 }
 
 // Report is how a running operation tells its progress (0..1) and step.
@@ -40,6 +48,9 @@ type Backend interface {
 	// it (sorted, at most MaxShares).
 	Shares() (root string, names []string, err error)
 	Config(name string) (string, error)
+	// Backup returns the backup file (package backup) of rockond's
+	// configuration and every installed rock-on.
+	Backup() (string, error)
 	// Export writes an installed rock-on as Kubernetes manifests
 	// (format "kube"; pvc: claims instead of host directories) or a
 	// Compose file ("compose"), with what does not carry over.

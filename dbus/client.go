@@ -149,6 +149,27 @@ func (c *Client) Export(ctx context.Context, name, format string, pvc bool) (str
 	return y, w, err
 }
 
+// Backup returns the backup file of rockond's configuration and every
+// installed rock-on (secrets included).
+func (c *Client) Backup(ctx context.Context) (string, error) {
+	var s string
+	err := c.call(ctx, "Backup", []any{&s})
+	return s, err
+}
+
+// Restore installs one rock-on of a backup: its definition (JSON) with its
+// choices (install-config TOML), started when start. With dryRun it only
+// checks that it can be, and w is not called.
+func (c *Client) Restore(ctx context.Context, name, definition, config string, start, dryRun bool, w Watcher) error {
+	opts := map[string]godbus.Variant{"start": godbus.MakeVariant(start), "definition": godbus.MakeVariant(definition)}
+	choices := map[string]godbus.Variant{"config": godbus.MakeVariant(config)}
+	if dryRun {
+		opts["dry_run"] = godbus.MakeVariant(true)
+		return c.call(ctx, "Install", []any{new(godbus.ObjectPath)}, name, choices, opts)
+	}
+	return c.runJob(ctx, w, "Install", name, choices, opts)
+}
+
 // Diagnose asks rockond to check the set-up (`rockon doctor`).
 func (c *Client) Diagnose(ctx context.Context) ([]Check, error) {
 	var l []Check

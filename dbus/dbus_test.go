@@ -109,6 +109,7 @@ func (b *backend) CheckUpdates(context.Context, []string) ([]UpdateCheck, error)
 	return []UpdateCheck{{Name: "A", Container: "a", Image: "docker.io/library/a:1", CurrentDigest: "sha256:1", LatestDigest: "sha256:2", UpdateAvailable: true}}, nil
 }
 func (b *backend) Config(string) (string, error) { return "", nil }
+func (b *backend) Backup() (string, error)       { return "", nil }
 func (b *backend) Export(string, string, bool) (string, []string, error) {
 	return "", nil, nil
 }

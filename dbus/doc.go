@@ -49,7 +49,14 @@
 // structure as D-Bus values: "containers" a{sa{sv}} (container ->
 // "ports" a{su}, "volumes" a{ss}, "env" a{ss}, "devices" a{ss}, "labels"
 // a{ss}, "networks" as), "custom_config" a{ss}, "consent" as. options: "start" (b, default
-// true) starts the rock-on once installed.
+// true) starts the rock-on once installed; "definition" (s) installs this definition JSON
+// instead of the catalog's (it must define the name; restore); "dry_run" (b) checks
+// everything an install checks and installs nothing (the job path is then "/").
+//
+//	Backup() -> (s toml)                                     org.rockon.rockon1.backup
+//	    rockond's configuration and every installed rock-on's definition, choices (secrets
+//	    included) and desired state (package backup's format); `rockon restore` installs
+//	    them again with Install's "definition" option
 //
 // The manager's path also implements org.freedesktop.DBus.ObjectManager
 // (GetManagedObjects, InterfacesAdded, InterfacesRemoved) over the rock-on
@@ -113,10 +120,14 @@ const (
 	ActionManage = "org.rockon.rockon1.manage"
 	// ActionRefreshCatalog covers fetching the catalog again.
 	ActionRefreshCatalog = "org.rockon.rockon1.refresh-catalog"
+	// ActionBackup covers reading the backup of every rock-on's settings,
+	// secrets included.
+	ActionBackup = "org.rockon.rockon1.backup"
 )
 
 // Actions lists every polkit action id with a one-line description.
 var Actions = map[string]string{
 	ActionManage:         "Install, remove, start, stop, update and reconfigure rock-ons",
 	ActionRefreshCatalog: "Refresh the rock-on catalog",
+	ActionBackup:         "Back up the rock-ons' settings, secrets included",
 }

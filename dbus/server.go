@@ -317,6 +317,7 @@ func managerIface(m *manager) ifaceDesc {
 			{Name: "GetPortUse", In: []string{"name"}, Out: []string{"suggested", "bound"}},
 			{Name: "ListShares", Out: []string{"root", "shares"}},
 			{Name: "GetConfig", In: []string{"name"}, Out: []string{"toml"}},
+			{Name: "Backup", Out: []string{"toml"}},
 			{Name: "Export", In: []string{"name", "format", "options"}, Out: []string{"yaml", "warnings"}},
 			{Name: "Diagnose", Out: []string{"checks"}},
 			{Name: "Install", In: []string{"name", "choices", "options"}, Out: []string{"job"}},
@@ -460,6 +461,17 @@ func (m *manager) GetConfig(sender godbus.Sender, name string) (string, *godbus.
 	return c, toDBusError(err)
 }
 
+// Backup holds every rock-on's secrets: its own action, which an
+// administrator may grant to a backup agent without the right to change
+// anything.
+func (m *manager) Backup(sender godbus.Sender) (string, *godbus.Error) {
+	if err := m.authorize(sender, ActionBackup); err != nil {
+		return "", err
+	}
+	b, err := m.s.b.Backup()
+	return b, toDBusError(err)
+}
+
 // Export is authorized like GetConfig: the output holds the environment
 // values, which may be secrets.
 func (m *manager) Export(sender godbus.Sender, name, format string, options map[string]godbus.Variant) (string, []string, *godbus.Error) {
@@ -532,9 +544,27 @@ func (m *manager) Install(sender godbus.Sender, name string, choices, options ma
 				return "/", toDBusError(fmt.Errorf("%w: options: \"start\" must be a boolean", ErrInvalidArgs))
 			}
 			op.Start = b
+		case "definition":
+			s, ok := v.Value().(string)
+			if !ok {
+				return "/", toDBusError(fmt.Errorf("%w: options: \"definition\" must be a string", ErrInvalidArgs))
+			}
+			op.Definition = s
+		case "dry_run":
+			b, ok := v.Value().(bool)
+			if !ok {
+				return "/", toDBusError(fmt.Errorf("%w: options: \"dry_run\" must be a boolean", ErrInvalidArgs))
+			}
+			op.DryRun = b
 		default:
-			return "/", toDBusError(fmt.Errorf("%w: options: unknown key %q (known: start)", ErrInvalidArgs, k))
+			return "/", toDBusError(fmt.Errorf("%w: options: unknown key %q (known: start, definition, dry_run)", ErrInvalidArgs, k))
 		}
+	}
+	if op.DryRun {
+		if _, err := m.s.b.Begin(op); err != nil {
+			return "/", toDBusError(err)
+		}
+		return "/", nil
 	}
 	return m.beginAuthorized(op)
 }

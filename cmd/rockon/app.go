@@ -236,6 +236,26 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				BashComplete: nameComplete(true),
 			},
 			{
+				Name:      "backup",
+				Usage:     "write rockond's configuration and every installed rock-on's definition, settings and state to a file (mode 0600: it holds secrets; no container data)",
+				ArgsUsage: " ",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "the backup `FILE` (default rockon-backup-DATE-TIME.toml here; - for the standard output)"},
+				},
+				Action: a.backupCmd,
+			},
+			{
+				Name:      "restore",
+				Usage:     "install the rock-ons of a backup again with their settings and states; one this host cannot have is refused with its reason, the others are restored",
+				ArgsUsage: "FILE",
+				Flags: []cli.Flag{
+					&cli.StringSliceFlag{Name: "only", Usage: "restore only rock-on `NAME` (repeat for several)"},
+					&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "check each rock-on as an install would and change nothing"},
+					&cli.BoolFlag{Name: "replace", Usage: "also install again the rock-ons that are installed (their data is kept; the installed version comes back if the backup's is refused)"},
+				},
+				Action: a.restore,
+			},
+			{
 				Name:      "doctor",
 				Usage:     "check what a working set-up needs (engine, storage, catalog, directories, policy, metrics, each rock-on) and say how to fix each miss",
 				ArgsUsage: " ",

@@ -24,6 +24,8 @@ type daemonClient interface {
 	Definition(ctx context.Context, name string) (string, error)
 	Config(ctx context.Context, name string) (string, error)
 	Export(ctx context.Context, name, format string, pvc bool) (string, []string, error)
+	Backup(ctx context.Context) (string, error)
+	Restore(ctx context.Context, name, definition, config string, start, dryRun bool, w rdbus.Watcher) error
 	Status(ctx context.Context, name string) (rdbus.Properties, error)
 	StatusAll(ctx context.Context) ([]rdbus.Properties, error)
 	Install(ctx context.Context, name, config string, start bool, w rdbus.Watcher) error

@@ -106,15 +106,21 @@ func startDaemon(t *testing.T) *daemonEnv {
 // setupDaemon starts rockond in the sandbox s with the given definition
 // files as its catalog.
 func setupDaemon(t testing.TB, s *sandbox.Sandbox, defs map[string]string) *daemonEnv {
+	return setupDaemonEngine(t, s, defs, "podman")
+}
+
+// setupDaemonEngine is setupDaemon with the given engine (the sandbox
+// runs dockerd for "docker").
+func setupDaemonEngine(t testing.TB, s *sandbox.Sandbox, defs map[string]string, engine string) *daemonEnv {
 	bin := sandbox.Binaries(t)
-	s.LoadTestImages(t, "podman")
+	s.LoadTestImages(t, engine)
 	e := &daemonEnv{s: s, bin: bin}
 	for name, def := range defs {
 		e.writeFile(t, "/etc/rockon/rockons.d/"+name, def, 0o644)
 	}
 	e.writeFile(t, "/etc/rockon/rockond.toml", `
 [engine]
-name = "podman"
+name = "`+engine+`"
 [metastore]
 remote_url = ""
 local_dir = "/etc/rockon/rockons.d"
