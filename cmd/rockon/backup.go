@@ -191,4 +191,3 @@ func (a *app) replace(ctx context.Context, d daemonClient, name, def, cfg string
 	}
 	return fmt.Errorf("%v; the previous installation is back", daemonError(err, name))
 }
-
