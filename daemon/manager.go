@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
-	"github.com/rockon/rockon/catalog"
 	"github.com/rockon/rockon/backup"
+	"github.com/rockon/rockon/catalog"
 	api "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/engine"
 	"github.com/rockon/rockon/export"
