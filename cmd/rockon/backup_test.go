@@ -128,4 +128,14 @@ func testBackupRestore(t *testing.T, engine string) {
 	if body := e.must(t, "curl", "-fsS", "--max-time", "10", "http://127.0.0.1:18180/env"); !strings.Contains(body, "GREETING=secret hello $x 'q'") {
 		t.Errorf("restored CLI Web's environment:\n%s", body)
 	}
+
+	// --replace installs an installed one again from the backup: a
+	// changed setting goes back to the backup's
+	e.must(t, "rockon", "reconfigure", "CLI Pair", "--env", "cp-b:TOKEN=changed")
+	if out := e.must(t, "rockon", "restore", "/root/backup.toml", "--only", "CLI Pair", "--replace"); !strings.Contains(out, "CLI Pair: replaced from the backup (off)") {
+		t.Errorf("restore --replace:\n%s", out)
+	}
+	if got := e.settings(t); got["CLI Pair"] != want["CLI Pair"] || got["CLI Web"] != want["CLI Web"] {
+		t.Errorf("after --replace: %q, want %q", got, want)
+	}
 }
