@@ -88,47 +88,16 @@ func (e *env) setup(ctx context.Context) error {
 	if err := e.s.LoadImages(ctx, e.engine); err != nil {
 		return fmt.Errorf("loading test images: %w", err)
 	}
-	for file, def := range definitions {
-		if err := e.write("/etc/rockon/rockons.d/"+file, def, 0o644); err != nil {
-			return err
-		}
-	}
-	if err := e.write("/etc/rockon/rockond.toml", fmt.Sprintf(`
-[engine]
-name = %q
-[metastore]
-remote_url = ""
-local_dir = "/etc/rockon/rockons.d"
-[volumes]
-allowed_roots = ["/srv/rockon"]
-[metrics]
-listen = "127.0.0.1:9387"
-`, e.engine), 0o644); err != nil {
-		return err
-	}
-	policy, err := os.ReadFile(filepath.Join(e.root, "packaging/dbus/org.rockon.rockon1.conf"))
-	if err != nil {
-		return err
-	}
-	if err := e.write("/etc/dbus-1/system.d/org.rockon.rockon1.conf", string(policy), 0o644); err != nil {
-		return err
-	}
-	unit, err := os.ReadFile(filepath.Join(e.root, "rockon.service"))
-	if err != nil {
-		return err
-	}
 	// The repository's unit as packaged, with the freshly built binary.
-	if err := e.write("/etc/systemd/system/rockon.service", string(unit), 0o644); err != nil {
+	unit, err := sandbox.ShippedUnit(e.bin + "/rockond --config /etc/rockon/rockond.toml")
+	if err != nil {
 		return err
 	}
-	if err := e.write("/etc/systemd/system/rockon.service.d/bench.conf",
-		fmt.Sprintf("[Service]\nExecStart=\nExecStart=%s/rockond --config /etc/rockon/rockond.toml\n", e.bin), 0o644); err != nil {
+	if err := e.s.InstallRockond(ctx, sandbox.Rockond{Definitions: definitions, Unit: unit, Config: sandbox.Config(e.engine, sandbox.Settings{"metrics": {"listen": "127.0.0.1:9387"}})}); err != nil {
 		return err
 	}
 	for _, c := range [][]string{
 		{"mkdir", "-p", "/srv/rockon"},
-		{"busctl", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "ReloadConfig"},
-		{"systemctl", "daemon-reload"},
 		{"systemctl", "enable", "--now", "rockon.service"},
 	} {
 		if _, err := e.run(ctx, c[0], c[1:]...); err != nil {
@@ -174,14 +143,6 @@ func (e *env) close() {
 	if err := e.s.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: stopping the sandbox: %v\n", err)
 	}
-}
-
-func (e *env) write(path, content string, mode os.FileMode) error {
-	p := e.s.HostPath(path)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(p, []byte(content), mode)
 }
 
 // run runs a command inside the sandbox and returns its output.

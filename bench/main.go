@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -19,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/rockon/rockon/sandbox"
 )
 
 func main() {
@@ -54,18 +55,6 @@ func parseInts(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
-}
-
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", fmt.Errorf("not inside the rockon module")
-	}
-	return filepath.Dir(mod), nil
 }
 
 func findRegistry(root, flagged string) (string, error) {
@@ -112,7 +101,7 @@ func run(reps, bootReps int, engines, onlyS, sizesS string, idleSize int, idle t
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	root, err := moduleRoot()
+	root, err := sandbox.ModuleRoot()
 	if err != nil {
 		return err
 	}

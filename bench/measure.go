@@ -492,10 +492,10 @@ func measureBoot(ctx context.Context, e *env, reps int) ([]Row, error) {
 		}
 		lines = append(lines, strings.Join(q, " "))
 	}
-	if err := e.write("/srv/rockon/bench-sequential.sh", "set -e\n"+strings.Join(lines, "\n")+"\n", 0o755); err != nil {
+	if err := e.s.WriteFile("/srv/rockon/bench-sequential.sh", "set -e\n"+strings.Join(lines, "\n")+"\n", 0o755); err != nil {
 		return nil, err
 	}
-	if err := e.write("/etc/systemd/system/bench-sequential.service", `[Unit]
+	if err := e.s.WriteFile("/etc/systemd/system/bench-sequential.service", `[Unit]
 Description=start the benchmark containers one after the other
 Wants=network-online.target
 After=network-online.target

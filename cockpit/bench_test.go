@@ -77,7 +77,7 @@ func BenchmarkCatalogPage(b *testing.B) {
 		name := fmt.Sprintf("Seed %04d", i)
 		rec := strings.ReplaceAll(template, "Seed Template", name)
 		rec = strings.ReplaceAll(rec, "seed-template", unitgen.Slug(name))
-		e.write(b, "/var/lib/rockon/"+unitgen.Slug(name)+".toml", rec, 0o600)
+		e.s.Write(b, "/var/lib/rockon/"+unitgen.Slug(name)+".toml", rec, 0o600)
 	}
 	e.s.Run(b, "systemctl", "start", "rockon.service")
 	out := e.s.Run(b, e.bin+"/rockon", "--json", "list", "--installed")

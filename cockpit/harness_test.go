@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -75,17 +76,6 @@ const (
 	wsSocket               = "/run/rockon-cockpit/ws.sock" // units/rockon-cockpit.socket
 )
 
-func (e *env) write(t testing.TB, path, content string, mode os.FileMode) {
-	t.Helper()
-	p := e.s.HostPath(path)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), mode); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func mustRead(t testing.TB, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -108,50 +98,25 @@ func setup(t testing.TB, defs map[string]string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.write(t, "/etc/rockon/rockons.d/hello.json", string(hello), 0o644)
-	for name, def := range defs {
-		e.write(t, "/etc/rockon/rockons.d/"+name, def, 0o644)
-	}
-	e.write(t, "/etc/rockon/rockond.toml", `
-[engine]
-name = "podman"
-[metastore]
-remote_url = ""
-local_dir = "/etc/rockon/rockons.d"
-[volumes]
-shares_root = "/srv/shares"
-allowed_roots = ["/srv/rockon"]
-[metrics]
-listen = ""
-[dbus]
-polkit = true
-`, 0o644)
-	policy, err := os.ReadFile("../packaging/dbus/org.rockon.rockon1.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.write(t, "/etc/dbus-1/system.d/org.rockon.rockon1.conf", string(policy), 0o644)
-	s.Run(t, "busctl", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "ReloadConfig")
+	all := map[string]string{"hello.json": string(hello)}
+	maps.Copy(all, defs)
 	// polkit with the packaged policy and no extra rule: a user who is not
 	// root is refused (auth_admin without an agent).
 	s.StartPolkit(t, "../packaging/polkit/org.rockon.rockon1.policy", "")
-	e.write(t, "/etc/systemd/system/rockon.service", fmt.Sprintf(`[Unit]
-Description=rockon daemon (cockpit test)
-[Service]
-Type=notify
-BusName=org.rockon.rockon1
-ExecStart=%s/rockond --config /etc/rockon/rockond.toml
-`, e.bin), 0o644)
+	s.InstallRockondForTest(t, sandbox.Rockond{Definitions: all, Config: sandbox.Config("podman", sandbox.Settings{
+		"volumes": {"shares_root": "/srv/shares"},
+		"dbus":    {"polkit": true},
+	})})
 
 	// The application from its package. rockon itself is not installed as
 	// a package here (rockond runs from the freshly built binary), hence
 	// the one dependency ignored.
-	e.write(t, "/var/tmp/rockon-cockpit.deb", string(mustRead(t, deb)), 0o644)
+	e.s.Write(t, "/var/tmp/rockon-cockpit.deb", string(mustRead(t, deb)), 0o644)
 	s.Run(t, "dpkg", "--install", "--ignore-depends=rockon", "/var/tmp/rockon-cockpit.deb")
 
 	// cockpit-ws without TLS, as the demo runs it (units/).
 	for _, u := range []string{"rockon-cockpit.socket", "rockon-cockpit.service"} {
-		e.write(t, "/etc/systemd/system/"+u, string(mustRead(t, "units/"+u)), 0o644)
+		e.s.Write(t, "/etc/systemd/system/"+u, string(mustRead(t, "units/"+u)), 0o644)
 	}
 
 	// An administrator (sudo group: Cockpit's administrative access runs

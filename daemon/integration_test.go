@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -100,15 +101,8 @@ type env struct {
 	c      *api.Client
 }
 
-func writeFile(t *testing.T, path, content string, mode os.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), mode); err != nil {
-		t.Fatal(err)
-	}
-}
+// writeFile writes a file on the host.
+var writeFile = sandbox.WriteHost
 
 // setup boots a sandbox with the engine, the test images, a catalog served
 // over loopback HTTP inside it, and rockond running as rockon.service.
@@ -122,8 +116,15 @@ type setupOptions struct {
 	// shipped: rockond runs under the repository's rockon.service, with
 	// only ExecStart pointed at the test binary: the confinement as shipped.
 	shipped bool
-	// extraConfig is appended to rockond.toml.
-	extraConfig string
+	// settings are added to rockond.toml's.
+	settings sandbox.Settings
+}
+
+// config is rockond.toml's settings: the catalog served on port, metrics on, and o's.
+func (o setupOptions) config(port string) sandbox.Settings {
+	c := sandbox.Settings{"metastore": sandbox.RemoteCatalog(port), "metrics": {"listen": "127.0.0.1:9387"}}
+	maps.Copy(c, o.settings)
+	return c
 }
 
 func setupWith(t *testing.T, engine string, opt setupOptions) *env {
@@ -147,96 +148,21 @@ func setupWith(t *testing.T, engine string, opt setupOptions) *env {
 	e := &env{t: t, s: s, engine: engine}
 	e.setCatalog("1")
 	s.Run(t, "mkdir", "-p", "/srv/rockon/data")
-	python := "/usr/bin/python3"
-	if _, err := os.Stat(python); err != nil {
-		if python, err = exec.LookPath("python3"); err != nil {
+	s.ServeCatalog(t, "/srv/rockon/catalog", catalogPort)
+	unit := sandbox.TestUnit(bin, "WatchdogSec=60s")
+	if opt.shipped {
+		var err error
+		if unit, err = sandbox.ShippedUnit(bin + " --config /etc/rockon/rockond.toml"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	writeFile(t, s.HostPath("/etc/systemd/system/test-catalog.service"), fmt.Sprintf(`[Unit]
-Description=test catalog server
-Before=rockon.service
-[Service]
-WorkingDirectory=/srv/rockon/catalog
-ExecStart=%s -m http.server --bind 127.0.0.1 %s
-Restart=always
-[Install]
-WantedBy=multi-user.target
-`, python, catalogPort), 0o644)
-	s.Run(t, "systemctl", "daemon-reload")
-	s.Run(t, "systemctl", "enable", "--now", "test-catalog.service")
-	writeFile(t, s.HostPath("/etc/rockon/rockond.toml"), fmt.Sprintf(`
-[engine]
-name = %q
-[metastore]
-remote_url = "http://127.0.0.1:%s/"
-root_file = "root.json"
-local_dir = ""
-[volumes]
-allowed_roots = ["/srv/rockon"]
-[metrics]
-listen = "127.0.0.1:9387"
-[timeouts]
-start = "60s"
-stop = "60s"
-%s`, engine, catalogPort, opt.extraConfig), 0o644)
-	root := moduleRoot(t)
-	time.Sleep(500 * time.Millisecond) // the catalog server binds
-	policy, err := os.ReadFile(filepath.Join(root, "packaging/dbus/org.rockon.rockon1.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, s.HostPath("/etc/dbus-1/system.d/org.rockon.rockon1.conf"), string(policy), 0o644)
-	s.Run(t, "busctl", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "ReloadConfig")
-	unit := fmt.Sprintf(`[Unit]
-Description=rockon daemon (test)
-After=docker.service
-StartLimitIntervalSec=0
-[Service]
-Type=notify
-NotifyAccess=main
-BusName=org.rockon.rockon1
-ExecStart=%s --config /etc/rockon/rockond.toml
-Restart=on-failure
-RestartSec=1s
-WatchdogSec=60s
-[Install]
-WantedBy=multi-user.target
-`, bin)
-	if opt.shipped {
-		unit = shippedUnit(t, bin+" --config /etc/rockon/rockond.toml")
-	}
-	writeFile(t, s.HostPath("/etc/systemd/system/rockon.service"), unit, 0o644)
-	s.Run(t, "systemctl", "daemon-reload")
-	s.Run(t, "systemctl", "enable", "--now", "rockon.service")
+	s.BootRockond(t, sandbox.Rockond{Unit: unit, Config: sandbox.Config(engine, opt.config(catalogPort))})
 	e.connect()
 	// the daemon refreshes in the background after start-up; be sure
 	if _, err := e.c.RefreshCatalog(e.ctx()); err != nil {
 		t.Fatal(err)
 	}
 	return e
-}
-
-// shippedUnit is the repository's rockon.service with ExecStart= running
-// command instead of the installed binary; nothing else changes.
-func shippedUnit(t *testing.T, command string) string {
-	b, err := os.ReadFile(filepath.Join(moduleRoot(t), "rockon.service"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	n := 0
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "ExecStart=") {
-			l = "ExecStart=" + command
-			n++
-		}
-		out = append(out, l)
-	}
-	if n != 1 {
-		t.Fatalf("rockon.service has %d ExecStart= lines, want 1", n)
-	}
-	return strings.Join(out, "\n")
 }
 
 var raceOnce sync.Once
@@ -262,11 +188,11 @@ func raceDaemon(t *testing.T) string {
 }
 
 func moduleRoot(t *testing.T) string {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
+	root, err := sandbox.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Dir(strings.TrimSpace(string(out)))
+	return root
 }
 
 func (e *env) connect() {

@@ -72,7 +72,10 @@ func TestDockerHubNamesDocker(t *testing.T) { testDockerHubNames(t, "docker") }
 // tag is found by an update check without touching the local image, and
 // an update then runs it.
 func testDockerHubNames(t *testing.T, engine string) {
-	e := setupWith(t, engine, setupOptions{registry: true, shipped: true, extraConfig: "pull = \"45s\"\n[update]\nauto = [\"Hub Test\"]\nauto_every = \"0s\"\n"})
+	e := setupWith(t, engine, setupOptions{registry: true, shipped: true, settings: sandbox.Settings{
+		"timeouts": {"pull": "45s"},
+		"update":   {"auto": []string{"Hub Test"}, "auto_every": "0s"},
+	}})
 	s := e.s
 	if got := strings.TrimSpace(s.Run(t, "systemctl", "show", "--value", "-p", "ProtectSystem,NoNewPrivileges", "rockon.service")); got != "strict\nyes" {
 		t.Fatalf("rockond does not run under the shipped confinement: %q", got)

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -72,33 +71,26 @@ type daemonEnv struct {
 	c *api.Client
 }
 
-func hostWrite(t *testing.T, path, content string, mode os.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), mode); err != nil {
-		t.Fatal(err)
-	}
-}
+// hostWrite writes a file on the host.
+var hostWrite = sandbox.WriteHost
 
 func moduleRoot(t *testing.T) string {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
+	root, err := sandbox.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Dir(strings.TrimSpace(string(out)))
+	return root
 }
 
 // startDaemon boots a sandbox with podman, the test images, the catalog
-// and rockond (configured by extraConfig TOML appended to the base).
-func startDaemon(t *testing.T, catalogFiles map[string]string, extraConfig string, seed func(*sandbox.Sandbox)) *daemonEnv {
-	return startDaemonEngine(t, "podman", catalogFiles, extraConfig, seed)
+// and rockond; seed, when not nil, runs before rockond starts.
+func startDaemon(t *testing.T, catalogFiles map[string]string, seed func(*sandbox.Sandbox)) *daemonEnv {
+	return startDaemonEngine(t, "podman", catalogFiles, seed)
 }
 
 // startDaemonEngine is startDaemon with rockond configured for engine
 // ("podman" or "docker"; docker also boots dockerd).
-func startDaemonEngine(t *testing.T, engine string, catalogFiles map[string]string, extraConfig string, seed func(*sandbox.Sandbox)) *daemonEnv {
+func startDaemonEngine(t *testing.T, engine string, catalogFiles map[string]string, seed func(*sandbox.Sandbox)) *daemonEnv {
 	if testing.Short() {
 		t.Skip("integration test (boots systemd, runs rockond): not in -short mode")
 	}
@@ -121,63 +113,20 @@ func startDaemonEngine(t *testing.T, engine string, catalogFiles map[string]stri
 	hostWrite(t, filepath.Join(dir, "root.json"), "{"+strings.Join(root, ",\n")+"}", 0o644)
 	s.Run(t, "mkdir", "-p", "/srv/rockon/data")
 	s.Run(t, "ln", "-sf", "/usr/bin/"+engine, engineLink)
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hostWrite(t, s.HostPath("/etc/systemd/system/test-catalog.service"), fmt.Sprintf(`[Unit]
-Description=test catalog server
-Before=rockon.service
-[Service]
-WorkingDirectory=/srv/rockon/catalog
-ExecStart=%s -m http.server --bind 127.0.0.1 %s
-Restart=always
-`, python, hCatalogPort), 0o644)
-	hostWrite(t, s.HostPath("/etc/rockon/rockond.toml"), fmt.Sprintf(`
-[engine]
-name = %q
-binary = %q
-[metastore]
-remote_url = "http://127.0.0.1:%s/"
-root_file = "root.json"
-local_dir = ""
-[volumes]
-allowed_roots = ["/srv/rockon"]
-[metrics]
-listen = %q
-[timeouts]
-start = "60s"
-stop = "60s"
-pull = "3s"
-`, engine, engineLink, hCatalogPort, metricsAt)+extraConfig, 0o644)
-	policy, err := os.ReadFile(filepath.Join(moduleRoot(t), "packaging/dbus/org.rockon.rockon1.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hostWrite(t, s.HostPath("/etc/dbus-1/system.d/org.rockon.rockon1.conf"), string(policy), 0o644)
-	s.Run(t, "busctl", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "ReloadConfig")
-	hostWrite(t, s.HostPath("/etc/systemd/system/rockon.service"), fmt.Sprintf(`[Unit]
-Description=rockon daemon (test)
-After=test-catalog.service
-StartLimitIntervalSec=0
-[Service]
-Type=notify
-NotifyAccess=main
-BusName=org.rockon.rockon1
-ExecStart=%s --config /etc/rockon/rockond.toml
-Restart=on-failure
-RestartSec=1s
-`+resourceLines(t), bin), 0o644)
-	s.Run(t, "systemctl", "daemon-reload")
-	s.Run(t, "systemctl", "start", "test-catalog.service")
-	waitUntil(t, 30*time.Second, "catalog server", func() bool {
-		_, err := s.Command(context.Background(), "curl", "-sf", "http://127.0.0.1:"+hCatalogPort+"/root.json").Output()
-		return err == nil
-	})
-	if seed != nil {
+	s.ServeCatalog(t, "/srv/rockon/catalog", hCatalogPort)
+	r := sandbox.Rockond{Unit: sandbox.TestUnit(bin, resourceLines(t)), Config: sandbox.Config(engine, sandbox.Settings{
+		"engine":    {"binary": engineLink},
+		"metastore": sandbox.RemoteCatalog(hCatalogPort),
+		"metrics":   {"listen": metricsAt},
+		"timeouts":  {"pull": "3s"},
+	})}
+	if seed == nil {
+		s.BootRockond(t, r)
+	} else {
+		s.InstallRockondForTest(t, r)
 		seed(s)
+		s.Run(t, "systemctl", "enable", "--now", "rockon.service")
 	}
-	s.Run(t, "systemctl", "start", "rockon.service")
 	e.connect()
 	return e
 }
@@ -292,7 +241,7 @@ SECRET = %q
 `
 
 func TestDaemon(t *testing.T) {
-	e := startDaemon(t, hardCatalog, "", nil)
+	e := startDaemon(t, hardCatalog, nil)
 	ctx := ctxFor(t, 10*time.Minute)
 	c := e.c
 	if n, err := c.RefreshCatalog(ctx); err != nil || n != len(hardCatalog) {

@@ -104,7 +104,7 @@ func testEscapes(t *testing.T, engine string) {
    "environment": {"SECRET": {"description": "a password", "label": "Password"}}}}}}`
 	files["taken-app.json"] = `{"Taken App": {"description": "d", "version": "1", "website": "https://example.org/",
  "containers": {"taken-main": {"image": "localhost/rockon-test", "tag": "1", "launch_order": 1}}}}`
-	e := startDaemonEngine(t, engine, files, "", nil)
+	e := startDaemonEngine(t, engine, files, nil)
 	ctx := ctxFor(t, 20*time.Minute)
 	if n, err := e.c.RefreshCatalog(ctx); err != nil || n != len(files) {
 		t.Fatalf("RefreshCatalog = %d, %v", n, err)

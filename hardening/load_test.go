@@ -85,7 +85,7 @@ func TestLoad_50Clients200RockOns(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	e := startDaemon(t, files, "", seed)
+	e := startDaemon(t, files, seed)
 	ctx := ctxFor(t, 20*time.Minute)
 	if n, err := e.c.RefreshCatalog(ctx); err != nil || n != len(files) {
 		t.Fatalf("RefreshCatalog = %d, %v", n, err)

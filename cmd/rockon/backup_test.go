@@ -90,7 +90,7 @@ func testBackupRestore(t *testing.T, engine string) {
 	}
 
 	e := setupDaemonEngine(t, sandbox.New(t, sandbox.Options{Docker: engine == "docker"}), testCatalog, engine)
-	e.writeFile(t, "/root/backup.toml", string(file), 0o600)
+	e.s.Write(t, "/root/backup.toml", string(file), 0o600)
 	// a host service on CLI Web's port
 	e.must(t, "systemd-run", "--unit=port-taker", "socat", "TCP-LISTEN:18180,bind=127.0.0.1,fork,reuseaddr", "SYSTEM:true")
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,59 +114,11 @@ func setupDaemonEngine(t testing.TB, s *sandbox.Sandbox, defs map[string]string,
 	bin := sandbox.Binaries(t)
 	s.LoadTestImages(t, engine)
 	e := &daemonEnv{s: s, bin: bin}
-	for name, def := range defs {
-		e.writeFile(t, "/etc/rockon/rockons.d/"+name, def, 0o644)
-	}
-	e.writeFile(t, "/etc/rockon/rockond.toml", `
-[engine]
-name = "`+engine+`"
-[metastore]
-remote_url = ""
-local_dir = "/etc/rockon/rockons.d"
-[volumes]
-allowed_roots = ["/srv/rockon"]
-[metrics]
-listen = ""
-[dbus]
-polkit = false
-[timeouts]
-start = "60s"
-stop = "60s"
-`, 0o644)
-	policy, err := os.ReadFile("../../packaging/dbus/org.rockon.rockon1.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.writeFile(t, "/etc/dbus-1/system.d/org.rockon.rockon1.conf", string(policy), 0o644)
-	s.Run(t, "busctl", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "ReloadConfig")
-	e.writeFile(t, "/etc/systemd/system/rockon.service", fmt.Sprintf(`[Unit]
-Description=rockon daemon (CLI test)
-[Service]
-Type=notify
-BusName=org.rockon.rockon1
-ExecStart=%s/rockond --config /etc/rockon/rockond.toml
-[Install]
-WantedBy=multi-user.target
-`, bin), 0o644)
 	s.Run(t, "mkdir", "-p", "/srv/rockon/web", "/srv/rockon/web2")
-	s.Run(t, "systemctl", "daemon-reload")
-	s.Run(t, "systemctl", "enable", "--now", "rockon.service")
+	s.BootRockond(t, sandbox.Rockond{Definitions: defs, Config: sandbox.Config(engine, sandbox.Settings{"dbus": {"polkit": false}})})
 	return e
 }
 
-func (e *daemonEnv) writeFile(t testing.TB, path, content string, mode os.FileMode) {
-	t.Helper()
-	p := e.s.HostPath(path)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), mode); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// command prepares name (a path inside the sandbox) to run in dir inside
-// the sandbox, as root or, when ids is "UID:GID", as that user.
 func (e *daemonEnv) command(ctx context.Context, dir, ids string, name string, args ...string) *exec.Cmd {
 	argv := append([]string{"--chdir=" + dir, name}, args...)
 	if ids == "" {
