@@ -102,7 +102,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				Subcommands: []*cli.Command{{
 					Name:   "refresh",
 					Usage:  "fetch the catalog again from its metastores",
-					Action: a.catalogRefresh,
+					Action: a.withDaemon(noArgs("catalog refresh takes no arguments"), a.catalogRefresh),
 				}},
 				Action: func(c *cli.Context) error {
 					if c.NArg() > 0 {
@@ -119,19 +119,19 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "installed", Aliases: []string{"i"}, Usage: "only installed rock-ons"},
 				},
-				Action: a.list,
+				Action: a.withDaemon(noArgs("list takes no arguments (use rockon search TEXT or rockon info NAME)"), a.list),
 			},
 			{
 				Name:      "search",
 				Usage:     "find rock-ons whose name or description contains TEXT",
 				ArgsUsage: "TEXT",
-				Action:    a.search,
+				Action:    a.withDaemon(searchArgs, a.search),
 			},
 			{
 				Name:         "info",
 				Usage:        "show a rock-on's description, containers, ports, volumes, environment and devices",
 				ArgsUsage:    "NAME",
-				Action:       a.info,
+				Action:       a.onRockOn(nil, a.info),
 				BashComplete: nameComplete(false),
 			},
 			{
@@ -162,7 +162,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				Name:         "status",
 				Usage:        "show the state of installed rock-ons, or of each container of one",
 				ArgsUsage:    "[NAME]",
-				Action:       a.status,
+				Action:       a.withDaemon(statusArgs, a.status),
 				BashComplete: nameComplete(true),
 			},
 			{
@@ -175,7 +175,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 					&cli.IntFlag{Name: "lines", Aliases: []string{"n"}, Value: -1, Usage: "show the last `N` lines"},
 					&cli.BoolFlag{Name: "events", Usage: "also show systemd's and the engine's lines about the containers (start, stop, create, ...)"},
 				},
-				Action:       a.logs,
+				Action:       a.onRockOn(nil, a.logs),
 				BashComplete: nameComplete(true),
 			},
 			{
@@ -198,7 +198,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 					multiFlag(&cli.GenericFlag{Name: "unpublish", Usage: "stop publishing container port `C` (CONTAINER:C to pick a container)"}),
 					multiFlag(&cli.GenericFlag{Name: "network", Usage: "join engine network `NET` (CONTAINER:NET for one container)"}),
 				),
-				Action:       a.reconfigure,
+				Action:       a.onRockOn(reconfigureArgs, a.reconfigure),
 				BashComplete: nameComplete(true),
 			},
 			{
@@ -220,7 +220,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "show-secrets", Usage: "show environment and custom configuration values"},
 				},
-				Action:       a.config,
+				Action:       a.onRockOn(nil, a.config),
 				BashComplete: nameComplete(true),
 			},
 			{

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 
 	"github.com/BurntSushi/toml"
@@ -18,17 +19,7 @@ const hiddenValue = "(hidden; --show-secrets shows it)"
 // format: with --show-secrets the output can be edited and given back to
 // `rockon reconfigure NAME --config FILE`. rockond authorizes it like any
 // change (root or polkit), since the values are secrets.
-func (a *app) config(c *cli.Context) error {
-	name, err := oneName(c)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := commandContext(c)
-	defer cancel()
-	d, err := a.daemon(ctx)
-	if err != nil {
-		return err
-	}
+func (a *app) config(ctx context.Context, c *cli.Context, d daemonClient, name string) error {
 	text, err := d.Config(ctx, name)
 	if err != nil {
 		return daemonError(err, name)

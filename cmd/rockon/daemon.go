@@ -55,6 +55,53 @@ func (a *app) daemon(ctx context.Context) (daemonClient, error) {
 	return c, nil
 }
 
+// daemonAction is a command that talks to rockond.
+type daemonAction func(ctx context.Context, c *cli.Context, d daemonClient) error
+
+// withDaemon is the one preamble of the commands that talk to rockond: check (nil for
+// none) looks at the arguments first, so that a usage error needs no daemon; then f gets a
+// context ended by SIGINT and SIGTERM and the connection.
+func (a *app) withDaemon(check func(*cli.Context) error, f daemonAction) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if check != nil {
+			if err := check(c); err != nil {
+				return err
+			}
+		}
+		ctx, cancel := commandContext(c)
+		defer cancel()
+		d, err := a.daemon(ctx)
+		if err != nil {
+			return err
+		}
+		return f(ctx, c, d)
+	}
+}
+
+// onRockOn is withDaemon for a command on the one rock-on its arguments name; check (nil
+// for none) looks at the rest of the arguments.
+func (a *app) onRockOn(check func(c *cli.Context, name string) error, f func(ctx context.Context, c *cli.Context, d daemonClient, name string) error) cli.ActionFunc {
+	return a.withDaemon(func(c *cli.Context) error {
+		name, err := oneName(c)
+		if err == nil && check != nil {
+			err = check(c, name)
+		}
+		return err
+	}, func(ctx context.Context, c *cli.Context, d daemonClient) error {
+		return f(ctx, c, d, c.Args().First())
+	})
+}
+
+// noArgs checks that a command got no arguments, saying msg when it did.
+func noArgs(msg string) func(*cli.Context) error {
+	return func(c *cli.Context) error {
+		if c.NArg() > 0 {
+			return usageErrorf("%s", msg)
+		}
+		return nil
+	}
+}
+
 // commandContext is cancelled by SIGINT and SIGTERM so that waiting for a
 // job ends cleanly (the job itself goes on in the daemon).
 func commandContext(c *cli.Context) (context.Context, context.CancelFunc) {
@@ -205,16 +252,7 @@ func (a *app) rockOnNames(c *cli.Context, installedOnly bool) ([]string, error) 
 	return names, nil
 }
 
-func (a *app) catalogRefresh(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return usageErrorf("catalog refresh takes no arguments")
-	}
-	ctx, cancel := commandContext(c)
-	defer cancel()
-	d, err := a.daemon(ctx)
-	if err != nil {
-		return err
-	}
+func (a *app) catalogRefresh(ctx context.Context, c *cli.Context, d daemonClient) error {
 	n, err := d.RefreshCatalog(ctx)
 	if err != nil {
 		return daemonError(err, "")
@@ -253,17 +291,9 @@ func (a *app) definition(ctx context.Context, d daemonClient, name string) (*cat
 
 // job runs one daemon operation, showing its progress.
 func (a *app) job(c *cli.Context, verb, done string, f func(ctx context.Context, d daemonClient, name string, w rdbus.Watcher) error) error {
-	name, err := oneName(c)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := commandContext(c)
-	defer cancel()
-	d, err := a.daemon(ctx)
-	if err != nil {
-		return err
-	}
-	return a.runJob(ctx, name, verb, done, func(w rdbus.Watcher) error { return f(ctx, d, name, w) })
+	return a.onRockOn(nil, func(ctx context.Context, c *cli.Context, d daemonClient, name string) error {
+		return a.runJob(ctx, name, verb, done, func(w rdbus.Watcher) error { return f(ctx, d, name, w) })
+	})(c)
 }
 
 // runJob calls f with a progress display and reports the result.
@@ -312,10 +342,10 @@ func (a *app) update(c *cli.Context) error {
 		a.o.json = true
 	}
 	if c.Bool("check") {
-		return a.checkUpdates(c)
+		return a.withDaemon(nil, a.checkUpdates)(c)
 	}
 	if c.Bool("auto") {
-		return a.autoUpdate(c)
+		return a.withDaemon(noArgs("update --auto takes no NAME: it updates the rock-ons listed in rockond.toml's [update] auto"), a.autoUpdate)(c)
 	}
 	return a.job(c, "updating", "updated", func(ctx context.Context, d daemonClient, n string, w rdbus.Watcher) error { return d.Update(ctx, n, w) })
 }

@@ -95,17 +95,7 @@ func hostPorts(p rdbus.Properties) map[string]int {
 	return m
 }
 
-func (a *app) info(c *cli.Context) error {
-	name, err := oneName(c)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := commandContext(c)
-	defer cancel()
-	d, err := a.daemon(ctx)
-	if err != nil {
-		return err
-	}
+func (a *app) info(ctx context.Context, c *cli.Context, d daemonClient, name string) error {
 	def, props, err := a.lookup(ctx, d, name)
 	if err != nil {
 		return err

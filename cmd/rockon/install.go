@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -307,21 +308,16 @@ func envKeys(content []byte) []string {
 	return keys
 }
 
-func (a *app) reconfigure(c *cli.Context) error {
-	name, err := oneName(c)
-	if err != nil {
-		return err
-	}
-	args := readChoiceArgs(c)
-	if args.empty() && c.String("config") == "" {
+// reconfigureArgs checks that reconfigure got something to change.
+func reconfigureArgs(c *cli.Context, name string) error {
+	if readChoiceArgs(c).empty() && c.String("config") == "" {
 		return usageErrorf("reconfigure %s: nothing to change; give --port, --volume, --env, --device, --label, --custom, --unpublish, --network or --config", name)
 	}
-	ctx, cancel := commandContext(c)
-	defer cancel()
-	d, err := a.daemon(ctx)
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+func (a *app) reconfigure(ctx context.Context, c *cli.Context, d daemonClient, name string) error {
+	args := readChoiceArgs(c)
 	def, props, err := a.lookup(ctx, d, name)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -10,13 +11,7 @@ import (
 
 // checkUpdates is `rockon update --check [NAME...]`: one line (or JSON
 // object) per container of the installed rock-ons asked about.
-func (a *app) checkUpdates(c *cli.Context) error {
-	ctx, cancel := commandContext(c)
-	defer cancel()
-	d, err := a.daemon(ctx)
-	if err != nil {
-		return err
-	}
+func (a *app) checkUpdates(ctx context.Context, c *cli.Context, d daemonClient) error {
 	names := c.Args().Slice()
 	checks, err := d.CheckUpdates(ctx, names)
 	if err != nil {
@@ -82,16 +77,7 @@ func short(digest string) string {
 
 // autoUpdate is `rockon update --auto`: the daemon's opt-in automatic
 // update, now; one line per rock-on.
-func (a *app) autoUpdate(c *cli.Context) error {
-	if c.Args().Len() > 0 {
-		return usageErrorf("update --auto takes no NAME: it updates the rock-ons listed in rockond.toml's [update] auto")
-	}
-	ctx, cancel := commandContext(c)
-	defer cancel()
-	d, err := a.daemon(ctx)
-	if err != nil {
-		return err
-	}
+func (a *app) autoUpdate(ctx context.Context, c *cli.Context, d daemonClient) error {
 	lines, err := d.AutoUpdate(ctx)
 	if err != nil {
 		return daemonError(err, "")

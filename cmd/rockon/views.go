@@ -159,16 +159,7 @@ func (a *app) printSummaries(l []rdbus.Summary) error {
 	return t.write(a.o)
 }
 
-func (a *app) list(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return usageErrorf("list takes no arguments (use rockon search TEXT or rockon info NAME)")
-	}
-	ctx, cancel := commandContext(c)
-	defer cancel()
-	d, err := a.daemon(ctx)
-	if err != nil {
-		return err
-	}
+func (a *app) list(ctx context.Context, c *cli.Context, d daemonClient) error {
 	l, err := d.List(ctx, c.Bool("installed"))
 	if err != nil {
 		return daemonError(err, "")
@@ -176,17 +167,16 @@ func (a *app) list(c *cli.Context) error {
 	return a.printSummaries(l)
 }
 
-func (a *app) search(c *cli.Context) error {
+// searchArgs checks that search got the text to look for.
+func searchArgs(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usageErrorf("search needs the text to look for: rockon search TEXT")
 	}
+	return nil
+}
+
+func (a *app) search(ctx context.Context, c *cli.Context, d daemonClient) error {
 	text := strings.ToLower(strings.Join(c.Args().Slice(), " "))
-	ctx, cancel := commandContext(c)
-	defer cancel()
-	d, err := a.daemon(ctx)
-	if err != nil {
-		return err
-	}
 	l, err := d.List(ctx, false)
 	if err != nil {
 		return daemonError(err, "")
@@ -235,16 +225,15 @@ func hostName() string {
 	return h
 }
 
-func (a *app) status(c *cli.Context) error {
+// statusArgs checks that status got at most one name.
+func statusArgs(c *cli.Context) error {
 	if c.NArg() > 1 {
 		return usageErrorf("status takes at most one rock-on name (quote names with spaces)")
 	}
-	ctx, cancel := commandContext(c)
-	defer cancel()
-	d, err := a.daemon(ctx)
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+func (a *app) status(ctx context.Context, c *cli.Context, d daemonClient) error {
 	if c.NArg() == 1 {
 		name := c.Args().First()
 		p, err := d.Status(ctx, name)
@@ -395,17 +384,7 @@ func (a *app) printStatus(p rdbus.Properties) error {
 	return nil
 }
 
-func (a *app) logs(c *cli.Context) error {
-	name, err := oneName(c)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := commandContext(c)
-	defer cancel()
-	d, err := a.daemon(ctx)
-	if err != nil {
-		return err
-	}
+func (a *app) logs(ctx context.Context, c *cli.Context, d daemonClient, name string) error {
 	p, err := d.Status(ctx, name)
 	if err != nil {
 		return daemonError(err, name)
