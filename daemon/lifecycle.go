@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -288,7 +287,7 @@ func (m *Manager) checkWritable(res *unitgen.Result) error {
 			if err != nil {
 				return err
 			}
-			if !owned(data) {
+			if !unitgen.Owned(data) {
 				return fmt.Errorf("%w: %s exists and is not rockon's; remove it or choose another rock-on", api.ErrFailed, filepath.Join(dir, f.Name))
 			}
 		}
@@ -623,7 +622,7 @@ func (m *Manager) waitUp(ctx context.Context, c unitgen.ContainerUnit, restarts 
 			case ui.Restarts > restarts:
 				msg = fmt.Sprintf("container %s (%s) exited and was restarted", c.Name, c.Unit)
 			}
-			if tail := journalTail(ctx, c.Unit, 10); tail != "" {
+			if tail := m.sd.logTail(ctx, c.Unit, 10); tail != "" {
 				msg += ":\n" + tail
 			}
 			return errors.New(msg)
@@ -682,7 +681,7 @@ func (m *Manager) answers(ports []int) bool {
 			continue
 		}
 		ok := true
-		if m.eng.Kind == "docker" {
+		if m.cfg.Engine.Name == "docker" {
 			_ = c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
 			_, err := c.Read(make([]byte, 1))
 			var ne net.Error
@@ -699,15 +698,11 @@ func (m *Manager) answers(ports []int) bool {
 // tcpPorts lists each container's published TCP host ports.
 func tcpPorts(def *catalog.RockOn, ch unitgen.Choices) map[string][]int {
 	out := map[string][]int{}
-	for hp, what := range publishedPorts(def, ch) {
-		if hp.Proto != "tcp" {
-			continue
+	// sorted by port already
+	for _, p := range unitgen.TakenPorts(def, ch) {
+		if p.Proto == "tcp" {
+			out[p.Container] = append(out[p.Container], p.Port)
 		}
-		c, _, _ := strings.Cut(what, ":")
-		out[c] = append(out[c], hp.Port)
-	}
-	for _, ps := range out {
-		sort.Ints(ps)
 	}
 	return out
 }

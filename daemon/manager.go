@@ -6,8 +6,6 @@ package daemon
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,8 +31,8 @@ import (
 type Manager struct {
 	cfg   *state.Config
 	store *state.Store
-	eng   *engine.Engine
-	sd    *systemd
+	eng   containerEngine
+	sd    unitManager
 	rec   *metrics.Recorder
 	log   *slog.Logger
 	ctx   context.Context
@@ -133,10 +131,8 @@ func New(ctx context.Context, opt Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, store: store, eng: eng, sd: sd, catStore: cat, catalog: cat.Catalog(), rec: opt.Recorder, log: opt.Log, ctx: ctx, volumeCheck: opt.VolumeCheck,
-		installed: map[string]*state.Installed{},
-		busy:      map[string]string{}, units: map[string]unitInfo{}, logs: map[string]string{},
-		results: map[string]*unitgen.Result{}, updates: map[string]bool{}}
+	m := newManager(ctx, cfg, store, eng, sd, opt.Log)
+	m.catStore, m.catalog, m.rec, m.volumeCheck = cat, cat.Catalog(), opt.Recorder, opt.VolumeCheck
 	if err := m.loadInstalled(); err != nil {
 		sd.close()
 		return nil, err
@@ -175,6 +171,15 @@ func New(ctx context.Context, opt Options) (*Manager, error) {
 	}
 	go func() { <-ctx.Done(); sd.close() }()
 	return m, nil
+}
+
+// newManager is a manager over its state and drivers, with nothing loaded
+// yet and no catalog.
+func newManager(ctx context.Context, cfg *state.Config, store *state.Store, eng containerEngine, sd unitManager, log *slog.Logger) *Manager {
+	return &Manager{cfg: cfg, store: store, eng: eng, sd: sd, log: log, ctx: ctx,
+		installed: map[string]*state.Installed{},
+		busy:      map[string]string{}, units: map[string]unitInfo{}, logs: map[string]string{},
+		results: map[string]*unitgen.Result{}, updates: map[string]bool{}}
 }
 
 func (m *Manager) loadInstalled() error {
@@ -381,26 +386,15 @@ func (m *Manager) PortUse(name string) ([]api.PortSuggestion, []api.BoundPort, e
 			return nil, nil, err
 		}
 	}
-	taken, own := catalog.PortSet{}, map[hostPort]bool{}
-	m.mu.Lock()
-	for s, o := range m.installed {
-		d, err := definition(o.Name, o.Definition)
-		if err != nil {
-			continue
-		}
-		for hp := range publishedPorts(d, o.Choices) {
-			if s == slug {
-				own[hp] = true
-			} else {
-				taken.Add(hp.Proto, hp.Port)
-			}
-		}
+	own, others := m.portsTaken(slug)
+	taken := catalog.PortSet{}
+	for hp := range others {
+		taken.Add(hp.Proto, hp.Port)
 	}
-	m.mu.Unlock()
 	listening := catalog.PortSet{}
 	var bound []api.BoundPort
 	for hp := range listeningPorts() {
-		if own[hp] {
+		if own.Has(hp.Proto, hp.Port) {
 			continue
 		}
 		listening.Add(hp.Proto, hp.Port)
@@ -612,7 +606,7 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 		if err := m.checkContainerNames(slug, res); err != nil {
 			return nil, err
 		}
-		if err := m.checkPorts(slug, def, ch); err != nil {
+		if err := m.checkPorts(slug, res); err != nil {
 			return nil, err
 		}
 		if err := m.checkAdminNetworks(res); err != nil {
@@ -641,7 +635,7 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 		if err := m.checkHost(ch); err != nil {
 			return nil, err
 		}
-		if err := m.checkPorts(slug, d, ch); err != nil {
+		if err := m.checkPorts(slug, res); err != nil {
 			return nil, err
 		}
 		work = func(ctx context.Context, r api.Report) error { return m.reconfigure(ctx, slug, d, ch, res, r) }
@@ -734,92 +728,75 @@ func (m *Manager) compile(def *catalog.RockOn, ch unitgen.Choices, imgs []state.
 	return res, nil
 }
 
-// checkPorts refuses host ports another installed rock-on publishes or a
-// host service listens on (the rock-on's own current ports excepted).
-func (m *Manager) checkPorts(slug string, def *catalog.RockOn, ch unitgen.Choices) error {
-	want := publishedPorts(def, ch)
-	own := map[hostPort]bool{}
+// portsTaken returns the host ports the installed rock-ons take: those of
+// the rock-on slug (own) and the others', with the name of the rock-on
+// taking each.
+func (m *Manager) portsTaken(slug string) (own catalog.PortSet, others map[catalog.HostPort]string) {
+	own, others = catalog.PortSet{}, map[catalog.HostPort]string{}
 	m.mu.Lock()
-	others := map[hostPort]string{}
+	defer m.mu.Unlock()
 	for s, in := range m.installed {
+		// from the record, as installed (m.results may hold what an
+		// operation under way is about to apply)
 		d, err := definition(in.Name, in.Definition)
 		if err != nil {
 			continue
 		}
-		for hp := range publishedPorts(d, in.Choices) {
+		for _, p := range unitgen.TakenPorts(d, in.Choices) {
 			if s == slug {
-				own[hp] = true
+				own.Add(p.Proto, p.Port)
 			} else {
-				others[hp] = in.Name
+				others[p.HostPort] = in.Name
 			}
 		}
 	}
-	m.mu.Unlock()
+	return own, others
+}
+
+// checkPorts refuses host ports another installed rock-on publishes or a
+// host service listens on (the rock-on's own current ports excepted); res
+// is what the rock-on compiles to now.
+func (m *Manager) checkPorts(slug string, res *unitgen.Result) error {
+	own, others := m.portsTaken(slug)
 	listening := listeningPorts()
-	var keys []hostPort
-	for hp := range want {
-		keys = append(keys, hp)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].Port < keys[j].Port })
-	for _, hp := range keys {
-		if o, ok := others[hp]; ok {
-			return fmt.Errorf("%w: port %s (%s) is used by rock-on %s; choose another", api.ErrPortInUse, hp, want[hp], o)
+	for _, p := range res.Ports {
+		if o, ok := others[p.HostPort]; ok {
+			return fmt.Errorf("%w: port %d/%s (%s:%s) is used by rock-on %s; choose another", api.ErrPortInUse, p.Port, p.Proto, p.Container, p.ContainerPort, o)
 		}
-		if listening[hp] && !own[hp] {
-			return fmt.Errorf("%w: port %s (%s) is in use by a service on this host; choose another", api.ErrPortInUse, hp, want[hp])
+		if listening.Has(p.Proto, p.Port) && !own.Has(p.Proto, p.Port) {
+			return fmt.Errorf("%w: port %d/%s (%s:%s) is in use by a service on this host; choose another", api.ErrPortInUse, p.Port, p.Proto, p.Container, p.ContainerPort)
 		}
 	}
 	return nil
-}
-
-func sum(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
 }
 
 func generated(files []unitgen.File) []state.GeneratedFile {
 	out := make([]state.GeneratedFile, len(files))
 	for i, f := range files {
-		out[i] = state.GeneratedFile{Name: f.Name, SHA256: sum(f.Content)}
+		out[i] = state.GeneratedFile{Name: f.Name, SHA256: state.ContentHash(f.Content)}
 	}
 	return out
 }
 
-// writeFiles writes the units and env files atomically.
+// writeFiles writes the units and env files.
 func (m *Manager) writeFiles(res *unitgen.Result) error {
 	for _, f := range res.EnvFiles {
-		if err := state.WriteFileAtomic(filepath.Join(m.cfg.EnvDir, f.Name), f.Content, 0o600); err != nil {
+		if err := writeGenerated(m.cfg.EnvDir, f); err != nil {
 			return err
 		}
 	}
 	for _, f := range res.Units {
-		if err := state.WriteFileAtomic(filepath.Join(m.cfg.UnitDir, f.Name), f.Content, 0o644); err != nil {
+		if err := writeGenerated(m.cfg.UnitDir, f); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// ownershipKey marks every unit file rockon generates, envMarker every env
-// file; a file without its marker is never overwritten or removed.
-const (
-	ownershipKey = "X-Rockon"
-	envMarker    = "# Generated by rockon"
-)
-
-// owned reports whether a file's content carries rockon's marker: an
-// X-Rockon-... key at the start of a line (the words "X-Rockon" in an
-// administrator's comment or description do not make a file rockon's).
-func owned(data []byte) bool {
-	if bytes.HasPrefix(data, []byte(envMarker)) {
-		return true
-	}
-	for line := range bytes.Lines(data) {
-		if bytes.HasPrefix(line, []byte(ownershipKey+"-")) {
-			return true
-		}
-	}
-	return false
+// writeGenerated is the one writer of generated files: atomic, with the
+// mode the compiler set (0600 for env files, which hold secrets).
+func writeGenerated(dir string, f unitgen.File) error {
+	return state.WriteFileAtomic(filepath.Join(dir, f.Name), f.Content, f.Mode)
 }
 
 // removeOwned removes a generated file if it is rockon's.
@@ -831,8 +808,8 @@ func removeOwned(path string) error {
 	if err != nil {
 		return err
 	}
-	if !owned(data) {
-		return fmt.Errorf("%s is not rockon's (no %s marker); left in place", path, ownershipKey)
+	if !unitgen.Owned(data) {
+		return fmt.Errorf("%s is not rockon's (no %s marker); left in place", path, unitgen.OwnershipKey)
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err

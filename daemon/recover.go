@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,10 +21,7 @@ import (
 // the generator, or a file was lost).
 func (m *Manager) recover(ctx context.Context) {
 	m.mu.Lock()
-	var recs []*state.Installed
-	for _, in := range m.installed {
-		recs = append(recs, in)
-	}
+	recs := slices.Collect(maps.Values(m.installed))
 	m.mu.Unlock()
 	reload := false
 	// enablement as it is, read once: every disable call (and asking
@@ -110,19 +108,18 @@ func (m *Manager) regenerate(in *state.Installed, res *unitgen.Result) bool {
 	for _, set := range []struct {
 		dir   string
 		files []unitgen.File
-		mode  os.FileMode
-	}{{m.cfg.UnitDir, res.Units, 0o644}, {m.cfg.EnvDir, res.EnvFiles, 0o600}} {
+	}{{m.cfg.UnitDir, res.Units}, {m.cfg.EnvDir, res.EnvFiles}} {
 		for _, f := range set.files {
 			path := filepath.Join(set.dir, f.Name)
 			cur, err := os.ReadFile(path)
 			if err == nil && bytes.Equal(cur, f.Content) {
 				continue
 			}
-			if err == nil && !owned(cur) {
+			if err == nil && !unitgen.Owned(cur) {
 				m.log.Warn("not replacing a file rockon does not own", "path", path)
 				continue
 			}
-			if err := state.WriteFileAtomic(path, f.Content, set.mode); err != nil {
+			if err := writeGenerated(set.dir, f); err != nil {
 				m.log.Error("regenerating", "path", path, "err", err)
 				continue
 			}
@@ -181,7 +178,7 @@ func (m *Manager) removeOrphans(ctx context.Context) {
 				continue
 			}
 			data, err := os.ReadFile(filepath.Join(dir, n))
-			if err != nil || !owned(data) {
+			if err != nil || !unitgen.Owned(data) {
 				continue
 			}
 			*out = append(*out, n)
@@ -250,7 +247,7 @@ func (m *Manager) reconcileDesired(ctx context.Context, in *state.Installed, res
 		ui, err := m.sd.info(ctx, res.Target)
 		if err == nil && ui.ActiveState != "active" && ui.ActiveState != "activating" {
 			m.log.Info("starting a rock-on that should be on", "rockon", in.Name)
-			if _, err := m.sd.conn.StartUnitContext(ctx, res.Target, "replace", nil); err != nil {
+			if err := m.sd.startNoWait(ctx, res.Target); err != nil {
 				m.log.Warn("starting", "rockon", in.Name, "err", err)
 			}
 		}

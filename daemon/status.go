@@ -3,8 +3,11 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"maps"
 	"runtime/debug"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,7 +32,7 @@ func (m *Manager) unitChanged(unit string) {
 	if ui.ActiveState == "failed" || ui.SubState == "auto-restart" {
 		ui2 := ui
 		go func() {
-			tail := journalTail(m.ctx, unit, 10)
+			tail := m.sd.logTail(m.ctx, unit, 10)
 			m.mu.Lock()
 			m.logs[unit] = tail
 			m.mu.Unlock()
@@ -91,10 +94,7 @@ func (m *Manager) trackUnits(ctx context.Context, res *unitgen.Result) {
 
 func (m *Manager) refreshAllUnits(ctx context.Context) {
 	m.mu.Lock()
-	var all []*unitgen.Result
-	for _, r := range m.results {
-		all = append(all, r)
-	}
+	all := slices.Collect(maps.Values(m.results))
 	m.mu.Unlock()
 	// Asking systemd about a unit it has not loaded makes it load the
 	// unit, and each load searches the unit directories: with 1,000
@@ -285,17 +285,9 @@ func (m *Manager) Properties(name string) (api.Properties, error) {
 		}
 	}
 	if def != nil {
-		for hp, what := range publishedPorts(def, in.Choices) {
-			cname, cport, _ := strings.Cut(what, ":")
-			var port catalog.Port
-			if c, ok := def.Container(cname); ok {
-				for _, pp := range c.Ports {
-					if fmt.Sprint(pp.ContainerPort) == cport {
-						port = pp
-					}
-				}
-			}
-			p.Ports = append(p.Ports, api.Port{Container: cname, ContainerPort: uint32(port.ContainerPort), Protocol: hp.Proto, HostPort: uint32(hp.Port), UI: port.UI})
+		for _, pp := range unitgen.TakenPorts(def, in.Choices) {
+			cport, _ := strconv.Atoi(pp.ContainerPort) // 0 for a range opts publish
+			p.Ports = append(p.Ports, api.Port{Container: pp.Container, ContainerPort: uint32(cport), Protocol: pp.Proto, HostPort: uint32(pp.Port), UI: pp.DefPort != nil && pp.DefPort.UI})
 		}
 		sort.Slice(p.Ports, func(i, j int) bool {
 			if p.Ports[i].HostPort != p.Ports[j].HostPort {

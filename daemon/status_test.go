@@ -6,7 +6,6 @@ import (
 
 	godbus "github.com/godbus/dbus/v5"
 
-	"github.com/rockon/rockon/catalog"
 	"github.com/rockon/rockon/state"
 	"github.com/rockon/rockon/unitgen"
 )
@@ -71,38 +70,17 @@ func TestRockOnState(t *testing.T) {
 	}
 }
 
-func TestPublishedPorts(t *testing.T) {
-	def := &catalog.RockOn{Containers: []catalog.Container{
-		{Name: "web", Ports: []catalog.Port{{ContainerPort: 80, HostDefault: 8080, Protocol: "tcp"}}},
-		{Name: "dns", Ports: []catalog.Port{{ContainerPort: 53, HostDefault: 53}}},
-	}}
-	ch := unitgen.Choices{Containers: map[string]unitgen.ContainerChoices{
-		"web": {Ports: map[string]int{"80": 8081}},
-		"dns": {Ports: map[string]int{"53/udp": 0, "53/tcp": 5353}},
-	}}
-	got := publishedPorts(def, ch)
-	want := map[hostPort]string{{8081, "tcp"}: "web:80", {5353, "tcp"}: "dns:53"}
-	if len(got) != len(want) {
-		t.Fatalf("publishedPorts = %v, want %v", got, want)
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("publishedPorts[%v] = %q, want %q", k, got[k], v)
-		}
-	}
-}
-
 func TestListeningPorts(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	if !listeningPorts()[hostPort{port, "tcp"}] {
+	if !listeningPorts().Has("tcp", port) {
 		t.Errorf("listener on %d not seen", port)
 	}
 	ln.Close()
-	if listeningPorts()[hostPort{port, "tcp"}] {
+	if listeningPorts().Has("tcp", port) {
 		t.Errorf("closed listener on %d still seen", port)
 	}
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -110,7 +88,7 @@ func TestListeningPorts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	if !listeningPorts()[hostPort{pc.LocalAddr().(*net.UDPAddr).Port, "udp"}] {
+	if !listeningPorts().Has("udp", pc.LocalAddr().(*net.UDPAddr).Port) {
 		t.Errorf("udp socket not seen")
 	}
 }

@@ -109,6 +109,11 @@ func (s *systemd) job(ctx context.Context, verb, unit string, timeout time.Durat
 	}
 }
 
+func (s *systemd) startNoWait(ctx context.Context, unit string) error {
+	_, err := s.conn.StartUnitContext(ctx, unit, "replace", nil)
+	return err
+}
+
 func (s *systemd) resetFailed(ctx context.Context, unit string) {
 	_ = s.conn.ResetFailedUnitContext(ctx, unit)
 }
@@ -222,8 +227,8 @@ func unitFromPath(p godbus.ObjectPath) string {
 	return b.String()
 }
 
-// journalTail returns the last n lines a unit logged.
-func journalTail(ctx context.Context, unit string, n int) string {
+// logTail returns the last n lines a unit logged, from journalctl.
+func (s *systemd) logTail(ctx context.Context, unit string, n int) string {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "journalctl", "--no-pager", "-u", unit, "-n", fmt.Sprint(n), "-o", "cat").Output()

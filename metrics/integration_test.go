@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -56,48 +55,24 @@ func TestPrometheusScrapesRockond(t *testing.T) {
 	bin := sandbox.Binaries(t)
 	s.LoadTestImages(t, "podman")
 
-	write := func(path, content string, mode os.FileMode) {
-		t.Helper()
-		host := s.HostPath(path)
-		if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(host, []byte(content), mode); err != nil {
-			t.Fatal(err)
-		}
-	}
-
 	// rockond: podman, a local catalog holding only the probe, metrics on
-	// a test port; only root may call it (no polkit in the sandbox).
-	write("/etc/rockon/rockons.d/metrics-probe.json", probeDefinition, 0o644)
-	write("/etc/rockon/rockond.toml", fmt.Sprintf(`
-[metastore]
-remote_url = ""
-local_dir = "/etc/rockon/rockons.d"
-
-[engine]
-name = "podman"
-
-[metrics]
-listen = %q
-
-[dbus]
-bus = "system"
-polkit = false
-`, rockondMetrics), 0o644)
-	policy, err := os.ReadFile(filepath.Join("..", "packaging", "dbus", "org.rockon.rockon1.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	write("/etc/dbus-1/system.d/org.rockon.rockon1.conf", string(policy), 0o644)
-	s.Run(t, "busctl", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "ReloadConfig")
-	write("/etc/systemd/system/rockond-test.service", fmt.Sprintf(`[Unit]
+	// a test port; only root may call it (no polkit in the sandbox). Its
+	// unit does not restart it: the first start must fail.
+	s.InstallRockondForTest(t, sandbox.Rockond{
+		Definitions: map[string]string{"metrics-probe.json": probeDefinition},
+		Config: sandbox.Config("podman", sandbox.Settings{
+			"metrics": {"listen": rockondMetrics},
+			"dbus":    {"bus": "system", "polkit": false},
+		}),
+		Unit: fmt.Sprintf(`[Unit]
 Description=rockond under test
 [Service]
 Type=notify
 NotifyAccess=main
 ExecStart=%s --config /etc/rockon/rockond.toml
-`, filepath.Join(bin, "rockond")), 0o644)
+`, filepath.Join(bin, "rockond")),
+	})
+	write := func(path, content string) { s.Write(t, path, content, 0o644) }
 
 	// Prometheus: scrapes rockond every second, keeps its data in the
 	// sandbox's private /tmp.
@@ -110,12 +85,12 @@ scrape_configs:
   - job_name: rockond
     static_configs:
       - targets: [%q]
-`, rockondMetrics), 0o644)
+`, rockondMetrics))
 	write("/etc/systemd/system/prometheus-test.service", fmt.Sprintf(`[Unit]
 Description=Prometheus scraping rockond
 [Service]
 ExecStart=/usr/bin/prometheus --config.file=/etc/rockon-test/prometheus.yml --storage.tsdb.path=/tmp/prometheus-data --web.listen-address=%s
-`, prometheusAddr), 0o644)
+`, prometheusAddr))
 
 	s.Run(t, "systemctl", "daemon-reload")
 
@@ -124,22 +99,22 @@ ExecStart=/usr/bin/prometheus --config.file=/etc/rockon-test/prometheus.yml --st
 		"TCP-LISTEN:"+strings.TrimPrefix(rockondMetrics, "127.0.0.1:")+",bind=127.0.0.1,reuseaddr,fork", "EXEC:/bin/true")
 	waitListening(t, s, rockondMetrics)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	out, err := s.Command(ctx, "systemctl", "start", "rockond-test.service").CombinedOutput()
+	out, err := s.Command(ctx, "systemctl", "start", "rockon.service").CombinedOutput()
 	cancel()
 	if err == nil {
 		t.Fatalf("rockond started with its metrics port taken: %s", out)
 	}
-	journal := s.Run(t, "journalctl", "--no-pager", "-u", "rockond-test.service")
+	journal := s.Run(t, "journalctl", "--no-pager", "-u", "rockon.service")
 	if !strings.Contains(journal, `binding metrics listen address \"`+rockondMetrics+`\"`) ||
 		!strings.Contains(journal, "address already in use") {
 		t.Fatalf("rockond's journal does not say the metrics address is taken:\n%s", journal)
 	}
 	s.Run(t, "systemctl", "stop", "port-holder.service")
-	s.Run(t, "systemctl", "reset-failed", "rockond-test.service")
+	s.Run(t, "systemctl", "reset-failed", "rockon.service")
 
 	// rockond is Type=notify and binds the metrics socket before READY=1:
 	// once start returns, the endpoint answers.
-	s.Run(t, "systemctl", "start", "rockond-test.service")
+	s.Run(t, "systemctl", "start", "rockon.service")
 	exposition := s.Run(t, "curl", "-fsS", "http://"+rockondMetrics+"/metrics")
 	if !strings.Contains(exposition, "rockon_catalog_entries 1\n") {
 		t.Fatalf("rockond /metrics right after start lacks rockon_catalog_entries 1:\n%.2000s", exposition)
@@ -257,7 +232,7 @@ func waitFor(t *testing.T, s *sandbox.Sandbox, q string, want float64) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	journal := s.Run(t, "journalctl", "--no-pager", "-n", "60", "-u", "rockond-test.service", "-u", "prometheus-test.service")
+	journal := s.Run(t, "journalctl", "--no-pager", "-n", "60", "-u", "rockon.service", "-u", "prometheus-test.service")
 	switch {
 	case err != nil:
 		t.Fatalf("Prometheus query %s: %v\njournal:\n%s", q, err, journal)

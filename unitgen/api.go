@@ -1,9 +1,8 @@
 // Package unitgen compiles an installed rock-on (its definition plus the
 // user's choices) into systemd unit files that run its containers. It is a
 // pure function: no filesystem, exec or network; the daemon writes what it
-// returns. (compilecmd.go holds the few helpers with side effects, for the
-// CLI and the daemon: reading install-config files, stat-based owner
-// lookups, writing a result to a directory.)
+// returns. (compilecmd.go holds the few helpers that read the host, for the
+// CLI and the daemon: install-config files, stat-based owner lookups.)
 //
 // What a unit runs is what Rockstor runs (docker run with the definition's
 // volumes, /etc/localtime, devices, user, ports, opts, env, labels, image
@@ -103,6 +102,8 @@ type Result struct {
 	Units    []File // for the unit directory, sorted by name
 	EnvFiles []File // for Options.EnvDir, sorted by name
 	Warnings []string
+	// Ports are the host ports the rock-on takes (TakenPorts).
+	Ports []TakenPort
 
 	// Containers maps every container to its unit, in launch order.
 	Containers []ContainerUnit

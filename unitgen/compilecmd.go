@@ -1,7 +1,8 @@
 package unitgen
 
-// Helpers for `rockon compile` and the daemon: everything here touches the
-// filesystem or the host's user database, unlike the rest of the package.
+// Helpers for `rockon compile` and the daemon that read the filesystem or the
+// host's user database, unlike the rest of the package; writing what Compile
+// returns is its callers' (the daemon, `rockon compile --out`).
 
 import (
 	"bytes"
@@ -84,34 +85,6 @@ func DockerGroupID() (int, error) {
 		return 0, err
 	}
 	return strconv.Atoi(g.Gid)
-}
-
-// WriteResult writes a compile result under dir the way `rockon compile
-// --out DIR` shows it: units in dir, env files (0600) in dir/env.
-func WriteResult(dir string, res *Result) error {
-	if err := writeFiles(dir, res.Units); err != nil {
-		return err
-	}
-	if len(res.EnvFiles) == 0 {
-		return nil
-	}
-	return writeFiles(filepath.Join(dir, "env"), res.EnvFiles)
-}
-
-func writeFiles(dir string, files []File) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, f := range files {
-		p := filepath.Join(dir, f.Name)
-		if err := os.WriteFile(p, f.Content, f.Mode); err != nil {
-			return err
-		}
-		if err := os.Chmod(p, f.Mode); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // CompileSamples compiles every definition with SampleChoices and

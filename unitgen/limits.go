@@ -95,7 +95,7 @@ func (g *generator) sliceUnitFile(p *ctrPlan) *unitFile {
 	name := sliceUnit(g.slug, Slug(p.c.Name))
 	u := &unitFile{comments: header(name)}
 	s := g.commonUnit(u, "Rock-on "+g.def.Name+": processes of container "+p.c.Name)
-	s.raw("X-Rockon-Container", p.c.Name)
+	s.raw(OwnershipKey+"-Container", p.c.Name)
 	g.limitLines(u.section("Slice"), g.ch.Containers[p.c.Name])
 	return u
 }

@@ -11,15 +11,8 @@ import (
 )
 
 // droppedFlag reports whether an option fights systemd's supervision and
-// is dropped: detaching (-d), a terminal or stdin (-i, -t), the engine's
-// restart policy, --rm and --name (rockon sets both).
-func droppedFlag(flag string) bool {
-	switch flag {
-	case "--detach", "--interactive", "--tty", "--restart", "--rm", "--name":
-		return true
-	}
-	return false
-}
+// is dropped (catalog.DroppedOpt has the list and the reasons).
+func droppedFlag(flag string) bool { return catalog.DroppedOpt(flag) != "" }
 
 // Consent tokens. A definition whose opts ask for one of these privileges
 // is refused unless Choices.Consent lists the token; RequiredConsent tells

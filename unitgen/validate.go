@@ -141,34 +141,6 @@ func portKey(k string) (port int, proto string, ok bool) {
 	return n, proto, true
 }
 
-// published is one -p mapping.
-type published struct {
-	host, container int
-	proto           string
-}
-
-// resolvedPorts returns the container's published ports: every port of the
-// definition (per protocol) with the host port the user chose, or the
-// definition's default; 0 means not published.
-func resolvedPorts(c *catalog.Container, cc ContainerChoices) []published {
-	var out []published
-	for _, p := range c.Ports {
-		for _, proto := range p.Protocols() {
-			host := p.HostDefault
-			if v, ok := cc.Ports[strconv.Itoa(p.ContainerPort)]; ok {
-				host = v
-			}
-			if v, ok := cc.Ports[fmt.Sprintf("%d/%s", p.ContainerPort, proto)]; ok {
-				host = v
-			}
-			if host > 0 {
-				out = append(out, published{host, p.ContainerPort, proto})
-			}
-		}
-	}
-	return out
-}
-
 // Validate checks the choices against the definition: every name a choice
 // uses must exist in the definition, every required value (volumes,
 // environment, custom_config) must be given, every value must be safe to

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/state"
 	"github.com/rockon/rockon/unitgen"
 )
 
@@ -165,7 +166,7 @@ func (a *app) compile(c *cli.Context) error {
 		for _, w := range res.Warnings {
 			fmt.Fprintf(a.o.err, "%s: warning: %s\n", sanitizeCell(def.Name), sanitizeCell(w))
 		}
-		if err := unitgen.WriteResult(out, res); err != nil {
+		if err := writeResult(out, res); err != nil {
 			return fmt.Errorf("writing the units of %s: %w", def.Name, err)
 		}
 		a.showConsent(def)
@@ -187,7 +188,7 @@ func (a *app) compile(c *cli.Context) error {
 	for _, def := range cat.All() {
 		res, err := compileOne(def, unitgen.SampleChoices(def, c.String("sample-root")), opt)
 		if err == nil {
-			err = unitgen.WriteResult(filepath.Join(out, res.Slug), res)
+			err = writeResult(filepath.Join(out, res.Slug), res)
 		}
 		if err != nil {
 			fmt.Fprintf(a.o.err, "%s: %s\n", sanitizeCell(def.Name), sanitizeCell(err.Error()))
@@ -209,6 +210,28 @@ func (a *app) compile(c *cli.Context) error {
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%d definition problem(s) in the catalog; see rockon validate %s", len(problems), c.String("catalog"))
+	}
+	return nil
+}
+
+// writeResult writes a compile result under dir the way `rockon compile --out
+// DIR` shows it: units in dir, env files in dir/env, each atomically with the
+// mode the compiler set (env files 0600: they hold secrets).
+func writeResult(dir string, res *unitgen.Result) error {
+	for _, set := range []struct {
+		dir   string
+		files []unitgen.File
+	}{{dir, res.Units}, {filepath.Join(dir, "env"), res.EnvFiles}} {
+		if len(set.files) > 0 {
+			if err := os.MkdirAll(set.dir, 0o755); err != nil {
+				return err
+			}
+		}
+		for _, f := range set.files {
+			if err := state.WriteFileAtomic(filepath.Join(set.dir, f.Name), f.Content, f.Mode); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -180,22 +179,18 @@ func statusLines(ctx context.Context, mgr *daemon.Manager) {
 	}
 }
 
-// watchdog pings systemd at half the interval it asks for.
+// watchdog pings systemd at half the interval it asks for (none when the
+// unit sets no WatchdogSec= or the watchdog is another process's).
 func watchdog(ctx context.Context) {
-	usec, err := strconv.ParseInt(os.Getenv("WATCHDOG_USEC"), 10, 64)
-	if err != nil || usec <= 0 {
+	interval, err := sddaemon.SdWatchdogEnabled(false)
+	if err != nil || interval <= 0 {
 		return
 	}
-	if pid := os.Getenv("WATCHDOG_PID"); pid != "" && pid != strconv.Itoa(os.Getpid()) {
-		return
-	}
-	t := time.NewTicker(time.Duration(usec) * time.Microsecond / 2)
-	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(interval / 2):
 			notify("WATCHDOG=1")
 		}
 	}
