@@ -331,10 +331,7 @@ func (m *Manager) teardown(ctx context.Context, in *state.Installed, res *unitge
 			containers = append(containers, c.Name)
 		}
 	}
-	stopTimeout := time.Duration(m.cfg.Timeouts.Stop)
-	if stopTimeout <= 0 {
-		stopTimeout = 2 * time.Minute
-	}
+	stopTimeout := m.stopTimeout()
 	// stop the target first, then every unit (reverse order)
 	for i := len(units) - 1; i >= 0; i-- {
 		if strings.HasSuffix(units[i], ".target") {
@@ -476,14 +473,7 @@ func (m *Manager) toggle(ctx context.Context, slug, kind string, r api.Report) e
 	if in == nil || res == nil {
 		return fmt.Errorf("%w: %s", api.ErrNotInstalled, slug)
 	}
-	startTimeout := time.Duration(m.cfg.Timeouts.Start)
-	if startTimeout <= 0 {
-		startTimeout = 5 * time.Minute
-	}
-	stopTimeout := time.Duration(m.cfg.Timeouts.Stop)
-	if stopTimeout <= 0 {
-		stopTimeout = 2 * time.Minute
-	}
+	stopTimeout := m.stopTimeout()
 	setDesired := func(d state.Desired) error {
 		cp := *in
 		cp.Desired = d
@@ -500,15 +490,7 @@ func (m *Manager) toggle(ctx context.Context, slug, kind string, r api.Report) e
 			return err
 		}
 		r(0.4, "starting "+res.Target)
-		since := time.Now()
-		before := m.restarts(ctx, res)
-		for _, c := range res.Containers {
-			m.sd.resetFailed(ctx, c.Unit)
-		}
-		if err := m.sd.job(ctx, "start", res.Target, startTimeout); err != nil {
-			return err
-		}
-		return m.checkStarted(ctx, res, before, portsOf(in), since)
+		return m.startChecked(ctx, res, nil, portsOf(in))
 	case "stop":
 		r(0.2, "stopping "+res.Target)
 		if err := setDesired(state.DesiredOff); err != nil {
@@ -529,22 +511,45 @@ func (m *Manager) toggle(ctx context.Context, slug, kind string, r api.Report) e
 		if err := m.sd.enable(ctx, installUnits(res)); err != nil {
 			return err
 		}
-		for i := len(res.Containers) - 1; i >= 0; i-- {
-			if err := m.sd.job(ctx, "stop", res.Containers[i].Unit, stopTimeout); err != nil {
-				return err
-			}
-		}
-		since := time.Now()
-		before := m.restarts(ctx, res)
-		for _, c := range res.Containers {
-			m.sd.resetFailed(ctx, c.Unit)
-		}
-		if err := m.sd.job(ctx, "start", res.Target, startTimeout); err != nil {
-			return err
-		}
-		return m.checkStarted(ctx, res, before, portsOf(in), since)
+		return m.startChecked(ctx, res, res.Containers, portsOf(in))
 	}
 	return fmt.Errorf("%w: unknown operation %q", api.ErrInvalidArgs, kind)
+}
+
+// startChecked stops the container units of stop (last first: a restart,
+// or the containers an apply changed), starts the rock-on's target and
+// checks that its containers come up (checkStarted).
+func (m *Manager) startChecked(ctx context.Context, res *unitgen.Result, stop []unitgen.ContainerUnit, ports map[string][]int) error {
+	for i := len(stop) - 1; i >= 0; i-- {
+		if err := m.sd.job(ctx, "stop", stop[i].Unit, m.stopTimeout()); err != nil {
+			return err
+		}
+	}
+	since := time.Now()
+	before := m.restarts(ctx, res)
+	for _, c := range res.Containers {
+		m.sd.resetFailed(ctx, c.Unit)
+	}
+	if err := m.sd.job(ctx, "start", res.Target, m.startTimeout()); err != nil {
+		return err
+	}
+	return m.checkStarted(ctx, res, before, ports, since)
+}
+
+// startTimeout bounds a start job (rockond.toml's timeouts.start).
+func (m *Manager) startTimeout() time.Duration {
+	if d := time.Duration(m.cfg.Timeouts.Start); d > 0 {
+		return d
+	}
+	return 5 * time.Minute
+}
+
+// stopTimeout bounds a stop job (rockond.toml's timeouts.stop).
+func (m *Manager) stopTimeout() time.Duration {
+	if d := time.Duration(m.cfg.Timeouts.Stop); d > 0 {
+		return d
+	}
+	return 2 * time.Minute
 }
 
 // answerWait bounds how long a start waits for a container's published
@@ -562,11 +567,7 @@ const answerWait = 10 * time.Second
 // rock-on's state and LastError (engineEvent). ports: container name ->
 // its published TCP host ports.
 func (m *Manager) checkStarted(ctx context.Context, res *unitgen.Result, before map[string]uint32, ports map[string][]int, since time.Time) error {
-	wait := time.Duration(m.cfg.Timeouts.Start)
-	if wait <= 0 {
-		wait = 5 * time.Minute
-	}
-	deadline := time.Now().Add(wait)
+	deadline := time.Now().Add(m.startTimeout())
 	var errs []error
 	for _, c := range res.Containers {
 		if err := m.waitUp(ctx, c, before[c.Unit], ports[c.Name], since, deadline); err != nil {
@@ -877,12 +878,8 @@ func (m *Manager) switchTo(ctx context.Context, old, res *unitgen.Result, on boo
 			drop = append(drop, f.Name)
 		}
 	}
-	stopTimeout := time.Duration(m.cfg.Timeouts.Stop)
-	if stopTimeout <= 0 {
-		stopTimeout = 2 * time.Minute
-	}
 	for _, u := range drop {
-		_ = m.sd.job(ctx, "stop", u, stopTimeout)
+		_ = m.sd.job(ctx, "stop", u, m.stopTimeout())
 	}
 	_ = m.sd.disable(ctx, drop)
 	if err := m.removeFiles(drop, nil); err != nil {
@@ -897,24 +894,7 @@ func (m *Manager) switchTo(ctx context.Context, old, res *unitgen.Result, on boo
 	if err := m.sd.enable(ctx, installUnits(res)); err != nil {
 		return err
 	}
-	for i := len(changed) - 1; i >= 0; i-- {
-		if err := m.sd.job(ctx, "stop", changed[i].Unit, stopTimeout); err != nil {
-			return err
-		}
-	}
-	since := time.Now()
-	before := m.restarts(ctx, res)
-	for _, c := range res.Containers {
-		m.sd.resetFailed(ctx, c.Unit)
-	}
-	startTimeout := time.Duration(m.cfg.Timeouts.Start)
-	if startTimeout <= 0 {
-		startTimeout = 5 * time.Minute
-	}
-	if err := m.sd.job(ctx, "start", res.Target, startTimeout); err != nil {
-		return err
-	}
-	return m.checkStarted(ctx, res, before, ports, since)
+	return m.startChecked(ctx, res, changed, ports)
 }
 
 // rollbackApply restores the previous units and image tags.
