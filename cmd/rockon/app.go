@@ -232,7 +232,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 					&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "write to `FILE` (mode 0600) instead of the standard output"},
 					&cli.BoolFlag{Name: "pvc", Usage: "kube: a PersistentVolumeClaim for each host directory instead of a hostPath volume"},
 				},
-				Action:       a.export,
+				Action:       a.onRockOn(exportArgs, a.export),
 				BashComplete: nameComplete(true),
 			},
 			{
@@ -242,7 +242,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "the backup `FILE` (default rockon-backup-DATE-TIME.toml here; - for the standard output)"},
 				},
-				Action: a.backupCmd,
+				Action: a.withDaemon(noArgs("backup takes no argument; name the file with --out FILE"), a.backupCmd),
 			},
 			{
 				Name:      "restore",

@@ -20,16 +20,7 @@ import (
 // backupCmd writes rockond's backup (configuration, every installed
 // rock-on's definition, settings and desired state) to a file only its
 // owner may read: it holds the rock-ons' secrets.
-func (a *app) backupCmd(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return usageErrorf("backup takes no argument; name the file with --out FILE")
-	}
-	ctx, cancel := commandContext(c)
-	defer cancel()
-	d, err := a.daemon(ctx)
-	if err != nil {
-		return err
-	}
+func (a *app) backupCmd(ctx context.Context, c *cli.Context, d daemonClient) error {
 	text, err := d.Backup(ctx)
 	if err != nil {
 		return daemonError(err, "")

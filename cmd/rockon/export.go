@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -12,11 +13,8 @@ import (
 // a Compose file: the daemon compiles it as its units run it (its
 // configuration, the images' VOLUMEs), so the CLI only writes the result.
 // What does not carry over is a warning here and a comment in the YAML.
-func (a *app) export(c *cli.Context) error {
-	name, err := oneName(c)
-	if err != nil {
-		return err
-	}
+// exportArgs checks export's options.
+func exportArgs(c *cli.Context, name string) error {
 	format := c.String("format")
 	if format != "kube" && format != "compose" {
 		return usageErrorf("export %s: --format must be kube or compose", name)
@@ -24,12 +22,11 @@ func (a *app) export(c *cli.Context) error {
 	if c.Bool("pvc") && format != "kube" {
 		return usageErrorf("export %s: --pvc is for --format kube", name)
 	}
-	ctx, cancel := commandContext(c)
-	defer cancel()
-	d, err := a.daemon(ctx)
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+func (a *app) export(ctx context.Context, c *cli.Context, d daemonClient, name string) error {
+	format := c.String("format")
 	out, warnings, err := d.Export(ctx, name, format, c.Bool("pvc"))
 	if err != nil {
 		return daemonError(err, name)
