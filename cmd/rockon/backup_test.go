@@ -125,8 +125,17 @@ func testBackupRestore(t *testing.T, engine string) {
 			t.Errorf("%s restored as\n%s\nwant\n%s", name, got[name], w)
 		}
 	}
-	if body := e.must(t, "curl", "-fsS", "--max-time", "10", "http://127.0.0.1:18180/env"); !strings.Contains(body, "GREETING=secret hello $x 'q'") {
-		t.Errorf("restored CLI Web's environment:\n%s", body)
+	// docker's proxy may take the port's connections a moment before
+	// the app listens behind it
+	var body string
+	for i := 0; i < 60; i++ {
+		if body, _, err = e.run(t, "curl", "-fsS", "--max-time", "10", "http://127.0.0.1:18180/env"); err == nil {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if !strings.Contains(body, "GREETING=secret hello $x 'q'") {
+		t.Errorf("restored CLI Web's environment (%v):\n%s", err, body)
 	}
 
 	// --replace installs an installed one again from the backup: a
