@@ -634,7 +634,22 @@ func (m *Manager) waitUp(ctx context.Context, c unitgen.ContainerUnit, restarts 
 			// the engine's start event does, else its word when asked
 			if len(ports) > 0 {
 				if m.answers(ports) {
-					return nil
+					// docker's proxy keeps a connection open while it
+					// tries a container that is gone (its address no
+					// longer answers): the engine's word settles it
+					if m.eng.Kind != "docker" {
+						return nil
+					}
+					running, err := m.eng.ContainerRunning(ctx, c.Name)
+					if err != nil {
+						return fmt.Errorf("checking container %s: %w", c.Name, err)
+					}
+					m.mu.Lock()
+					death, died = m.deaths[c.Unit]
+					m.mu.Unlock()
+					if running && !(died && death.Time.After(since)) {
+						return nil
+					}
 				}
 				if answerBy.IsZero() {
 					answerBy = now.Add(answerWait)

@@ -395,6 +395,18 @@ func testEndToEnd(t *testing.T, s *sandbox.Sandbox, engine string) {
 	if got := s.HTTPGet(t, db+"/file?path=/store/keep.txt"); got != "kept" {
 		t.Errorf("after reboot /store/keep.txt = %q, want kept", got)
 	}
+
+	// A killed engine client leaves no container running once its unit
+	// is stopped (docker's container is dockerd's: the removal after the
+	// stop takes it down; podman's dies with the unit's cgroup).
+	waitFor(t, 90*time.Second, "e2e-cache active", func() bool { return show(t, s, cache, "ActiveState") == "active" })
+	s.Run(t, "systemctl", "kill", "--kill-whom=main", "--signal=KILL", cache)
+	waitFor(t, 90*time.Second, "e2e-cache waiting to restart", func() bool { return show(t, s, cache, "SubState") == "auto-restart" })
+	s.Run(t, "systemctl", "stop", cache)
+	if got := strings.TrimSpace(s.Run(t, engine, "ps", "--quiet", "--filter", "name=^e2e-cache$")); got != "" {
+		t.Errorf("after its client was killed and its unit stopped, e2e-cache still runs (%s)", got)
+	}
+	s.Run(t, "systemctl", "start", res.Target)
 	stopAndCheck(t, s, res.Target, units, all)
 }
 
