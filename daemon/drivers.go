@@ -41,6 +41,7 @@ type containerEngine interface {
 	RegistryDigest(ctx context.Context, ref string) (string, error)
 	ContainerExists(ctx context.Context, name string) (bool, error)
 	ContainerRunning(ctx context.Context, name string) (bool, error)
+	ContainerAddrs(ctx context.Context, name string) (bool, []string, error)
 	RemoveContainer(ctx context.Context, name string) error
 	VolumeExists(ctx context.Context, name string) (bool, error)
 	RemoveVolume(ctx context.Context, name string) error

@@ -161,9 +161,12 @@ func (e *fakeEngine) RepoDigests(context.Context, string) ([]string, error)  { r
 func (e *fakeEngine) RegistryDigest(context.Context, string) (string, error) { return "", nil }
 func (e *fakeEngine) ContainerExists(context.Context, string) (bool, error)  { return false, nil }
 func (e *fakeEngine) ContainerRunning(context.Context, string) (bool, error) { return false, nil }
-func (e *fakeEngine) VolumeExists(context.Context, string) (bool, error)     { return false, nil }
-func (e *fakeEngine) RemoveVolume(context.Context, string) error             { return nil }
-func (e *fakeEngine) NetworkExists(context.Context, string) (bool, error)    { return false, nil }
+func (e *fakeEngine) ContainerAddrs(context.Context, string) (bool, []string, error) {
+	return false, nil, nil
+}
+func (e *fakeEngine) VolumeExists(context.Context, string) (bool, error)  { return false, nil }
+func (e *fakeEngine) RemoveVolume(context.Context, string) error          { return nil }
+func (e *fakeEngine) NetworkExists(context.Context, string) (bool, error) { return false, nil }
 func (e *fakeEngine) NetworkLabels(context.Context, string) (map[string]string, error) {
 	return nil, engine.ErrNotFound
 }

@@ -519,7 +519,7 @@ func (m *Manager) toggle(ctx context.Context, slug, kind string, r api.Report) e
 // startChecked stops the container units of stop (last first: a restart,
 // or the containers an apply changed), starts the rock-on's target and
 // checks that its containers come up (checkStarted).
-func (m *Manager) startChecked(ctx context.Context, res *unitgen.Result, stop []unitgen.ContainerUnit, ports map[string][]int) error {
+func (m *Manager) startChecked(ctx context.Context, res *unitgen.Result, stop []unitgen.ContainerUnit, ports map[string][]tcpPort) error {
 	for i := len(stop) - 1; i >= 0; i-- {
 		if err := m.sd.job(ctx, "stop", stop[i].Unit, m.stopTimeout()); err != nil {
 			return err
@@ -566,7 +566,7 @@ const answerWait = 10 * time.Second
 // is waited for beyond that; a container that dies later shows in the
 // rock-on's state and LastError (engineEvent). ports: container name ->
 // its published TCP host ports.
-func (m *Manager) checkStarted(ctx context.Context, res *unitgen.Result, before map[string]uint32, ports map[string][]int, since time.Time) error {
+func (m *Manager) checkStarted(ctx context.Context, res *unitgen.Result, before map[string]uint32, ports map[string][]tcpPort, since time.Time) error {
 	deadline := time.Now().Add(m.startTimeout())
 	var errs []error
 	for _, c := range res.Containers {
@@ -584,10 +584,12 @@ func (m *Manager) checkStarted(ctx context.Context, res *unitgen.Result, before 
 // systemd's signals or the engine's events bring (changes); while a port
 // is to answer it tries it every 20 ms, and it asks systemd and the engine
 // themselves at most once a second, in case a signal or event was lost.
-func (m *Manager) waitUp(ctx context.Context, c unitgen.ContainerUnit, restarts uint32, ports []int, since, deadline time.Time) error {
+func (m *Manager) waitUp(ctx context.Context, c unitgen.ContainerUnit, restarts uint32, ports []tcpPort, since, deadline time.Time) error {
 	var (
-		asked    time.Time // when systemd and the engine were last asked
-		answerBy time.Time // when to stop waiting for a port to answer
+		asked     time.Time // when systemd and the engine were last asked
+		answerBy  time.Time // when to stop waiting for a port to answer
+		inspected time.Time // docker: when the container's addresses were asked for
+		ips       []string  // docker: the running container's addresses
 	)
 	for {
 		ch := m.changes()
@@ -633,23 +635,33 @@ func (m *Manager) waitUp(ctx context.Context, c unitgen.ContainerUnit, restarts 
 			// a port that answers says the container runs; without one,
 			// the engine's start event does, else its word when asked
 			if len(ports) > 0 {
-				if m.answers(ports) {
-					// docker's proxy keeps a connection open while it
-					// tries a container that is gone (its address no
-					// longer answers): the engine's word settles it
-					if m.eng.Kind != "docker" {
-						return nil
+				var addrs []string
+				if m.cfg.Engine.Name == "docker" {
+					// docker's proxy accepts on the host port before the
+					// app listens, and holds connections to a container
+					// that is gone: the container's own address answers
+					// only while the app listens
+					if ips == nil && (refresh || started.After(inspected)) {
+						inspected = time.Now()
+						var err error
+						if _, ips, err = m.eng.ContainerAddrs(ctx, c.Name); err != nil {
+							return fmt.Errorf("checking container %s: %w", c.Name, err)
+						}
 					}
-					running, err := m.eng.ContainerRunning(ctx, c.Name)
-					if err != nil {
-						return fmt.Errorf("checking container %s: %w", c.Name, err)
+					for _, ip := range ips {
+						for _, p := range ports {
+							if p.Container > 0 {
+								addrs = append(addrs, net.JoinHostPort(ip, strconv.Itoa(p.Container)))
+							}
+						}
 					}
-					m.mu.Lock()
-					death, died = m.deaths[c.Unit]
-					m.mu.Unlock()
-					if running && !(died && death.Time.After(since)) {
-						return nil
+				} else {
+					for _, p := range ports {
+						addrs = append(addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(p.Host)))
 					}
+				}
+				if answers(addrs) {
+					return nil
 				}
 				if answerBy.IsZero() {
 					answerBy = now.Add(answerWait)
@@ -687,44 +699,37 @@ func (m *Manager) waitUp(ctx context.Context, c unitgen.ContainerUnit, restarts 
 	}
 }
 
-// answers says whether one of the host's TCP ports takes a connection
-// and keeps it: docker's userland proxy accepts on a published port before
-// the app listens, then closes the connection at once.
-func (m *Manager) answers(ports []int) bool {
-	for _, p := range ports {
-		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), 200*time.Millisecond)
-		if err != nil {
-			continue
-		}
-		ok := true
-		if m.cfg.Engine.Name == "docker" {
-			_ = c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
-			_, err := c.Read(make([]byte, 1))
-			var ne net.Error
-			ok = err == nil || errors.As(err, &ne) && ne.Timeout()
-		}
-		c.Close()
-		if ok {
+// answers says whether one of the addresses takes a TCP connection.
+func answers(addrs []string) bool {
+	for _, a := range addrs {
+		c, err := net.DialTimeout("tcp", a, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
 			return true
 		}
 	}
 	return false
 }
 
-// tcpPorts lists each container's published TCP host ports.
-func tcpPorts(def *catalog.RockOn, ch unitgen.Choices) map[string][]int {
-	out := map[string][]int{}
+// tcpPort is a published TCP port: the host's and the container's (0 for
+// a range).
+type tcpPort struct{ Host, Container int }
+
+// tcpPorts lists each container's published TCP ports.
+func tcpPorts(def *catalog.RockOn, ch unitgen.Choices) map[string][]tcpPort {
+	out := map[string][]tcpPort{}
 	// sorted by port already
 	for _, p := range unitgen.TakenPorts(def, ch) {
 		if p.Proto == "tcp" {
-			out[p.Container] = append(out[p.Container], p.Port)
+			n, _ := strconv.Atoi(p.ContainerPort)
+			out[p.Container] = append(out[p.Container], tcpPort{p.Port, n})
 		}
 	}
 	return out
 }
 
 // portsOf is tcpPorts of an installed rock-on.
-func portsOf(in *state.Installed) map[string][]int {
+func portsOf(in *state.Installed) map[string][]tcpPort {
 	def, err := definition(in.Name, in.Definition)
 	if err != nil {
 		return nil
@@ -878,7 +883,7 @@ func (m *Manager) apply(ctx context.Context, slug string, def *catalog.RockOn, c
 }
 
 // switchTo writes res in place of old and restarts the changed containers.
-func (m *Manager) switchTo(ctx context.Context, old, res *unitgen.Result, on bool, changed []unitgen.ContainerUnit, ports map[string][]int) error {
+func (m *Manager) switchTo(ctx context.Context, old, res *unitgen.Result, on bool, changed []unitgen.ContainerUnit, ports map[string][]tcpPort) error {
 	if err := m.writeFiles(res); err != nil {
 		return err
 	}

@@ -320,6 +320,27 @@ func (e *Engine) ContainerRunning(ctx context.Context, name string) (bool, error
 	return strings.TrimSpace(out) == "true", nil
 }
 
+// ContainerAddrs tells whether a container runs and gives its IP
+// addresses on its networks (none on the host's network).
+func (e *Engine) ContainerAddrs(ctx context.Context, name string) (bool, []string, error) {
+	if err := checkRef(name); err != nil {
+		return false, nil, err
+	}
+	out, err := e.run(ctx, e.Timeout, "container", "inspect", "--format",
+		"{{.State.Running}}{{range .NetworkSettings.Networks}} {{.IPAddress}}{{end}}", "--", name)
+	if err != nil {
+		if isMissing(err) {
+			return false, nil, nil
+		}
+		return false, nil, err
+	}
+	f := strings.Fields(out)
+	if len(f) == 0 || f[0] != "true" {
+		return false, nil, nil
+	}
+	return true, f[1:], nil
+}
+
 // RemoveContainer force-removes a container; a missing one is not an error.
 func (e *Engine) RemoveContainer(ctx context.Context, name string) error {
 	if err := checkRef(name); err != nil {
