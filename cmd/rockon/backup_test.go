@@ -93,6 +93,15 @@ func testBackupRestore(t *testing.T, engine string) {
 	e.s.Write(t, "/root/backup.toml", string(file), 0o600)
 	// a host service on CLI Web's port
 	e.must(t, "systemd-run", "--unit=port-taker", "socat", "TCP-LISTEN:18180,bind=127.0.0.1,fork,reuseaddr", "SYSTEM:true")
+	for i := 0; ; i++ {
+		if out, _, _ := e.run(t, "ss", "-Hltn", "sport = :18180"); strings.Contains(out, "18180") {
+			break
+		}
+		if i == 60 {
+			t.Fatal("socat does not listen on 18180")
+		}
+		time.Sleep(time.Second)
+	}
 
 	out, _, err := e.run(t, "rockon", "restore", "/root/backup.toml", "--dry-run")
 	if err == nil || !strings.Contains(out, "CLI Pair: can be restored (off)") || !strings.Contains(out, "CLI Web: refused: port 18180/tcp") {
