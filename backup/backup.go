@@ -18,8 +18,8 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/state"
-	"github.com/rockon/rockon/unitgen"
 )
 
 // Format names the kind of file; Version is the version this rockon
@@ -49,7 +49,7 @@ type RockOn struct {
 	Source  string        `toml:"source,omitempty"`
 	// Definition is the definition JSON exactly as installed.
 	Definition state.Definition `toml:"definition"`
-	Choices    unitgen.Choices  `toml:"choices,omitempty"`
+	Choices    model.Choices    `toml:"choices,omitempty"`
 }
 
 // Encode writes f as TOML.
@@ -88,7 +88,7 @@ func Decode(file string, data []byte) (*File, error) {
 		if r.Name == "" {
 			return nil, fmt.Errorf("%s: no name", where)
 		}
-		slug := unitgen.Slug(r.Name)
+		slug := model.Slug(r.Name)
 		if seen[slug] {
 			return nil, fmt.Errorf("%s: %q appears twice", where, r.Name)
 		}
@@ -138,5 +138,5 @@ func (f *File) Select(names []string) (sel []RockOn, missing []string) {
 
 // sameName: a rock-on is named by its name or its slug, as everywhere.
 func sameName(name, n string) bool {
-	return name == n || strings.EqualFold(name, n) || unitgen.Slug(name) == n
+	return name == n || strings.EqualFold(name, n) || model.Slug(name) == n
 }

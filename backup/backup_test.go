@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/state"
-	"github.com/rockon/rockon/unitgen"
 )
 
 const def = `{"Web": {"description": "d", "version": "1", "website": "https://example.org",
@@ -18,7 +18,7 @@ func sample() *File {
 	return &File{Format: Format, Version: Version, CreatedAt: time.Date(2026, 11, 30, 1, 2, 3, 0, time.UTC), Host: "nas",
 		Config: *state.DefaultConfig(),
 		RockOns: []RockOn{{Name: "Web", Desired: state.DesiredOn, Source: "https://example.org/web.json", Definition: state.Definition(def),
-			Choices: unitgen.Choices{Containers: map[string]unitgen.ContainerChoices{"web": {Env: map[string]string{"PASSWORD": "s3cret'''\"\n$x"}, Ports: map[string]int{"80": 8080}}}, Consent: []string{"privileged"}}}},
+			Choices: model.Choices{Containers: map[string]model.ContainerChoices{"web": {Env: map[string]string{"PASSWORD": "s3cret'''\"\n$x"}, Ports: map[string]int{"80": 8080}}}, Consent: []string{"privileged"}}}},
 	}
 }
 

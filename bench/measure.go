@@ -14,7 +14,7 @@ import (
 
 	godbus "github.com/godbus/dbus/v5"
 	api "github.com/rockon/rockon/dbus"
-	"github.com/rockon/rockon/unitgen"
+	"github.com/rockon/rockon/model"
 )
 
 func init() {
@@ -37,7 +37,7 @@ func logf(format string, args ...any) {
 }
 
 func unitsOf(name string, containers ...string) []string {
-	slug := unitgen.Slug(name)
+	slug := model.Slug(name)
 	u := []string{"rockon-" + slug + ".target"}
 	for _, c := range containers {
 		u = append(u, "rockon-"+slug+"-"+c+".service")
@@ -281,7 +281,7 @@ func measurePropagation(ctx context.Context, e *env, reps int) ([]Row, error) {
 	if _, err := e.rockon(ctx, "install", "Crash", "--no-input"); err != nil {
 		return nil, err
 	}
-	path := api.RockOnPath(unitgen.Slug("Crash"))
+	path := api.RockOnPath(model.Slug("Crash"))
 	if err := e.bus.AddMatchSignal(godbus.WithMatchInterface("org.freedesktop.DBus.Properties"), godbus.WithMatchObjectPath(path)); err != nil {
 		return nil, err
 	}
@@ -559,7 +559,7 @@ func (sd *seeder) add(n int) error {
 	dir := sd.e.s.HostPath("/var/lib/rockon")
 	for k := 0; k < n; k++ {
 		name := fmt.Sprintf("Seed %04d", sd.next)
-		slug := unitgen.Slug(name)
+		slug := model.Slug(name)
 		rec := strings.ReplaceAll(string(sd.template), "Seed Template", name)
 		rec = strings.ReplaceAll(rec, "seed-template", slug)
 		if err := os.WriteFile(filepath.Join(dir, slug+".toml"), []byte(rec), 0o600); err != nil {

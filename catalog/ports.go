@@ -68,7 +68,7 @@ type PortDefault struct {
 	HostPort int
 }
 
-// Key is the port's key in install choices (unitgen.ContainerChoices.Ports).
+// Key is the port's key in install choices (model.ContainerChoices.Ports).
 func (d PortDefault) Key() string { return strconv.Itoa(d.ContainerPort) }
 
 // DefaultHostPorts suggests a host port for every port of def, in

@@ -10,7 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/rockon/rockon/unitgen"
+	"github.com/rockon/rockon/model"
 )
 
 // seedDefinition is the rock-on whose installed record is copied to make
@@ -76,8 +76,8 @@ func BenchmarkCatalogPage(b *testing.B) {
 	for i := 1; i < installed; i++ {
 		name := fmt.Sprintf("Seed %04d", i)
 		rec := strings.ReplaceAll(template, "Seed Template", name)
-		rec = strings.ReplaceAll(rec, "seed-template", unitgen.Slug(name))
-		e.s.Write(b, "/var/lib/rockon/"+unitgen.Slug(name)+".toml", rec, 0o600)
+		rec = strings.ReplaceAll(rec, "seed-template", model.Slug(name))
+		e.s.Write(b, "/var/lib/rockon/"+model.Slug(name)+".toml", rec, 0o600)
 	}
 	e.s.Run(b, "systemctl", "start", "rockon.service")
 	out := e.s.Run(b, e.bin+"/rockon", "--json", "list", "--installed")

@@ -13,6 +13,7 @@ import (
 	godbus "github.com/godbus/dbus/v5"
 	"github.com/rockon/rockon/catalog"
 	api "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/state"
 	"github.com/rockon/rockon/unitgen"
 )
@@ -38,13 +39,13 @@ func benchManager(b *testing.B, n int) *Manager {
 			b.Fatal(err)
 		}
 		def := defs[0]
-		ch := unitgen.Choices{Containers: map[string]unitgen.ContainerChoices{
+		ch := model.Choices{Containers: map[string]model.ContainerChoices{
 			fmt.Sprintf("b%d-web", i): {Env: map[string]string{"GREETING": "hello"}}}}
 		res, err := unitgen.Compile(def, ch, cfg.UnitgenOptions())
 		if err != nil {
 			b.Fatal(err)
 		}
-		slug := unitgen.Slug(def.Name)
+		slug := model.Slug(def.Name)
 		all = append(all, def)
 		m.installed[slug] = &state.Installed{Name: def.Name, Phase: state.PhaseInstalled, Desired: state.DesiredOn,
 			Definition: raw, Choices: ch, Units: generated(res.Units)}

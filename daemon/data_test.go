@@ -10,6 +10,7 @@ import (
 	"time"
 
 	api "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/model"
 )
 
 // volumeDef runs localhost/rockon-test:voldata, an image that declares the
@@ -228,7 +229,7 @@ func testImageVolumesKept(t *testing.T, engine string) {
 	if got := e.s.Run(t, "cat", "/srv/rockon/vdata/top"); got != "top" {
 		t.Errorf("host directory after purge: %q", got)
 	}
-	if err := e.c.Purge(e.ctx(), "Volume Test", nil); !errors.Is(err, api.ErrNotInstalled) {
+	if err := e.c.Purge(e.ctx(), "Volume Test", nil); !errors.Is(err, model.ErrNotInstalled) {
 		t.Errorf("purge of a removed rock-on: %v", err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/rockon/rockon/catalog"
-	api "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/state"
 	"github.com/rockon/rockon/unitgen"
 )
@@ -61,8 +61,8 @@ func newDecisionBed(t *testing.T) *decisionBed {
 	return b
 }
 
-func greeting(s string) unitgen.Choices {
-	return unitgen.Choices{Containers: map[string]unitgen.ContainerChoices{"fa-web": {Env: map[string]string{"GREETING": s}}}}
+func greeting(s string) model.Choices {
+	return model.Choices{Containers: map[string]model.ContainerChoices{"fa-web": {Env: map[string]string{"GREETING": s}}}}
 }
 
 func noReport(float64, string) {}
@@ -166,7 +166,7 @@ func TestInstallKeepsForeignUnit(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = b.m.install(t.Context(), "fake-app", b.def, greeting("hello"), res, false, noReport)
-	if !errors.Is(err, api.ErrFailed) || !strings.Contains(err.Error(), "not rockon's") {
+	if !errors.Is(err, model.ErrFailed) || !strings.Contains(err.Error(), "not rockon's") {
 		t.Fatalf("install over a foreign unit: %v", err)
 	}
 	if data, _ := os.ReadFile(foreign); string(data) != "[Unit]\nDescription=the administrator's\n" {
@@ -225,7 +225,7 @@ func TestUpdateRolledBackWhenStartFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = b.m.apply(t.Context(), "fake-app", b.def, greeting("bye"), res, true, noReport)
-	if !errors.Is(err, api.ErrFailed) || !strings.Contains(err.Error(), "the previous version was restored") ||
+	if !errors.Is(err, model.ErrFailed) || !strings.Contains(err.Error(), "the previous version was restored") ||
 		!strings.Contains(err.Error(), "the app's last words") {
 		t.Fatalf("apply whose start fails: %v", err)
 	}

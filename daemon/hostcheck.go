@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	api "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/unitgen"
 )
 
@@ -19,7 +19,7 @@ import (
 // cannot: every volume's host directory exists and, symlinks resolved,
 // lies in an allowed root (or the shares root) and passes unitgen's path
 // rules again; every device is a device node.
-func (m *Manager) checkHost(ch unitgen.Choices) error {
+func (m *Manager) checkHost(ch model.Choices) error {
 	var probs []string
 	var cnames []string
 	for c := range ch.Containers {
@@ -59,7 +59,7 @@ func (m *Manager) checkHost(ch unitgen.Choices) error {
 		}
 	}
 	if len(probs) > 0 {
-		return fmt.Errorf("%w: %s", api.ErrInvalidArgs, strings.Join(probs, "; "))
+		return fmt.Errorf("%w: %s", model.ErrInvalidArgs, strings.Join(probs, "; "))
 	}
 	return nil
 }

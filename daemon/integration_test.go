@@ -18,6 +18,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	api "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/sandbox"
 )
 
@@ -320,10 +321,10 @@ func testLifecycle(t *testing.T, engine string) {
 	if err := errors.Join(errs...); err != nil {
 		t.Fatalf("install: %v", err)
 	}
-	if err := c.Install(ctx, "Rockon Test", "", true, nil); !errors.Is(err, api.ErrAlreadyInstalled) {
+	if err := c.Install(ctx, "Rockon Test", "", true, nil); !errors.Is(err, model.ErrAlreadyInstalled) {
 		t.Fatalf("second install: %v, want AlreadyInstalled", err)
 	}
-	if err := c.Install(ctx, "No Such", "", true, nil); !errors.Is(err, api.ErrNoSuchRockOn) {
+	if err := c.Install(ctx, "No Such", "", true, nil); !errors.Is(err, model.ErrNoSuchRockOn) {
 		t.Fatalf("install unknown: %v, want NoSuchRockOn", err)
 	}
 
@@ -362,7 +363,7 @@ func testLifecycle(t *testing.T, engine string) {
 	done := make(chan error, 1)
 	go func() { done <- c.Restart(ctx, "Rockon Test", nil) }()
 	time.Sleep(300 * time.Millisecond)
-	if err := c.Stop(ctx, "Rockon Test", nil); !errors.Is(err, api.ErrBusy) {
+	if err := c.Stop(ctx, "Rockon Test", nil); !errors.Is(err, model.ErrBusy) {
 		t.Errorf("stop during restart: %v, want Busy", err)
 	}
 	if err := <-done; err != nil {
@@ -481,7 +482,7 @@ func testLifecycle(t *testing.T, engine string) {
 	if got := e.mustCurl("http://127.0.0.1:18082/env"); !strings.Contains(got, "GREETING=bye\n") {
 		t.Fatalf("env after reconfigure:\n%s", got)
 	}
-	if err := c.Reconfigure(ctx, "Rockon Test", fmt.Sprintf(testChoices, 18090, "x"), nil); !errors.Is(err, api.ErrPortInUse) {
+	if err := c.Reconfigure(ctx, "Rockon Test", fmt.Sprintf(testChoices, 18090, "x"), nil); !errors.Is(err, model.ErrPortInUse) {
 		t.Fatalf("reconfigure onto Other Test's port: %v, want PortInUse", err)
 	}
 
@@ -500,7 +501,7 @@ func testLifecycle(t *testing.T, engine string) {
 	if _, err := c.RefreshCatalog(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Update(ctx, "Rockon Test", nil); !errors.Is(err, api.ErrFailed) {
+	if err := c.Update(ctx, "Rockon Test", nil); !errors.Is(err, model.ErrFailed) {
 		t.Fatalf("update to broken: %v, want Failed", err)
 	}
 	p = e.waitState("Rockon Test", "running")
@@ -565,7 +566,7 @@ func (e *env) checkSharedNetworks() {
 		return err == nil
 	}
 	err := c.Install(ctx, "Net One", "", true, nil)
-	if !errors.Is(err, api.ErrInvalidArgs) || !strings.Contains(err.Error(), `network "rt-admin" does not exist`) || !strings.Contains(err.Error(), e.engine+" network create") {
+	if !errors.Is(err, model.ErrInvalidArgs) || !strings.Contains(err.Error(), `network "rt-admin" does not exist`) || !strings.Contains(err.Error(), e.engine+" network create") {
 		t.Fatalf("install naming a missing network: %v", err)
 	}
 	if exists("rt-admin") {
@@ -898,7 +899,7 @@ func TestUpdateSameTag(t *testing.T) {
 		t.Fatalf("version = %q", got)
 	}
 	e.s.Run(t, "podman", "tag", "localhost/rockon-test:broken", "localhost/rockon-test:latest")
-	if err := e.c.Update(ctx, "Latest Test", nil); !errors.Is(err, api.ErrFailed) {
+	if err := e.c.Update(ctx, "Latest Test", nil); !errors.Is(err, model.ErrFailed) {
 		t.Fatalf("update onto a broken image: %v, want Failed", err)
 	}
 	if got, want := id("localhost/rockon-test:latest"), id("localhost/rockon-test:1"); got != want {

@@ -16,6 +16,7 @@ import (
 	"github.com/rockon/rockon/catalog"
 	api "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/engine"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/state"
 	"github.com/rockon/rockon/unitgen"
 )
@@ -166,7 +167,7 @@ func (m *Manager) pullOne(ctx context.Context, ref string, always bool, progress
 	return id, nil
 }
 
-func (m *Manager) install(ctx context.Context, slug string, def *catalog.RockOn, ch unitgen.Choices, res *unitgen.Result, start bool, r api.Report) error {
+func (m *Manager) install(ctx context.Context, slug string, def *catalog.RockOn, ch model.Choices, res *unitgen.Result, start bool, r api.Report) error {
 	now := time.Now().UTC()
 	in := &state.Installed{Name: def.Name, Phase: state.PhaseInstalling, PhaseSince: now, Desired: state.DesiredOff,
 		Definition: state.Definition(def.Raw), Choices: ch, Units: generated(res.Units), EnvFiles: generated(res.EnvFiles)}
@@ -187,7 +188,7 @@ func (m *Manager) install(ctx context.Context, slug string, def *catalog.RockOn,
 	// the record goes first: whatever happens next, recovery knows what to
 	// remove
 	if err := m.store.Create(in); err != nil {
-		return fmt.Errorf("%w: recording the install: %v", api.ErrFailed, err)
+		return fmt.Errorf("%w: recording the install: %v", model.ErrFailed, err)
 	}
 	recorded := *in // a copy: in changes below while readers use this one
 	m.mu.Lock()
@@ -260,7 +261,7 @@ func (m *Manager) checkClaims(slug string, res *unitgen.Result) error {
 			for _, v := range res.Volumes {
 				for _, o := range ores.Volumes {
 					if v.Name == o.Name {
-						return fmt.Errorf("%w: volume %s is the installed rock-on %s's; the two names give the same volume names", api.ErrFailed, v.Name, in.Name)
+						return fmt.Errorf("%w: volume %s is the installed rock-on %s's; the two names give the same volume names", model.ErrFailed, v.Name, in.Name)
 					}
 				}
 			}
@@ -268,7 +269,7 @@ func (m *Manager) checkClaims(slug string, res *unitgen.Result) error {
 		for _, f := range append(append([]unitgen.File{}, res.Units...), res.EnvFiles...) {
 			for _, g := range append(append([]state.GeneratedFile{}, in.Units...), in.EnvFiles...) {
 				if f.Name == g.Name {
-					return fmt.Errorf("%w: %s is the installed rock-on %s's; the two names give the same unit names", api.ErrFailed, f.Name, in.Name)
+					return fmt.Errorf("%w: %s is the installed rock-on %s's; the two names give the same unit names", model.ErrFailed, f.Name, in.Name)
 				}
 			}
 		}
@@ -288,7 +289,7 @@ func (m *Manager) checkWritable(res *unitgen.Result) error {
 				return err
 			}
 			if !unitgen.Owned(data) {
-				return fmt.Errorf("%w: %s exists and is not rockon's; remove it or choose another rock-on", api.ErrFailed, filepath.Join(dir, f.Name))
+				return fmt.Errorf("%w: %s exists and is not rockon's; remove it or choose another rock-on", model.ErrFailed, filepath.Join(dir, f.Name))
 			}
 		}
 		return nil
@@ -306,7 +307,7 @@ func (m *Manager) rollbackInstall(ctx context.Context, in *state.Installed, res 
 	errs = append(errs, m.teardown(ctx, in, res))
 	errs = append(errs, m.forget(in))
 	m.mu.Lock()
-	delete(m.results, unitgen.Slug(in.Name))
+	delete(m.results, model.Slug(in.Name))
 	m.mu.Unlock()
 	m.notify("")
 	return errors.Join(errs...)
@@ -347,7 +348,7 @@ func (m *Manager) teardown(ctx context.Context, in *state.Installed, res *unitge
 	for _, c := range containers {
 		errs = append(errs, m.eng.RemoveContainer(ctx, c))
 	}
-	errs = append(errs, m.removeNetworks(ctx, unitgen.Slug(in.Name), res))
+	errs = append(errs, m.removeNetworks(ctx, model.Slug(in.Name), res))
 	errs = append(errs, m.removeFiles(units, envs))
 	errs = append(errs, m.sd.reload(ctx))
 	// A docker container's slice stays active, file gone, while it was
@@ -382,7 +383,7 @@ func appendNew(list []string, s string) []string {
 func (m *Manager) uninstall(ctx context.Context, slug string, removeImages, purge bool, r api.Report) error {
 	in := m.get(slug)
 	if in == nil {
-		return fmt.Errorf("%w: %s", api.ErrNotInstalled, slug)
+		return fmt.Errorf("%w: %s", model.ErrNotInstalled, slug)
 	}
 	cp := *in
 	cp.Phase, cp.PhaseSince, cp.Pending = state.PhaseUninstalling, time.Now().UTC(), nil
@@ -471,7 +472,7 @@ func (m *Manager) toggle(ctx context.Context, slug, kind string, r api.Report) e
 	res := m.results[slug]
 	m.mu.Unlock()
 	if in == nil || res == nil {
-		return fmt.Errorf("%w: %s", api.ErrNotInstalled, slug)
+		return fmt.Errorf("%w: %s", model.ErrNotInstalled, slug)
 	}
 	stopTimeout := m.stopTimeout()
 	setDesired := func(d state.Desired) error {
@@ -513,7 +514,7 @@ func (m *Manager) toggle(ctx context.Context, slug, kind string, r api.Report) e
 		}
 		return m.startChecked(ctx, res, res.Containers, portsOf(in))
 	}
-	return fmt.Errorf("%w: unknown operation %q", api.ErrInvalidArgs, kind)
+	return fmt.Errorf("%w: unknown operation %q", model.ErrInvalidArgs, kind)
 }
 
 // startChecked stops the container units of stop (last first: a restart,
@@ -716,7 +717,7 @@ func answers(addrs []string) bool {
 type tcpPort struct{ Host, Container int }
 
 // tcpPorts lists each container's published TCP ports.
-func tcpPorts(def *catalog.RockOn, ch unitgen.Choices) map[string][]tcpPort {
+func tcpPorts(def *catalog.RockOn, ch model.Choices) map[string][]tcpPort {
 	out := map[string][]tcpPort{}
 	// sorted by port already
 	for _, p := range unitgen.TakenPorts(def, ch) {
@@ -753,11 +754,11 @@ func (m *Manager) restarts(ctx context.Context, res *unitgen.Result) map[string]
 func (m *Manager) update(ctx context.Context, slug string, r api.Report) error {
 	in := m.get(slug)
 	if in == nil {
-		return fmt.Errorf("%w: %s", api.ErrNotInstalled, slug)
+		return fmt.Errorf("%w: %s", model.ErrNotInstalled, slug)
 	}
 	def, err := definition(in.Name, in.Definition)
 	if err != nil {
-		return fmt.Errorf("%w: %v", api.ErrFailed, err)
+		return fmt.Errorf("%w: %v", model.ErrFailed, err)
 	}
 	m.mu.Lock()
 	if d, ok := m.catalog.Get(in.Name); ok {
@@ -771,7 +772,7 @@ func (m *Manager) update(ctx context.Context, slug string, r api.Report) error {
 	return m.apply(ctx, slug, def, in.Choices, res, true, r)
 }
 
-func (m *Manager) reconfigure(ctx context.Context, slug string, def *catalog.RockOn, ch unitgen.Choices, res *unitgen.Result, r api.Report) error {
+func (m *Manager) reconfigure(ctx context.Context, slug string, def *catalog.RockOn, ch model.Choices, res *unitgen.Result, r api.Report) error {
 	return m.apply(ctx, slug, def, ch, res, false, r)
 }
 
@@ -779,13 +780,13 @@ func (m *Manager) reconfigure(ctx context.Context, slug string, def *catalog.Roc
 // record is marked updating with the change pending, the new units are
 // written and the changed containers restarted; if they do not come up,
 // the previous units (and image tags) are put back.
-func (m *Manager) apply(ctx context.Context, slug string, def *catalog.RockOn, ch unitgen.Choices, res *unitgen.Result, pull bool, r api.Report) error {
+func (m *Manager) apply(ctx context.Context, slug string, def *catalog.RockOn, ch model.Choices, res *unitgen.Result, pull bool, r api.Report) error {
 	in := m.get(slug)
 	m.mu.Lock()
 	oldRes := m.results[slug]
 	m.mu.Unlock()
 	if in == nil || oldRes == nil {
-		return fmt.Errorf("%w: %s", api.ErrNotInstalled, slug)
+		return fmt.Errorf("%w: %s", model.ErrNotInstalled, slug)
 	}
 	if err := m.checkClaims(slug, res); err != nil {
 		return err
@@ -860,7 +861,7 @@ func (m *Manager) apply(ctx context.Context, slug string, def *catalog.RockOn, c
 		if rerr != nil {
 			err = fmt.Errorf("%w (and rolling back: %v)", err, rerr)
 		}
-		return fmt.Errorf("%w: %v; the previous version was restored", api.ErrFailed, err)
+		return fmt.Errorf("%w: %v; the previous version was restored", model.ErrFailed, err)
 	}
 	done := *in
 	done.Phase, done.PhaseSince, done.Pending = state.PhaseInstalled, time.Now().UTC(), nil

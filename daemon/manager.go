@@ -4,25 +4,25 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/rockon/rockon/backup"
 	"github.com/rockon/rockon/catalog"
 	api "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/engine"
 	"github.com/rockon/rockon/export"
 	"github.com/rockon/rockon/metrics"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/state"
 	"github.com/rockon/rockon/unitgen"
 )
@@ -198,7 +198,7 @@ func (m *Manager) loadInstalled() error {
 		m.log.Error("installed rock-on record unreadable; left alone", "err", err)
 	}
 	for _, in := range recs {
-		slug := unitgen.Slug(in.Name)
+		slug := model.Slug(in.Name)
 		m.installed[slug] = in
 		if d, err := definition(in.Name, in.Definition); err == nil {
 			if res, err := m.compile(d, in.Choices, in.Images); err == nil {
@@ -256,9 +256,9 @@ func (m *Manager) catalogDef(name string) (*catalog.RockOn, bool) {
 	if d, ok := m.catalog.Get(name); ok {
 		return d, true
 	}
-	slug := unitgen.Slug(name)
+	slug := model.Slug(name)
 	for _, d := range m.catalog.All() {
-		if unitgen.Slug(d.Name) == slug {
+		if model.Slug(d.Name) == slug {
 			return d, true
 		}
 	}
@@ -269,14 +269,14 @@ func (m *Manager) catalogDef(name string) (*catalog.RockOn, bool) {
 func (m *Manager) lookup(name string) (slug string, def *catalog.RockOn, in *state.Installed, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	slug = unitgen.Slug(name)
+	slug = model.Slug(name)
 	if in = m.installed[slug]; in != nil {
 		return slug, nil, in, nil
 	}
 	if d, ok := m.catalogDef(name); ok {
 		return slug, d, nil, nil
 	}
-	return "", nil, nil, fmt.Errorf("%w: %q (not in the catalog; try refreshing it)", api.ErrNoSuchRockOn, name)
+	return "", nil, nil, fmt.Errorf("%w: %q (not in the catalog; try refreshing it)", model.ErrNoSuchRockOn, name)
 }
 
 // decoded memoizes definition: records are read far more often than they
@@ -339,7 +339,7 @@ func (m *Manager) List(installedOnly bool) []api.Summary {
 	}
 	if !installedOnly {
 		for _, d := range m.catalog.All() {
-			slug := unitgen.Slug(d.Name)
+			slug := model.Slug(d.Name)
 			if seen[slug] || slug == "" {
 				continue
 			}
@@ -467,13 +467,10 @@ func (m *Manager) Config(name string) (string, error) {
 		return "", err
 	}
 	if in == nil {
-		return "", fmt.Errorf("%w: %s", api.ErrNotInstalled, name)
+		return "", fmt.Errorf("%w: %s", model.ErrNotInstalled, name)
 	}
-	var b bytes.Buffer
-	if err := toml.NewEncoder(&b).Encode(in.Choices); err != nil {
-		return "", err
-	}
-	return b.String(), nil
+	b, err := model.EncodeChoices(in.Choices)
+	return string(b), err
 }
 
 // Export implements api.Backend: the installed rock-on as the units run
@@ -484,7 +481,7 @@ func (m *Manager) Export(name, format string, pvc bool) (string, []string, error
 		return "", nil, err
 	}
 	if in == nil {
-		return "", nil, fmt.Errorf("%w: %s", api.ErrNotInstalled, name)
+		return "", nil, fmt.Errorf("%w: %s", model.ErrNotInstalled, name)
 	}
 	def, err := definition(in.Name, in.Definition)
 	if err != nil {
@@ -496,7 +493,7 @@ func (m *Manager) Export(name, format string, pvc bool) (string, []string, error
 	}
 	out, warnings, err := export.Export(format, def, res, export.Options{PVC: pvc})
 	if err != nil {
-		return "", nil, fmt.Errorf("%w: %v", api.ErrInvalidArgs, err)
+		return "", nil, fmt.Errorf("%w: %v", model.ErrInvalidArgs, err)
 	}
 	return string(out), warnings, nil
 }
@@ -507,14 +504,14 @@ func (m *Manager) Export(name, format string, pvc bool) (string, []string, error
 func givenDefinition(name, text string) (*catalog.RockOn, error) {
 	defs, err := catalog.Decode(name+" (given)", []byte(text))
 	if err != nil {
-		return nil, fmt.Errorf("%w: definition: %v", api.ErrInvalidArgs, err)
+		return nil, fmt.Errorf("%w: definition: %v", model.ErrInvalidArgs, err)
 	}
 	for _, d := range defs {
 		if d.Name == name {
 			return d, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: definition: it does not define %q", api.ErrInvalidArgs, name)
+	return nil, fmt.Errorf("%w: definition: it does not define %q", model.ErrInvalidArgs, name)
 }
 
 // Backup implements api.Backend: rockond's configuration and every
@@ -535,22 +532,9 @@ func (m *Manager) Backup() (string, error) {
 	sort.Slice(f.RockOns, func(i, j int) bool { return f.RockOns[i].Name < f.RockOns[j].Name })
 	b, err := backup.Encode(f)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", api.ErrFailed, err)
+		return "", fmt.Errorf("%w: %v", model.ErrFailed, err)
 	}
 	return string(b), nil
-}
-
-// parseChoices decodes install-config TOML strictly.
-func parseChoices(text string) (unitgen.Choices, error) {
-	var ch unitgen.Choices
-	md, err := toml.Decode(text, &ch)
-	if err != nil {
-		return ch, fmt.Errorf("%w: config: %v", api.ErrInvalidArgs, err)
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		return ch, fmt.Errorf("%w: config: unknown key %s", api.ErrInvalidArgs, und[0])
-	}
-	return ch, nil
 }
 
 // reserve marks slug busy with op, or says who holds it.
@@ -558,7 +542,7 @@ func (m *Manager) reserve(slug, op string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if cur, ok := m.busy[slug]; ok {
-		return fmt.Errorf("%w: %s is in progress for this rock-on", api.ErrBusy, cur)
+		return fmt.Errorf("%w: %s is in progress for this rock-on", model.ErrBusy, cur)
 	}
 	m.busy[slug] = op
 	return nil
@@ -579,7 +563,7 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 		if def, err = givenDefinition(op.Name, op.Definition); err != nil {
 			return nil, err
 		}
-		slug = unitgen.Slug(def.Name)
+		slug = model.Slug(def.Name)
 		in = m.get(slug)
 	}
 	if err != nil {
@@ -589,13 +573,10 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 	switch op.Kind {
 	case "install":
 		if in != nil {
-			return nil, fmt.Errorf("%w: %s", api.ErrAlreadyInstalled, in.Name)
+			return nil, fmt.Errorf("%w: %s", model.ErrAlreadyInstalled, in.Name)
 		}
-		ch, err := parseChoices(op.Config)
-		if err != nil {
-			return nil, err
-		}
-		ch.Consent = append(ch.Consent, m.cfg.Install.Consent...)
+		ch := op.Choices
+		ch.Consent = append(slices.Clip(ch.Consent), m.cfg.Install.Consent...)
 		res, err := m.compile(def, ch, nil)
 		if err != nil {
 			return nil, err
@@ -618,15 +599,12 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 		work = func(ctx context.Context, r api.Report) error { return m.install(ctx, slug, def, ch, res, op.Start, r) }
 	case "reconfigure":
 		if in == nil {
-			return nil, fmt.Errorf("%w: %s", api.ErrNotInstalled, op.Name)
+			return nil, fmt.Errorf("%w: %s", model.ErrNotInstalled, op.Name)
 		}
-		ch, err := parseChoices(op.Config)
-		if err != nil {
-			return nil, err
-		}
+		ch := op.Choices
 		d, err := definition(in.Name, in.Definition)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", api.ErrFailed, err)
+			return nil, fmt.Errorf("%w: %v", model.ErrFailed, err)
 		}
 		res, err := m.compile(d, ch, in.Images)
 		if err != nil {
@@ -641,7 +619,7 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 		work = func(ctx context.Context, r api.Report) error { return m.reconfigure(ctx, slug, d, ch, res, r) }
 	case "uninstall", "start", "stop", "restart", "update":
 		if in == nil {
-			return nil, fmt.Errorf("%w: %s", api.ErrNotInstalled, op.Name)
+			return nil, fmt.Errorf("%w: %s", model.ErrNotInstalled, op.Name)
 		}
 		switch op.Kind {
 		case "uninstall":
@@ -654,7 +632,7 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 			work = func(ctx context.Context, r api.Report) error { return m.toggle(ctx, slug, kind, r) }
 		}
 	default:
-		return nil, fmt.Errorf("%w: unknown operation %q", api.ErrInvalidArgs, op.Kind)
+		return nil, fmt.Errorf("%w: unknown operation %q", model.ErrInvalidArgs, op.Kind)
 	}
 	if err := m.reserve(slug, op.Kind); err != nil {
 		return nil, err
@@ -663,10 +641,10 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 	// reservation may have changed what is installed
 	if now := m.get(slug); op.Kind == "install" && now != nil {
 		m.release(slug)
-		return nil, fmt.Errorf("%w: %s", api.ErrAlreadyInstalled, now.Name)
+		return nil, fmt.Errorf("%w: %s", model.ErrAlreadyInstalled, now.Name)
 	} else if op.Kind != "install" && now == nil {
 		m.release(slug)
-		return nil, fmt.Errorf("%w: %s", api.ErrNotInstalled, op.Name)
+		return nil, fmt.Errorf("%w: %s", model.ErrNotInstalled, op.Name)
 	}
 	m.notify(slug)
 	return func(ctx context.Context, r api.Report) error {
@@ -712,7 +690,7 @@ func (m *Manager) recordOutcome(slug, kind string, err error) {
 //
 // imgs are the images the containers run (nil before the first pull): their
 // declared VOLUMEs become named volumes of the rock-on.
-func (m *Manager) compile(def *catalog.RockOn, ch unitgen.Choices, imgs []state.Image) (*unitgen.Result, error) {
+func (m *Manager) compile(def *catalog.RockOn, ch model.Choices, imgs []state.Image) (*unitgen.Result, error) {
 	opt := m.cfg.UnitgenOptions()
 	opt.VolumeCheck = m.volumeCheck
 	opt.ImageVolumes = map[string][]string{}
@@ -723,7 +701,7 @@ func (m *Manager) compile(def *catalog.RockOn, ch unitgen.Choices, imgs []state.
 	opt.DockerGID = unitgen.DockerGroupID
 	res, err := unitgen.Compile(def, ch, opt)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", api.ErrInvalidArgs, err)
+		return nil, fmt.Errorf("%w: %v", model.ErrInvalidArgs, err)
 	}
 	return res, nil
 }
@@ -761,10 +739,10 @@ func (m *Manager) checkPorts(slug string, res *unitgen.Result) error {
 	listening := listeningPorts()
 	for _, p := range res.Ports {
 		if o, ok := others[p.HostPort]; ok {
-			return fmt.Errorf("%w: port %d/%s (%s:%s) is used by rock-on %s; choose another", api.ErrPortInUse, p.Port, p.Proto, p.Container, p.ContainerPort, o)
+			return fmt.Errorf("%w: port %d/%s (%s:%s) is used by rock-on %s; choose another", model.ErrPortInUse, p.Port, p.Proto, p.Container, p.ContainerPort, o)
 		}
 		if listening.Has(p.Proto, p.Port) && !own.Has(p.Proto, p.Port) {
-			return fmt.Errorf("%w: port %d/%s (%s:%s) is in use by a service on this host; choose another", api.ErrPortInUse, p.Port, p.Proto, p.Container, p.ContainerPort)
+			return fmt.Errorf("%w: port %d/%s (%s:%s) is in use by a service on this host; choose another", model.ErrPortInUse, p.Port, p.Proto, p.Container, p.ContainerPort)
 		}
 	}
 	return nil
@@ -846,7 +824,7 @@ func (m *Manager) save(in *state.Installed) error {
 	// a copy: callers go on changing theirs while readers use this one
 	cp := *in
 	m.mu.Lock()
-	m.installed[unitgen.Slug(in.Name)] = &cp
+	m.installed[model.Slug(in.Name)] = &cp
 	m.mu.Unlock()
 	return nil
 }
@@ -856,8 +834,8 @@ func (m *Manager) forget(in *state.Installed) error {
 		return fmt.Errorf("deleting state of %s: %w", in.Name, err)
 	}
 	m.mu.Lock()
-	delete(m.installed, unitgen.Slug(in.Name))
-	delete(m.updates, unitgen.Slug(in.Name))
+	delete(m.installed, model.Slug(in.Name))
+	delete(m.updates, model.Slug(in.Name))
 	m.mu.Unlock()
 	return nil
 }

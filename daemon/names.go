@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	api "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/unitgen"
 )
 
@@ -27,7 +27,7 @@ func (m *Manager) checkContainerNames(slug string, res *unitgen.Result) error {
 					if in := m.installed[other]; in != nil {
 						name = in.Name
 					}
-					return fmt.Errorf("%w: container name %q is already used by the installed rock-on %s (engines name containers globally)", api.ErrInvalidArgs, c.Name, name)
+					return fmt.Errorf("%w: container name %q is already used by the installed rock-on %s (engines name containers globally)", model.ErrInvalidArgs, c.Name, name)
 				}
 			}
 		}
@@ -46,10 +46,10 @@ func (m *Manager) checkForeignContainers(ctx context.Context, res, old *unitgen.
 		}
 		exists, err := m.eng.ContainerExists(ctx, c.Name)
 		if err != nil {
-			return fmt.Errorf("%w: checking whether container name %q is free: %v", api.ErrFailed, c.Name, err)
+			return fmt.Errorf("%w: checking whether container name %q is free: %v", model.ErrFailed, c.Name, err)
 		}
 		if exists {
-			return fmt.Errorf("%w: container name %q is taken by a container rockon does not own; rockon never replaces it: remove or rename that container first", api.ErrInvalidArgs, c.Name)
+			return fmt.Errorf("%w: container name %q is taken by a container rockon does not own; rockon never replaces it: remove or rename that container first", model.ErrInvalidArgs, c.Name)
 		}
 	}
 	return nil

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	api "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/state"
 	"github.com/rockon/rockon/unitgen"
 )
@@ -16,7 +16,7 @@ func TestCheckContainerNames(t *testing.T) {
 			{Name: "plex", Unit: "rockon-plex-plex.service"}, {Name: "db", Unit: "rockon-plex-db.service"}}}},
 	}
 	clash := &unitgen.Result{Containers: []unitgen.ContainerUnit{{Name: "web"}, {Name: "db"}}}
-	if err := m.checkContainerNames("nextcloud", clash); !errors.Is(err, api.ErrInvalidArgs) {
+	if err := m.checkContainerNames("nextcloud", clash); !errors.Is(err, model.ErrInvalidArgs) {
 		t.Errorf("clashing container name: %v", err)
 	}
 	// the rock-on's own containers (reconfigure, update) are no clash

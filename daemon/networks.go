@@ -8,9 +8,8 @@ import (
 	"strings"
 	"time"
 
-	api "github.com/rockon/rockon/dbus"
-
 	"github.com/rockon/rockon/engine"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/state"
 	"github.com/rockon/rockon/unitgen"
 )
@@ -135,7 +134,7 @@ func (m *Manager) checkAdminNetworks(res *unitgen.Result) error {
 		}
 		ok, err := m.eng.NetworkExists(ctx, n.Name)
 		if err != nil {
-			return fmt.Errorf("%w: looking for network %s: %v", api.ErrFailed, n.Name, err)
+			return fmt.Errorf("%w: looking for network %s: %v", model.ErrFailed, n.Name, err)
 		}
 		if !ok {
 			bin := m.cfg.Engine.Name
@@ -145,7 +144,7 @@ func (m *Manager) checkAdminNetworks(res *unitgen.Result) error {
 		}
 	}
 	if len(probs) > 0 {
-		return fmt.Errorf("%w: %s", api.ErrInvalidArgs, strings.Join(probs, "; "))
+		return fmt.Errorf("%w: %s", model.ErrInvalidArgs, strings.Join(probs, "; "))
 	}
 	return nil
 }

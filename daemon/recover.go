@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/state"
 	"github.com/rockon/rockon/unitgen"
 )
@@ -29,7 +30,7 @@ func (m *Manager) recover(ctx context.Context) {
 	// directories: 4 s at each start-up with 1,000 installed rock-ons
 	linked := m.enablementLinks()
 	for _, in := range recs {
-		slug := unitgen.Slug(in.Name)
+		slug := model.Slug(in.Name)
 		m.mu.Lock()
 		res := m.results[slug]
 		m.mu.Unlock()
@@ -212,7 +213,7 @@ func (m *Manager) unreadableSlugs() []string {
 	defer m.mu.Unlock()
 	loaded := map[string]bool{}
 	for _, in := range m.installed {
-		loaded[state.Slug(in.Name)] = true
+		loaded[model.Slug(in.Name)] = true
 	}
 	var out []string
 	for _, e := range entries {

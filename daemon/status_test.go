@@ -6,6 +6,7 @@ import (
 
 	godbus "github.com/godbus/dbus/v5"
 
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/state"
 	"github.com/rockon/rockon/unitgen"
 )
@@ -94,8 +95,8 @@ func TestListeningPorts(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
-	in := &state.Installed{Choices: unitgen.Choices{
-		Containers:   map[string]unitgen.ContainerChoices{"db": {Env: map[string]string{"PASSWORD": "hunter2", "PASSWORD_LONG": "hunter2hunter2", "N": "1"}}},
+	in := &state.Installed{Choices: model.Choices{
+		Containers:   map[string]model.ContainerChoices{"db": {Env: map[string]string{"PASSWORD": "hunter2", "PASSWORD_LONG": "hunter2hunter2", "N": "1"}}},
 		CustomConfig: map[string]string{"token": "s3cr3t"},
 	}}
 	got := redact("login failed for hunter2hunter2 and hunter2 with s3cr3t; 1 attempt", secretValues(in))

@@ -11,7 +11,7 @@ import (
 	"github.com/rockon/rockon/catalog"
 	api "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/engine"
-	"github.com/rockon/rockon/unitgen"
+	"github.com/rockon/rockon/model"
 )
 
 // splitRef cuts a qualified reference into repository and tag.
@@ -45,9 +45,9 @@ func (m *Manager) CheckUpdates(ctx context.Context, names []string) ([]api.Updat
 			return nil, err
 		}
 		if in == nil {
-			return nil, fmt.Errorf("%w: %s", api.ErrNotInstalled, n)
+			return nil, fmt.Errorf("%w: %s", model.ErrNotInstalled, n)
 		}
-		slugs = append(slugs, unitgen.Slug(in.Name))
+		slugs = append(slugs, model.Slug(in.Name))
 	}
 	var out []api.UpdateCheck
 	latest := map[string]string{} // ref -> registry digest, asked once

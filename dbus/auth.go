@@ -6,6 +6,7 @@ import (
 	"time"
 
 	godbus "github.com/godbus/dbus/v5"
+	"github.com/rockon/rockon/model"
 )
 
 // Authorizer decides whether the sender of a call may perform action.
@@ -37,7 +38,7 @@ func (a BusAuthorizer) Authorize(ctx context.Context, sender, action string) err
 	var uid uint32
 	err := a.Conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetConnectionUnixUser", 0, sender).Store(&uid)
 	if err != nil {
-		return fmt.Errorf("%w: cannot identify the caller: %v", ErrAccessDenied, err)
+		return fmt.Errorf("%w: cannot identify the caller: %v", model.ErrAccessDenied, err)
 	}
 	if uid == 0 {
 		return nil
@@ -59,10 +60,10 @@ func (a BusAuthorizer) Authorize(ctx context.Context, sender, action string) err
 	err = obj.CallWithContext(ctx, "org.freedesktop.PolicyKit1.Authority.CheckAuthorization", 0,
 		subject, action, map[string]string{}, flags, "").Store(&result)
 	if err != nil {
-		return fmt.Errorf("%w: uid %d is not root and polkit could not authorize %s: %v", ErrAccessDenied, uid, action, err)
+		return fmt.Errorf("%w: uid %d is not root and polkit could not authorize %s: %v", model.ErrAccessDenied, uid, action, err)
 	}
 	if !result.Authorized {
-		return fmt.Errorf("%w: uid %d is not allowed to %s (polkit action %s)", ErrAccessDenied, uid, actionVerb(action), action)
+		return fmt.Errorf("%w: uid %d is not allowed to %s (polkit action %s)", model.ErrAccessDenied, uid, actionVerb(action), action)
 	}
 	return nil
 }

@@ -1,13 +1,18 @@
 package dbus
 
-import "context"
+import (
+	"context"
+
+	"github.com/rockon/rockon/model"
+)
 
 // Operation is a change a caller asks for.
 type Operation struct {
-	Kind   string // install, uninstall, start, stop, restart, update, reconfigure
-	Name   string // rock-on name (or slug)
-	Config string // install-config TOML (install, reconfigure)
-	Start  bool   // install: start once installed
+	Kind string // install, uninstall, start, stop, restart, update, reconfigure
+	Name string // rock-on name (or slug)
+	// Choices (install, reconfigure), decoded by the server.
+	Choices model.Choices
+	Start   bool // install: start once installed
 	// RemoveImages (uninstall): also remove the rock-on's images that no
 	// other installed rock-on uses, as Rockstor's delete-rockon does.
 	RemoveImages bool

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	godbus "github.com/godbus/dbus/v5"
+	"github.com/rockon/rockon/model"
 )
 
 // Client talks to rockond.
@@ -254,11 +255,20 @@ type JobResult struct {
 // Watcher receives the progress of a job while the client waits for it.
 type Watcher func(progress float64, message string)
 
-// Install installs name with the install-config TOML choices and waits for
-// the job to end. start=false leaves it off.
+// Install installs name with the install-config TOML text config and
+// waits for the job to end. start=false leaves it off.
 func (c *Client) Install(ctx context.Context, name, config string, start bool, w Watcher) error {
 	return c.runJob(ctx, w, "Install", name, map[string]godbus.Variant{"config": godbus.MakeVariant(config)},
 		map[string]godbus.Variant{"start": godbus.MakeVariant(start)})
+}
+
+// InstallChoices is Install with choices as a value.
+func (c *Client) InstallChoices(ctx context.Context, name string, ch model.Choices, start bool, w Watcher) error {
+	config, err := model.EncodeChoices(ch)
+	if err != nil {
+		return fmt.Errorf("encoding the choices: %w", err)
+	}
+	return c.Install(ctx, name, string(config), start, w)
 }
 
 // Uninstall removes an installed rock-on (its data volumes are kept).
@@ -310,6 +320,15 @@ func (c *Client) Update(ctx context.Context, name string, w Watcher) error {
 // and applies them.
 func (c *Client) Reconfigure(ctx context.Context, name, config string, w Watcher) error {
 	return c.runJob(ctx, w, "Reconfigure", name, map[string]godbus.Variant{"config": godbus.MakeVariant(config)})
+}
+
+// ReconfigureChoices is Reconfigure with choices as a value.
+func (c *Client) ReconfigureChoices(ctx context.Context, name string, ch model.Choices, w Watcher) error {
+	config, err := model.EncodeChoices(ch)
+	if err != nil {
+		return fmt.Errorf("encoding the choices: %w", err)
+	}
+	return c.Reconfigure(ctx, name, string(config), w)
 }
 
 // runJob calls a method that returns a job and waits for its JobRemoved

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"os/exec"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	godbus "github.com/godbus/dbus/v5"
+	"github.com/rockon/rockon/model"
 )
 
 func TestPathEncode(t *testing.T) {
@@ -85,7 +87,7 @@ func (b *backend) Properties(name string) (Properties, error) {
 			return p, nil
 		}
 	}
-	return Properties{}, fmt.Errorf("%w: %q", ErrNoSuchRockOn, name)
+	return Properties{}, fmt.Errorf("%w: %q", model.ErrNoSuchRockOn, name)
 }
 func (b *backend) ManagerProperties() ManagerProperties {
 	b.mu.Lock()
@@ -123,13 +125,13 @@ func (b *backend) Begin(op Operation) (func(context.Context, Report) error, erro
 		return nil, err
 	}
 	if op.Kind == "install" && p.Installed {
-		return nil, fmt.Errorf("%w: %s", ErrAlreadyInstalled, p.Name)
+		return nil, fmt.Errorf("%w: %s", model.ErrAlreadyInstalled, p.Name)
 	}
 	return func(ctx context.Context, r Report) error {
 		r(0.5, "half way")
 		<-b.release
-		if op.Config == "fail" {
-			return fmt.Errorf("%w: port 80/tcp is taken", ErrPortInUse)
+		if slices.Contains(op.Choices.Consent, "fail") {
+			return fmt.Errorf("%w: port 80/tcp is taken", model.ErrPortInUse)
 		}
 		b.mu.Lock()
 		p.Installed, p.State = true, "running"
@@ -148,7 +150,7 @@ func (a allow) Authorize(context.Context, string, string) error {
 	if a {
 		return nil
 	}
-	return fmt.Errorf("%w: test says no", ErrAccessDenied)
+	return fmt.Errorf("%w: test says no", model.ErrAccessDenied)
 }
 
 // privateBus starts a dbus-daemon for the test and returns its address.
@@ -204,7 +206,7 @@ func TestServerClient(t *testing.T) {
 	if err != nil || len(l) != 1 || l[0].Path != RockOnPath("rockon-test") {
 		t.Fatalf("List = %+v, %v", l, err)
 	}
-	if _, err := c.Status(ctx, "nope"); !errors.Is(err, ErrNoSuchRockOn) {
+	if _, err := c.Status(ctx, "nope"); !errors.Is(err, model.ErrNoSuchRockOn) {
 		t.Fatalf("Status(nope) = %v", err)
 	}
 
@@ -258,7 +260,7 @@ func TestServerClient(t *testing.T) {
 	if all, err := c.StatusAll(ctx); err != nil || len(all) != 1 || !reflect.DeepEqual(all[0], p) {
 		t.Fatalf("StatusAll = %+v, %v; want [%+v]", all, err, p)
 	}
-	if err := c.Install(ctx, "Rockon Test", "", true, nil); !errors.Is(err, ErrAlreadyInstalled) {
+	if err := c.Install(ctx, "Rockon Test", "", true, nil); !errors.Is(err, model.ErrAlreadyInstalled) {
 		t.Fatalf("second Install = %v", err)
 	}
 
@@ -271,17 +273,19 @@ func TestServerClient(t *testing.T) {
 	b.mu.Lock()
 	b.props["rockon-test"] = Properties{Name: "Rockon Test", Slug: "rockon-test"}
 	b.mu.Unlock()
-	go func() { done <- c.Install(ctx, "Rockon Test", "fail", true, nil) }()
+	go func() {
+		done <- c.InstallChoices(ctx, "Rockon Test", model.Choices{Consent: []string{"fail"}}, true, nil)
+	}()
 	time.Sleep(200 * time.Millisecond)
 	b.release <- struct{}{}
-	if err := <-done; !errors.Is(err, ErrPortInUse) || !strings.Contains(err.Error(), "80/tcp") {
+	if err := <-done; !errors.Is(err, model.ErrPortInUse) || !strings.Contains(err.Error(), "80/tcp") {
 		t.Fatalf("failing Install = %v", err)
 	}
 
 	// unknown choice keys are refused with the key named
 	err = c.Conn().Object(BusName, ManagerPath).CallWithContext(ctx, ManagerInterface+".Install", 0, "Rockon Test",
 		map[string]godbus.Variant{"colour": godbus.MakeVariant("red")}, map[string]godbus.Variant{}).Store()
-	if err = fromDBusError(err); !errors.Is(err, ErrInvalidArgs) || !strings.Contains(err.Error(), "colour") {
+	if err = fromDBusError(err); !errors.Is(err, model.ErrInvalidArgs) || !strings.Contains(err.Error(), "colour") {
 		t.Fatalf("Install with unknown key = %v", err)
 	}
 
@@ -318,10 +322,10 @@ func TestAccessDenied(t *testing.T) {
 	_, c, _ := serve(t, allow(false))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := c.Start(ctx, "Rockon Test", nil); !errors.Is(err, ErrAccessDenied) {
+	if err := c.Start(ctx, "Rockon Test", nil); !errors.Is(err, model.ErrAccessDenied) {
 		t.Fatalf("Start = %v, want AccessDenied", err)
 	}
-	if _, err := c.Config(ctx, "Rockon Test"); !errors.Is(err, ErrAccessDenied) {
+	if _, err := c.Config(ctx, "Rockon Test"); !errors.Is(err, model.ErrAccessDenied) {
 		t.Fatalf("GetConfig = %v, want AccessDenied", err)
 	}
 	if _, err := c.List(ctx, false); err != nil {
@@ -336,26 +340,26 @@ func TestAccessDenied(t *testing.T) {
 	for _, ch := range []map[string]godbus.Variant{bad, badEnv} {
 		var out godbus.ObjectPath
 		err := obj.CallWithContext(ctx, ManagerInterface+".Install", 0, "Rockon Test", ch, map[string]godbus.Variant{}).Store(&out)
-		if !errors.Is(fromDBusError(err), ErrAccessDenied) {
+		if !errors.Is(fromDBusError(err), model.ErrAccessDenied) {
 			t.Errorf("Install with undecodable choices = %v, want AccessDenied", err)
 		}
 		err = obj.CallWithContext(ctx, ManagerInterface+".Reconfigure", 0, "Rockon Test", ch).Store(&out)
-		if !errors.Is(fromDBusError(err), ErrAccessDenied) {
+		if !errors.Is(fromDBusError(err), model.ErrAccessDenied) {
 			t.Errorf("Reconfigure with undecodable choices = %v, want AccessDenied", err)
 		}
 	}
 	// more than an install config may hold, as one string or spread over
 	// a structure: refused at once, before the (slow) authorization
-	big := map[string]godbus.Variant{"config": godbus.MakeVariant(strings.Repeat("x", maxConfig+1))}
+	big := map[string]godbus.Variant{"config": godbus.MakeVariant(strings.Repeat("x", model.MaxConfigSize+1))}
 	env := map[string]string{}
 	for i := range 20 {
-		env[fmt.Sprint("K", i)] = strings.Repeat("v", maxConfig/16)
+		env[fmt.Sprint("K", i)] = strings.Repeat("v", model.MaxConfigSize/16)
 	}
 	spread := map[string]godbus.Variant{"containers": godbus.MakeVariant(map[string]map[string]godbus.Variant{"x": {"env": godbus.MakeVariant(env)}})}
 	for _, ch := range []map[string]godbus.Variant{big, spread} {
 		var out godbus.ObjectPath
 		err := obj.CallWithContext(ctx, ManagerInterface+".Install", 0, "Rockon Test", ch, map[string]godbus.Variant{}).Store(&out)
-		if !errors.Is(fromDBusError(err), ErrInvalidArgs) || !strings.Contains(err.Error(), "more than") {
+		if !errors.Is(fromDBusError(err), model.ErrInvalidArgs) || !strings.Contains(err.Error(), "more than") {
 			t.Errorf("Install with oversized choices = %v, want InvalidArgs", err)
 		}
 	}

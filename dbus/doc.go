@@ -45,7 +45,7 @@
 //	    image, current digest, registry digest, update available, error; asks the registries, pulls nothing
 //
 // choices: either "config" (s), the install-config TOML text
-// (unitgen.Choices, the format of `rockon install --config`), or the same
+// (model.Choices, the format of `rockon install --config`), or the same
 // structure as D-Bus values: "containers" a{sa{sv}} (container ->
 // "ports" a{su}, "volumes" a{ss}, "env" a{ss}, "devices" a{ss}, "labels"
 // a{ss}, "networks" as), "custom_config" a{ss}, "consent" as. options: "start" (b, default

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	godbus "github.com/godbus/dbus/v5"
+	"github.com/rockon/rockon/model"
 )
 
 // Server exports a Backend on a bus connection.
@@ -358,7 +359,7 @@ func (d ifaceDesc) withReceiver(r any) ifaceDesc {
 
 func (m *manager) authorize(sender godbus.Sender, action string) *godbus.Error {
 	if m.s.auth == nil {
-		return toDBusError(fmt.Errorf("%w: no authorizer", ErrAccessDenied))
+		return toDBusError(fmt.Errorf("%w: no authorizer", model.ErrAccessDenied))
 	}
 	if err := m.s.auth.Authorize(m.s.ctx, string(sender), action); err != nil {
 		return toDBusError(err)
@@ -482,7 +483,7 @@ func (m *manager) Export(sender godbus.Sender, name, format string, options map[
 	for k, v := range options {
 		b, ok := v.Value().(bool)
 		if k != "pvc" || !ok {
-			return "", nil, toDBusError(fmt.Errorf("%w: options: unknown key %q or not a boolean (known: pvc)", ErrInvalidArgs, k))
+			return "", nil, toDBusError(fmt.Errorf("%w: options: unknown key %q or not a boolean (known: pvc)", model.ErrInvalidArgs, k))
 		}
 		pvc = b
 	}
@@ -531,33 +532,33 @@ func (m *manager) Install(sender godbus.Sender, name string, choices, options ma
 	if err := m.authorize(sender, ActionManage); err != nil {
 		return "/", err
 	}
-	cfg, derr := choicesConfig(choices)
-	if derr != nil {
-		return "/", derr
+	ch, err := model.ChoicesFromVariants(choices)
+	if err != nil {
+		return "/", toDBusError(err)
 	}
-	op := Operation{Kind: "install", Name: name, Config: cfg, Start: true}
+	op := Operation{Kind: "install", Name: name, Choices: ch, Start: true}
 	for k, v := range options {
 		switch k {
 		case "start":
 			b, ok := v.Value().(bool)
 			if !ok {
-				return "/", toDBusError(fmt.Errorf("%w: options: \"start\" must be a boolean", ErrInvalidArgs))
+				return "/", toDBusError(fmt.Errorf("%w: options: \"start\" must be a boolean", model.ErrInvalidArgs))
 			}
 			op.Start = b
 		case "definition":
 			s, ok := v.Value().(string)
 			if !ok {
-				return "/", toDBusError(fmt.Errorf("%w: options: \"definition\" must be a string", ErrInvalidArgs))
+				return "/", toDBusError(fmt.Errorf("%w: options: \"definition\" must be a string", model.ErrInvalidArgs))
 			}
 			op.Definition = s
 		case "dry_run":
 			b, ok := v.Value().(bool)
 			if !ok {
-				return "/", toDBusError(fmt.Errorf("%w: options: \"dry_run\" must be a boolean", ErrInvalidArgs))
+				return "/", toDBusError(fmt.Errorf("%w: options: \"dry_run\" must be a boolean", model.ErrInvalidArgs))
 			}
 			op.DryRun = b
 		default:
-			return "/", toDBusError(fmt.Errorf("%w: options: unknown key %q (known: start, definition, dry_run)", ErrInvalidArgs, k))
+			return "/", toDBusError(fmt.Errorf("%w: options: unknown key %q (known: start, definition, dry_run)", model.ErrInvalidArgs, k))
 		}
 	}
 	if op.DryRun {
@@ -582,7 +583,7 @@ func (m *manager) UninstallWithOptions(sender godbus.Sender, name string, option
 		case "remove_images", "purge":
 			b, ok := v.Value().(bool)
 			if !ok {
-				return "/", toDBusError(fmt.Errorf("%w: option %s must be a boolean", ErrInvalidArgs, k))
+				return "/", toDBusError(fmt.Errorf("%w: option %s must be a boolean", model.ErrInvalidArgs, k))
 			}
 			if k == "purge" {
 				op.Purge = b
@@ -590,7 +591,7 @@ func (m *manager) UninstallWithOptions(sender godbus.Sender, name string, option
 				op.RemoveImages = b
 			}
 		default:
-			return "/", toDBusError(fmt.Errorf("%w: unknown option %q", ErrInvalidArgs, k))
+			return "/", toDBusError(fmt.Errorf("%w: unknown option %q", model.ErrInvalidArgs, k))
 		}
 	}
 	return m.begin(sender, op)
@@ -619,9 +620,9 @@ func (m *manager) Reconfigure(sender godbus.Sender, name string, choices map[str
 	if err := m.authorize(sender, ActionManage); err != nil {
 		return "/", err
 	}
-	cfg, derr := choicesConfig(choices)
-	if derr != nil {
-		return "/", derr
+	ch, err := model.ChoicesFromVariants(choices)
+	if err != nil {
+		return "/", toDBusError(err)
 	}
-	return m.beginAuthorized(Operation{Kind: "reconfigure", Name: name, Config: cfg})
+	return m.beginAuthorized(Operation{Kind: "reconfigure", Name: name, Choices: ch})
 }

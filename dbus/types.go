@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	godbus "github.com/godbus/dbus/v5"
+	"github.com/rockon/rockon/model"
 )
 
 // Summary is one element of ListRockOns.
@@ -139,35 +140,25 @@ type JobProperties struct {
 	Message  string
 }
 
-// Sentinel errors: a Backend wraps one of them (fmt.Errorf("%w: ...")) and
-// the server sends the matching D-Bus error name; the client turns the name
-// back into an *Error that matches the same sentinel with errors.Is.
-var (
-	ErrNoSuchRockOn     = errors.New("no such rock-on")
-	ErrNotInstalled     = errors.New("rock-on not installed")
-	ErrAlreadyInstalled = errors.New("rock-on already installed")
-	ErrPortInUse        = errors.New("port in use")
-	ErrInvalidArgs      = errors.New("invalid arguments")
-	ErrAccessDenied     = errors.New("access denied")
-	ErrBusy             = errors.New("rock-on busy")
-	ErrFailed           = errors.New("operation failed")
-	// ErrDaemonNotRunning is returned by the client when nothing owns the
-	// bus name and activation did not start the daemon.
-	ErrDaemonNotRunning = errors.New("rockond is not running (start it with: systemctl start rockon)")
-)
+// ErrDaemonNotRunning is returned by the client when nothing owns the bus
+// name and activation did not start the daemon.
+var ErrDaemonNotRunning = errors.New("rockond is not running (start it with: systemctl start rockon)")
 
+// errorNames are the D-Bus error names (after ErrorPrefix) of the API's
+// sentinel errors: a Backend wraps a sentinel, the server sends its name
+// and the client turns the name back into an *Error matching it.
 var errorNames = []struct {
 	name string
 	err  error
 }{
-	{"NoSuchRockOn", ErrNoSuchRockOn},
-	{"NotInstalled", ErrNotInstalled},
-	{"AlreadyInstalled", ErrAlreadyInstalled},
-	{"PortInUse", ErrPortInUse},
-	{"InvalidArgs", ErrInvalidArgs},
-	{"AccessDenied", ErrAccessDenied},
-	{"Busy", ErrBusy},
-	{"Failed", ErrFailed},
+	{"NoSuchRockOn", model.ErrNoSuchRockOn},
+	{"NotInstalled", model.ErrNotInstalled},
+	{"AlreadyInstalled", model.ErrAlreadyInstalled},
+	{"PortInUse", model.ErrPortInUse},
+	{"InvalidArgs", model.ErrInvalidArgs},
+	{"AccessDenied", model.ErrAccessDenied},
+	{"Busy", model.ErrBusy},
+	{"Failed", model.ErrFailed},
 }
 
 // Error is an API error received from the daemon.
@@ -246,9 +237,9 @@ func fromDBusError(err error) error {
 		"org.freedesktop.DBus.Error.TimedOut":
 		return fmt.Errorf("%w: %s", ErrDaemonNotRunning, msg)
 	case "org.freedesktop.DBus.Error.AccessDenied":
-		return &Error{Name: de.Name, Message: msg, kind: ErrAccessDenied}
+		return &Error{Name: de.Name, Message: msg, kind: model.ErrAccessDenied}
 	case "org.freedesktop.DBus.Error.InvalidArgs":
-		return &Error{Name: de.Name, Message: msg, kind: ErrInvalidArgs}
+		return &Error{Name: de.Name, Message: msg, kind: model.ErrInvalidArgs}
 	}
 	return &Error{Name: de.Name, Message: de.Name + ": " + msg}
 }

@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/unitgen"
 )
 
@@ -29,7 +30,7 @@ func options() unitgen.Options {
 	}
 }
 
-func load(t *testing.T, dir string) (*catalog.RockOn, unitgen.Choices) {
+func load(t *testing.T, dir string) (*catalog.RockOn, model.Choices) {
 	t.Helper()
 	file := filepath.Join(dir, "definition.json")
 	data, err := os.ReadFile(file)
@@ -40,14 +41,18 @@ func load(t *testing.T, dir string) (*catalog.RockOn, unitgen.Choices) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch, err := unitgen.LoadChoicesFile(filepath.Join(dir, "install.toml"))
+	data, err = os.ReadFile(filepath.Join(dir, "install.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := model.DecodeChoices(data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return defs[0], ch
 }
 
-func export(t *testing.T, format string, def *catalog.RockOn, ch unitgen.Choices, opt Options) ([]byte, []string) {
+func export(t *testing.T, format string, def *catalog.RockOn, ch model.Choices, opt Options) ([]byte, []string) {
 	t.Helper()
 	res, err := unitgen.Compile(def, ch, options())
 	if err != nil {
@@ -150,7 +155,7 @@ var hostile = []string{
 // inside comments.
 func TestHostileValues(t *testing.T) {
 	def, _ := load(t, "testdata/app")
-	baseCh := unitgen.Choices{Containers: map[string]unitgen.ContainerChoices{
+	baseCh := model.Choices{Containers: map[string]model.ContainerChoices{
 		"db":  {Volumes: map[string]string{"/var/lib/postgresql/data": "db"}, Env: map[string]string{"POSTGRES_PASSWORD": "p"}},
 		"web": {Volumes: map[string]string{"/photos": "p", "/config": "c"}, Env: map[string]string{"DB_PASSWORD": "p"}},
 	}, Consent: []string{"cap-add:SYS_ADMIN"}}
@@ -158,7 +163,7 @@ func TestHostileValues(t *testing.T) {
 		// a value with a line break cannot be installed (unitgen refuses
 		// it), but the export must not depend on that
 		ch := baseCh
-		ch.Containers = map[string]unitgen.ContainerChoices{"db": baseCh.Containers["db"], "web": baseCh.Containers["web"]}
+		ch.Containers = map[string]model.ContainerChoices{"db": baseCh.Containers["db"], "web": baseCh.Containers["web"]}
 		res, err := unitgen.Compile(def, ch, options())
 		if err != nil {
 			t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/unitgen"
 )
 
@@ -83,7 +84,7 @@ func kube(def *catalog.RockOn, res *unitgen.Result, opt Options) ([]byte, []stri
 		}
 		orders[c.LaunchOrder] = true
 		r := cu.Run
-		cname := label(unitgen.Slug(cu.Name))
+		cname := label(model.Slug(cu.Name))
 		if prev, ok := ctrNames[cname]; ok || cname == "" {
 			return nil, nil, fmt.Errorf("exporting %q: containers %q and %q have the same name in a pod", def.Name, prev, cu.Name)
 		}
@@ -215,14 +216,14 @@ func kube(def *catalog.RockOn, res *unitgen.Result, opt Options) ([]byte, []stri
 					name = addVolume("host:"+m.Source, "localtime", mapping(
 						"hostPath", mapping("path", str(m.Source), "type", str("File"))))
 				case opt.PVC:
-					cn := label(app + "-" + unitgen.Slug(m.Path))
-					name = addVolume("host:"+m.Source, unitgen.Slug(m.Path), mapping(
+					cn := label(app + "-" + model.Slug(m.Path))
+					name = addVolume("host:"+m.Source, model.Slug(m.Path), mapping(
 						"persistentVolumeClaim", mapping("claimName", str(cn))))
 					if !slices.ContainsFunc(claims, func(c *yaml.Node) bool { return claimName(c) == cn }) {
 						claim(cn, claimSize(c, m.Path), fmt.Sprintf("%s of %s; copy the data of %s on the rockon host into it.", m.Path, cu.Name, m.Source))
 					}
 				default:
-					name = addVolume("host:"+m.Source, unitgen.Slug(m.Path), mapping(
+					name = addVolume("host:"+m.Source, model.Slug(m.Path), mapping(
 						"hostPath", mapping("path", str(m.Source), "type", str("Directory"))))
 				}
 				vm := mapping("name", str(name), "mountPath", str(m.Path))

@@ -16,6 +16,7 @@ import (
 
 	godbus "github.com/godbus/dbus/v5"
 	api "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/sandbox"
 )
 
@@ -378,7 +379,7 @@ func TestDaemon(t *testing.T) {
 		} {
 			e.unchanged(t, "a refused install", func() {
 				err := c.Install(ctx, "Dev App", cfg, true, nil)
-				if !errors.Is(err, api.ErrInvalidArgs) {
+				if !errors.Is(err, model.ErrInvalidArgs) {
 					t.Errorf("install with %.60q: %v, want InvalidArgs", cfg, err)
 				}
 			})
@@ -426,7 +427,7 @@ func TestDaemon(t *testing.T) {
 		for _, p := range []string{"/srv/rockon/evil", "/srv/rockon/evil/ssh", "/srv/rockon/hop/root/etc", "/srv/rockon/hop/root", "/srv/rockon/sock", "/srv/rockon/../../etc", "/tmp"} {
 			e.unchanged(t, "a refused volume", func() {
 				err := c.Reconfigure(ctx, "Secret App", fmt.Sprintf(secretChoices, secret, p), nil)
-				if !errors.Is(err, api.ErrInvalidArgs) {
+				if !errors.Is(err, model.ErrInvalidArgs) {
 					t.Errorf("volume %s: %v, want InvalidArgs", p, err)
 				}
 			})
@@ -437,7 +438,7 @@ func TestDaemon(t *testing.T) {
 		for _, p := range []string{"/dev/shm", "/dev/no-such-device", "/srv/rockon/fakedev", "/dev/../etc/passwd"} {
 			e.unchanged(t, "a refused device", func() {
 				err := c.Install(ctx, "Dev App", fmt.Sprintf("[containers.da-main.env]\nV = \"v\"\n[containers.da-main.devices]\nGPU = %q\n", p), false, nil)
-				if !errors.Is(err, api.ErrInvalidArgs) {
+				if !errors.Is(err, model.ErrInvalidArgs) {
 					t.Errorf("device %s: %v, want InvalidArgs", p, err)
 				}
 			})
@@ -446,18 +447,18 @@ func TestDaemon(t *testing.T) {
 	t.Run("Ports_MetricsPortRefused", func(t *testing.T) {
 		e.unchanged(t, "a refused port", func() {
 			err := c.Reconfigure(ctx, "Plain App", "[containers.pa-main.ports]\n\"8080\" = 9388\n", nil)
-			if !errors.Is(err, api.ErrPortInUse) {
+			if !errors.Is(err, model.ErrPortInUse) {
 				t.Errorf("the metrics port: %v, want PortInUse", err)
 			}
 			err = c.Reconfigure(ctx, "Plain App", "[containers.pa-main.ports]\n\"8080\" = 18100\n", nil)
-			if !errors.Is(err, api.ErrPortInUse) {
+			if !errors.Is(err, model.ErrPortInUse) {
 				t.Errorf("Secret App's port: %v, want PortInUse", err)
 			}
 			// ports a definition publishes through its opts count too
-			if err := c.Install(ctx, "Publish App", "", false, nil); !errors.Is(err, api.ErrPortInUse) {
+			if err := c.Install(ctx, "Publish App", "", false, nil); !errors.Is(err, model.ErrPortInUse) {
 				t.Errorf("opts publishing the metrics port: %v, want PortInUse", err)
 			}
-			if err := c.Install(ctx, "Publish Two", "", false, nil); !errors.Is(err, api.ErrPortInUse) {
+			if err := c.Install(ctx, "Publish Two", "", false, nil); !errors.Is(err, model.ErrPortInUse) {
 				t.Errorf("opts publishing a range over Secret App's port: %v, want PortInUse", err)
 			}
 		})
@@ -465,7 +466,7 @@ func TestDaemon(t *testing.T) {
 	t.Run("Consent_RequiredAndRecorded", func(t *testing.T) {
 		e.unchanged(t, "an install without consent", func() {
 			err := c.Install(ctx, "Risky App", "", false, nil)
-			if !errors.Is(err, api.ErrInvalidArgs) || !strings.Contains(err.Error(), "privileged") {
+			if !errors.Is(err, model.ErrInvalidArgs) || !strings.Contains(err.Error(), "privileged") {
 				t.Errorf("privileged without consent: %v", err)
 			}
 		})

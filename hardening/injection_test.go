@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/sandbox"
 	"github.com/rockon/rockon/unitgen"
 )
@@ -105,7 +106,7 @@ func TestUnitInjection(t *testing.T) {
 			}
 			// an env value comes from the user: validation decides
 			def := decodeOne(t, injectionDef([]string{"plain"}, 1))
-			ch := unitgen.Choices{Containers: map[string]unitgen.ContainerChoices{"inj": {Env: map[string]string{"E00": iv.value}}}}
+			ch := model.Choices{Containers: map[string]model.ContainerChoices{"inj": {Env: map[string]string{"E00": iv.value}}}}
 			if _, err := unitgen.Compile(def, ch, options()); err != nil {
 				if !strings.Contains(err.Error(), `environment variable "E00"`) {
 					t.Errorf("%s: env value refused without naming the field: %v", iv.name, err)
@@ -143,7 +144,7 @@ func TestUnitInjection(t *testing.T) {
 		opt := options()
 		opt.Engine = engine
 		opt.EnvDir = "/var/lib/rockon/env"
-		res, err := unitgen.Compile(def, unitgen.Choices{Containers: map[string]unitgen.ContainerChoices{"inj": {Env: envCh}}}, opt)
+		res, err := unitgen.Compile(def, model.Choices{Containers: map[string]model.ContainerChoices{"inj": {Env: envCh}}}, opt)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rockon/rockon/catalog"
 	api "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/sandbox"
 	"github.com/rockon/rockon/state"
 	"github.com/rockon/rockon/unitgen"
@@ -70,7 +71,7 @@ func TestLoad_50Clients200RockOns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := unitgen.Compile(defs[0], unitgen.Choices{}, cfg.UnitgenOptions())
+			res, err := unitgen.Compile(defs[0], model.Choices{}, cfg.UnitgenOptions())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -205,7 +206,7 @@ func TestLoad_50Clients200RockOns(t *testing.T) {
 					if kind != "list" && kind != "status" {
 						cl.jobs[kind]++
 					}
-				case errors.Is(err, api.ErrBusy):
+				case errors.Is(err, model.ErrBusy):
 					cl.busy++
 				case loadCtx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
 				default:

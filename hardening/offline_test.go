@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/sandbox"
 	"github.com/rockon/rockon/unitgen"
 )
@@ -75,7 +76,7 @@ func TestNames_SyslogIdentifierPrefixed(t *testing.T) {
 	c := webContainer()
 	def := decodeOne(t, defJSON("Sneaky", map[string]container{"sshd": c}))
 	ch := webChoices("v")
-	ch.Containers = map[string]unitgen.ContainerChoices{"sshd": ch.Containers["web"]}
+	ch.Containers = map[string]model.ContainerChoices{"sshd": ch.Containers["web"]}
 	for _, engine := range []string{unitgen.Podman, unitgen.Docker} {
 		opt := options()
 		opt.Engine = engine

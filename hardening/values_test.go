@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/unitgen"
 )
 
@@ -61,15 +62,15 @@ func options() unitgen.Options {
 		DockerGID: func() (int, error) { return 998, nil }}
 }
 
-func webChoices(v string) unitgen.Choices {
-	return unitgen.Choices{Containers: map[string]unitgen.ContainerChoices{"web": {
+func webChoices(v string) model.Choices {
+	return model.Choices{Containers: map[string]model.ContainerChoices{"web": {
 		Volumes: map[string]string{"/data": "/srv/rockon/data"},
 		Env:     map[string]string{"V": v},
 	}}}
 }
 
 // mustRefuse compiles and wants an error mentioning every word of want.
-func mustRefuse(t *testing.T, def *catalog.RockOn, ch unitgen.Choices, want ...string) {
+func mustRefuse(t *testing.T, def *catalog.RockOn, ch model.Choices, want ...string) {
 	t.Helper()
 	res, err := unitgen.Compile(def, ch, options())
 	if err == nil {
@@ -182,7 +183,7 @@ func TestNames_HostileContainerNames(t *testing.T) {
 	// A system service's name stays a rockon unit.
 	def := decodeOne(t, defJSON("Names", map[string]container{"sshd": webContainer()}))
 	ch := webChoices("v")
-	ch.Containers = map[string]unitgen.ContainerChoices{"sshd": ch.Containers["web"]}
+	ch.Containers = map[string]model.ContainerChoices{"sshd": ch.Containers["web"]}
 	res, err := unitgen.Compile(def, ch, options())
 	if err != nil {
 		t.Fatal(err)
@@ -198,8 +199,8 @@ func TestNames_HostileContainerNames(t *testing.T) {
 func TestNames_SlugCollisionsDetectable(t *testing.T) {
 	a := decodeOne(t, defJSON("Foo Bar", map[string]container{"web": webContainer()}))
 	b := decodeOne(t, defJSON("foo-bar", map[string]container{"web": webContainer()}))
-	if unitgen.Slug(a.Name) != unitgen.Slug(b.Name) {
-		t.Fatalf("slugs differ: %q %q", unitgen.Slug(a.Name), unitgen.Slug(b.Name))
+	if model.Slug(a.Name) != model.Slug(b.Name) {
+		t.Fatalf("slugs differ: %q %q", model.Slug(a.Name), model.Slug(b.Name))
 	}
 }
 

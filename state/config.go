@@ -112,7 +112,7 @@ type DBus struct {
 // Install holds defaults applied to every install.
 type Install struct {
 	// Consent lists privileges accepted for every rock-on, in the same
-	// form as unitgen.Choices.Consent. Empty by default: each install
+	// form as model.Choices.Consent. Empty by default: each install
 	// must accept risky privileges itself.
 	Consent []string `toml:"consent"`
 }

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rockon/rockon/model"
 )
 
 // crashChildEnv, when set to a directory, turns the test binary into the
@@ -72,7 +74,7 @@ func crashEnvContent(name string, k int) []byte {
 }
 
 func crashEnvPath(dir, name string) string {
-	return filepath.Join(dir, "env", "rockon-"+Slug(name)+".env")
+	return filepath.Join(dir, "env", "rockon-"+model.Slug(name)+".env")
 }
 
 // crashChild writes forever: each round advances every rock-on by one

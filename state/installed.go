@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
-	"github.com/rockon/rockon/unitgen"
+	"github.com/rockon/rockon/model"
 )
 
 // Installed is everything rockon knows about one installed rock-on; it is
@@ -43,7 +43,7 @@ type Installed struct {
 	Definition Definition `toml:"definition"`
 	// Choices are the user's choices: ports, volumes (including added
 	// ones), env, devices, labels, networks, custom config, consent.
-	Choices unitgen.Choices `toml:"choices,omitempty"`
+	Choices model.Choices `toml:"choices,omitempty"`
 
 	// Images are the images pulled for the containers, one per container.
 	Images []Image `toml:"images,omitempty"`
@@ -146,10 +146,10 @@ type GeneratedFile struct {
 
 // Change is an update in progress.
 type Change struct {
-	Source     string          `toml:"source,omitempty"`
-	Definition Definition      `toml:"definition"`
-	Choices    unitgen.Choices `toml:"choices,omitempty"`
-	Images     []Image         `toml:"images,omitempty"`
+	Source     string        `toml:"source,omitempty"`
+	Definition Definition    `toml:"definition"`
+	Choices    model.Choices `toml:"choices,omitempty"`
+	Images     []Image       `toml:"images,omitempty"`
 }
 
 // Definition is a definition's JSON, stored byte for byte as a TOML string:
@@ -243,7 +243,7 @@ func (in *Installed) check() []keyErr {
 	}
 	if strings.TrimSpace(in.Name) == "" {
 		add("name", "must not be empty")
-	} else if _, err := unitgen.CheckSlug(in.Name); err != nil {
+	} else if _, err := model.CheckSlug(in.Name); err != nil {
 		add("name", "%v", err)
 	}
 	switch in.Phase {

@@ -19,7 +19,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	gotoml "github.com/pelletier/go-toml/v2"
-	"github.com/rockon/rockon/unitgen"
+	"github.com/rockon/rockon/model"
 )
 
 // CurrentSchema is the version of the installed rock-on file format this
@@ -144,10 +144,10 @@ func (s *Store) Dir() string { return s.dir }
 func (s *Store) CleanedTemps() []string { return s.cleaned }
 
 // Path is the file that holds the rock-on called name.
-func (s *Store) Path(name string) string { return filepath.Join(s.dir, Slug(name)+fileExt) }
+func (s *Store) Path(name string) string { return filepath.Join(s.dir, model.Slug(name)+fileExt) }
 
 func (s *Store) lock(name string) (unlock func(), err error) {
-	slug, err := unitgen.CheckSlug(name)
+	slug, err := model.CheckSlug(name)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +166,7 @@ func (s *Store) lock(name string) (unlock func(), err error) {
 // error wrapping fs.ErrNotExist; a file that cannot be read is a
 // *FileError or *SchemaError.
 func (s *Store) Load(name string) (*Installed, error) {
-	if _, err := unitgen.CheckSlug(name); err != nil {
+	if _, err := model.CheckSlug(name); err != nil {
 		return nil, err
 	}
 	return s.loadFile(s.Path(name))
@@ -181,9 +181,9 @@ func (s *Store) loadFile(path string) (*Installed, error) {
 	if err != nil {
 		return nil, err
 	}
-	if want := strings.TrimSuffix(filepath.Base(path), fileExt); Slug(in.Name) != want {
+	if want := strings.TrimSuffix(filepath.Base(path), fileExt); model.Slug(in.Name) != want {
 		return nil, &FileError{File: path, Line: keyLine(data, toml.Key{"name"}), Key: "name",
-			Err: fmt.Errorf("%q does not belong in this file (its file would be %s%s)", in.Name, Slug(in.Name), fileExt)}
+			Err: fmt.Errorf("%q does not belong in this file (its file would be %s%s)", in.Name, model.Slug(in.Name), fileExt)}
 	}
 	return in, nil
 }
@@ -267,7 +267,7 @@ func (s *Store) Update(name string, fn func(*Installed) error) error {
 	if err := fn(in); err != nil {
 		return err
 	}
-	if Slug(in.Name) != Slug(name) {
+	if model.Slug(in.Name) != model.Slug(name) {
 		return fmt.Errorf("updating %q: the rock-on cannot be renamed to %q", name, in.Name)
 	}
 	return s.save(in, false)
@@ -363,11 +363,6 @@ func ContentHash(content []byte) string {
 	h := sha256.Sum256(content)
 	return hex.EncodeToString(h[:])
 }
-
-// Slug is the file-name form of a rock-on name, the same slug its units
-// are named with (unitgen.Slug): "Immich" is "immich", "Home Assistant"
-// is "home-assistant".
-func Slug(name string) string { return unitgen.Slug(name) }
 
 // encodeInstalled renders a record as the file content, then decodes it
 // again: a record that would not load back identically is never written.
@@ -487,7 +482,7 @@ func finishDecode(file string, data []byte, in *Installed) (*Installed, error) {
 // table or array from a missing one once written with omitempty, and the
 // two decoders differ on which they return.
 func canonical(in *Installed) {
-	canonicalChoices(&in.Choices)
+	in.Choices = in.Choices.Canonical()
 	if len(in.Images) == 0 {
 		in.Images = nil
 	}
@@ -498,43 +493,10 @@ func canonical(in *Installed) {
 		in.EnvFiles = nil
 	}
 	if in.Pending != nil {
-		canonicalChoices(&in.Pending.Choices)
+		in.Pending.Choices = in.Pending.Choices.Canonical()
 		if len(in.Pending.Images) == 0 {
 			in.Pending.Images = nil
 		}
-	}
-}
-
-func canonicalChoices(ch *unitgen.Choices) {
-	for name, c := range ch.Containers {
-		if len(c.Ports) == 0 {
-			c.Ports = nil
-		}
-		if len(c.Volumes) == 0 {
-			c.Volumes = nil
-		}
-		if len(c.Env) == 0 {
-			c.Env = nil
-		}
-		if len(c.Devices) == 0 {
-			c.Devices = nil
-		}
-		if len(c.Labels) == 0 {
-			c.Labels = nil
-		}
-		if len(c.Networks) == 0 {
-			c.Networks = nil
-		}
-		ch.Containers[name] = c
-	}
-	if len(ch.Containers) == 0 {
-		ch.Containers = nil
-	}
-	if len(ch.CustomConfig) == 0 {
-		ch.CustomConfig = nil
-	}
-	if len(ch.Consent) == 0 {
-		ch.Consent = nil
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rockon/rockon/unitgen"
+	"github.com/rockon/rockon/model"
 )
 
 // definitionJSON is a registry-style definition with containers
@@ -86,14 +86,14 @@ func fullInstalled(name string) *Installed {
 	}
 }
 
-func fullChoices(containers ...string) unitgen.Choices {
-	ch := unitgen.Choices{
-		Containers:   map[string]unitgen.ContainerChoices{},
+func fullChoices(containers ...string) model.Choices {
+	ch := model.Choices{
+		Containers:   map[string]model.ContainerChoices{},
 		CustomConfig: map[string]string{"iface": "eth0", "odd key = \"x\"": "odd value\n"},
 		Consent:      []string{"privileged", "cap-add:NET_ADMIN"},
 	}
 	for i, c := range containers {
-		ch.Containers[c] = unitgen.ContainerChoices{
+		ch.Containers[c] = model.ContainerChoices{
 			Ports:    map[string]int{fmt.Sprint(8000 + i): 18000 + i, "53/udp": 0},
 			Volumes:  map[string]string{"/config": "app-config", "/data": "/srv/rockon/data", "/extra": "media"},
 			Env:      map[string]string{"PUID": "1000", "PASSWORD": "s3cr3t \"=' \\ \n\t ünï"},
@@ -448,7 +448,7 @@ id = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
 		Desired:     DesiredOn,
 		InstalledAt: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC),
 		Definition:  Definition(`{"Home Assistant": {}}`),
-		Choices: unitgen.Choices{Containers: map[string]unitgen.ContainerChoices{
+		Choices: model.Choices{Containers: map[string]model.ContainerChoices{
 			"home-assistant": {Ports: map[string]int{"8123": 8123}},
 		}},
 		Images: []Image{
@@ -609,18 +609,6 @@ func TestCreateDeleteAndNames(t *testing.T) {
 	}
 	if _, err := os.Stat(s.Path("X")); !errors.Is(err, fs.ErrNotExist) {
 		t.Error("invalid record left a file")
-	}
-}
-
-func TestSlug(t *testing.T) {
-	for name, want := range map[string]string{
-		"Immich": "immich", "Home Assistant": "home-assistant", "  Plex--Server_2 ": "plex-server-2",
-		"NginxProxyManager": "nginxproxymanager", "Über": "ber", "...": "", "a/../b": "a-b",
-		"Folding@home": "foldingathome",
-	} {
-		if got := Slug(name); got != want {
-			t.Errorf("Slug(%q) = %q, want %q", name, got, want)
-		}
 	}
 }
 

@@ -22,41 +22,6 @@ package unitgen
 
 import "io/fs"
 
-// Choices are the user's install choices, the install-config file
-// (INSTALL.toml) that `rockon install --config`, `rockon compile --config`
-// and the daemon's Install method accept. Its shape mirrors the definition.
-type Choices struct {
-	Containers   map[string]ContainerChoices `toml:"containers,omitempty"`
-	CustomConfig map[string]string           `toml:"custom_config,omitempty"`
-	// Consent lists the risky privileges the user explicitly accepted
-	// (e.g. "privileged", "cap-add:SYS_ADMIN", "docker-socket"); a
-	// definition asking for one that is not listed is refused.
-	Consent []string `toml:"consent,omitempty"`
-}
-
-// ContainerChoices are the choices for one container.
-type ContainerChoices struct {
-	// Ports maps a container port ("2283", or "53/udp" for one protocol of
-	// a protocol-less port) to the host port; 0 means not published.
-	Ports map[string]int `toml:"ports,omitempty"`
-	// Volumes maps a container path to an absolute host path or a share
-	// name (no slash) under the shares root. Paths not in the definition
-	// are extra volumes, allowed when the rock-on has volume_add_support.
-	Volumes map[string]string `toml:"volumes,omitempty"`
-	Env     map[string]string `toml:"env,omitempty"`
-	// Devices maps a device name of the definition to a host device path;
-	// empty means not passed.
-	Devices map[string]string `toml:"devices,omitempty"`
-	Labels  map[string]string `toml:"labels,omitempty"`
-	// Networks are extra engine networks the container joins.
-	Networks []string `toml:"networks,omitempty"`
-	// Memory limits the container's processes' memory (systemd's
-	// MemoryMax=: "512M", "2G"); CPUs their CPU time, in CPUs ("1.5":
-	// CPUQuota=150%). Empty: no limit.
-	Memory string `toml:"memory,omitempty"`
-	CPUs   string `toml:"cpus,omitempty"`
-}
-
 // Options are how the host runs containers; they come from rockond.toml.
 type Options struct {
 	Engine       string // "docker" or "podman"
@@ -148,7 +113,7 @@ type Network struct {
 	// is not Shared is R's alone and is always removed.
 	Shared bool
 	// UserAdded is true for a Shared network the user joined containers
-	// to (Choices networks, Rockstor's rocknets) and no definition names:
+	// to (model.Choices networks, Rockstor's rocknets) and no definition names:
 	// its unit creates it when missing, labelled SharedNetworkLabel.
 	UserAdded bool
 }
@@ -195,7 +160,7 @@ type Run struct {
 	Opts   []Opt
 	Labels map[string]string
 	// MemoryBytes (0: none) and CPUs ("": none) are the limits chosen
-	// (ContainerChoices).
+	// (model.ContainerChoices).
 	MemoryBytes int64
 	CPUs        string
 }

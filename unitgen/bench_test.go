@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 )
 
 // BenchmarkCompileAll compiles every registry rock-on (sample choices,
@@ -12,7 +13,7 @@ func BenchmarkCompileAll(b *testing.B) {
 	defs := loadRegistry(b)
 	type job struct {
 		def *catalog.RockOn
-		ch  Choices
+		ch  model.Choices
 	}
 	jobs := make([]job, len(defs))
 	for i, d := range defs {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 )
 
 // Engines.
@@ -87,7 +88,7 @@ type netPlan struct {
 	name   string // engine network name
 	unit   string
 	shared bool // named by the definition (--net=NAME), see Network.Shared
-	user   bool // added by the user (Choices networks): created if missing
+	user   bool // added by the user (model.Choices networks): created if missing
 }
 
 // IsDataContainer is the rule that identifies data-only containers
@@ -138,7 +139,7 @@ func CustomConfigEnv(key string) string {
 
 // Compile turns a rock-on definition and the user's choices into unit
 // files and env files. It validates the choices first (see
-// Choices.Validate). Layout:
+// ValidateChoices). Layout:
 //
 //   - rockon-<slug>.target: the unit the user starts, stops and enables
 //     ([Install] WantedBy=multi-user.target); it wants every container.
@@ -157,14 +158,14 @@ func CustomConfigEnv(key string) string {
 //     passed with --env-file: values never appear in unit text.
 //
 // Compile is pure: it reads no file and runs nothing.
-func Compile(def *catalog.RockOn, ch Choices, opt Options) (*Result, error) {
+func Compile(def *catalog.RockOn, ch model.Choices, opt Options) (*Result, error) {
 	res, _, err := compile(def, ch, opt)
 	return res, err
 }
 
 // compile is Compile, also returning the unit models by name (tests read
 // the intended argv of every command line from them).
-func compile(def *catalog.RockOn, ch Choices, opt Options) (*Result, map[string]*unitFile, error) {
+func compile(def *catalog.RockOn, ch model.Choices, opt Options) (*Result, map[string]*unitFile, error) {
 	opt = opt.withDefaults()
 	if opt.Engine != Docker && opt.Engine != Podman {
 		return nil, nil, fmt.Errorf("compiling %q: unknown engine %q (docker or podman)", def.Name, opt.Engine)
@@ -172,14 +173,14 @@ func compile(def *catalog.RockOn, ch Choices, opt Options) (*Result, map[string]
 	if err := checkName(def.Name); err != nil {
 		return nil, nil, fmt.Errorf("compiling %q: %w", def.Name, err)
 	}
-	slug, err := CheckSlug(def.Name)
+	slug, err := model.CheckSlug(def.Name)
 	if err != nil {
 		return nil, nil, fmt.Errorf("compiling %q: %w", def.Name, err)
 	}
 	if len(def.Containers) == 0 {
 		return nil, nil, fmt.Errorf("compiling %q: the definition has no containers", def.Name)
 	}
-	if err := ch.Validate(def, opt); err != nil {
+	if err := ValidateChoices(ch, def, opt); err != nil {
 		return nil, nil, fmt.Errorf("compiling %q: %w", def.Name, err)
 	}
 	g := &generator{def: def, ch: ch, opt: opt, slug: slug, models: map[string]*unitFile{}, volNames: map[string]bool{}}
@@ -208,7 +209,7 @@ func checkName(n string) error {
 
 type generator struct {
 	def      *catalog.RockOn
-	ch       Choices
+	ch       model.Choices
 	opt      Options
 	slug     string
 	ctrs     []*ctrPlan
@@ -233,8 +234,8 @@ func (g *generator) ctr(name string) *ctrPlan {
 
 // network returns the plan of a rock-on network, adding it if new.
 func (g *generator) network(catalogName string) (*netPlan, error) {
-	ns := Slug(catalogName)
-	if ns == "" || len(ns) > MaxSlugLen {
+	ns := model.Slug(catalogName)
+	if ns == "" || len(ns) > model.MaxSlugLen {
 		return nil, fmt.Errorf("network %q: no usable slug", catalogName)
 	}
 	name := "rockon-" + g.slug + "-" + ns
@@ -260,8 +261,8 @@ func (g *generator) sharedNetwork(name string) (*netPlan, error) {
 	if strings.HasPrefix(name, "rockon-") {
 		return nil, fmt.Errorf("network %q: names starting with rockon- are reserved for rockon's own networks", name)
 	}
-	ns := Slug(name)
-	if ns == "" || len(ns) > MaxSlugLen {
+	ns := model.Slug(name)
+	if ns == "" || len(ns) > model.MaxSlugLen {
 		return nil, fmt.Errorf("network %q: no usable slug", name)
 	}
 	for _, n := range g.nets {
@@ -297,7 +298,7 @@ func (g *generator) run() (*Result, error) {
 		if !engineNameRE.MatchString(c.Name) {
 			return nil, fmt.Errorf("container name %q is not a valid engine name", c.Name)
 		}
-		cs, err := CheckSlug(c.Name)
+		cs, err := model.CheckSlug(c.Name)
 		if err != nil {
 			return nil, fmt.Errorf("container %w", err)
 		}
@@ -362,7 +363,7 @@ func (g *generator) run() (*Result, error) {
 		res.Containers = append(res.Containers, ContainerUnit{Name: p.c.Name, Unit: p.unit, Data: p.data, Run: run})
 		res.Volumes = append(res.Volumes, p.named...)
 		if g.opt.Engine == Docker && !p.data {
-			sl := sliceUnit(g.slug, Slug(p.c.Name))
+			sl := sliceUnit(g.slug, model.Slug(p.c.Name))
 			su := g.sliceUnitFile(p)
 			g.models[sl] = su
 			res.Units = append(res.Units, File{Name: sl, Content: su.bytes(), Mode: 0o644})
@@ -654,7 +655,7 @@ func (g *generator) planContainer(p *ctrPlan) error {
 		p.run.Labels = maps.Clone(cc.Labels)
 	}
 	if cc.Memory != "" {
-		// validated: Choices.Validate refused a bad size
+		// validated: ValidateChoices refused a bad size
 		p.run.MemoryBytes, _ = memoryBytes(cc.Memory)
 	}
 	p.run.CPUs = cc.CPUs
@@ -959,7 +960,7 @@ func (g *generator) containerUnitFile(p *ctrPlan) (*unitFile, error) {
 	nets := slices.Clone(p.networks)
 	// The app's processes go in the container's slice (the engine's own
 	// scope under it), the unit too: limits and accounting cover them.
-	slice := sliceUnit(g.slug, Slug(name))
+	slice := sliceUnit(g.slug, model.Slug(name))
 	sv.raw("Slice", slice)
 	create := []string{bin, "create", "--rm", "--name", name, "--cgroup-parent", slice}
 	// A container whose opts name its network gets the others connected:

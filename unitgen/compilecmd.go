@@ -5,7 +5,6 @@ package unitgen
 // returns is its callers' (the daemon, `rockon compile --out`).
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -15,49 +14,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/BurntSushi/toml"
 	"github.com/rockon/rockon/catalog"
 )
-
-// DecodeChoices parses an install-config file (TOML). Keys that Choices
-// does not have are errors naming them, so a typo never goes unnoticed.
-func DecodeChoices(data []byte) (Choices, error) {
-	var ch Choices
-	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&ch)
-	if err != nil {
-		return Choices{}, err
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = strconv.Quote(k.String())
-		}
-		return Choices{}, fmt.Errorf("unknown keys %s", strings.Join(keys, ", "))
-	}
-	return ch, nil
-}
-
-// LoadChoicesFile reads an install-config file.
-func LoadChoicesFile(path string) (Choices, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Choices{}, fmt.Errorf("reading install config: %w", err)
-	}
-	ch, err := DecodeChoices(data)
-	if err != nil {
-		return Choices{}, fmt.Errorf("install config %s: %w", path, err)
-	}
-	return ch, nil
-}
-
-// EncodeChoices writes choices as an install-config file.
-func EncodeChoices(ch Choices) ([]byte, error) {
-	var b bytes.Buffer
-	if err := toml.NewEncoder(&b).Encode(ch); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
 
 // HostOptions are options for this host: the engine's defaults, the owner
 // of a path from stat(2), and the docker group from the group database.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 )
 
 // TestParsePair: pairs read as pflag (podman's and docker's parser) reads
@@ -129,8 +130,8 @@ func TestOptsReachingBeyond(t *testing.T) {
 		if tc.refused == "" && len(probs) > 0 || tc.refused != "" && !strings.Contains(joined, tc.refused) {
 			t.Errorf("%q: problems %q, want %q", tc.opts, probs, tc.refused)
 		}
-		ch := Choices{Consent: tc.consent}
-		err := ch.Validate(def, Options{})
+		ch := model.Choices{Consent: tc.consent}
+		err := ValidateChoices(ch, def, Options{})
 		if (err != nil) != (tc.refused != "") {
 			t.Errorf("%q with consent %q: %v", tc.opts, tc.consent, err)
 		}

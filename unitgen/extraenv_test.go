@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 )
 
 // Variables the definition does not list (TZ) and optional ones left empty
@@ -22,8 +23,8 @@ func TestExtraAndOptionalEnv(t *testing.T) {
 	}
 	def := defs[0]
 	opt := Options{Engine: Podman}
-	ch := Choices{Containers: map[string]ContainerChoices{"web": {Env: map[string]string{"PASSWORD": "s3cret", "TZ": "Europe/Berlin"}}}}
-	if err := ch.Validate(def, opt); err != nil {
+	ch := model.Choices{Containers: map[string]model.ContainerChoices{"web": {Env: map[string]string{"PASSWORD": "s3cret", "TZ": "Europe/Berlin"}}}}
+	if err := ValidateChoices(ch, def, opt); err != nil {
 		t.Fatalf("an optional variable left empty and an extra TZ refused: %v", err)
 	}
 	res, err := Compile(def, ch, opt)
@@ -45,13 +46,13 @@ func TestExtraAndOptionalEnv(t *testing.T) {
 
 	// A required one is still required.
 	ch.Containers["web"].Env["PASSWORD"] = ""
-	if err := ch.Validate(def, opt); err == nil || !strings.Contains(err.Error(), "PASSWORD") {
+	if err := ValidateChoices(ch, def, opt); err == nil || !strings.Contains(err.Error(), "PASSWORD") {
 		t.Errorf("a missing required value: %v", err)
 	}
 	ch.Containers["web"].Env["PASSWORD"] = "x"
 	for key, val := range map[string]string{"1TZ": "x", "T Z": "x", "A=B": "x", "TZ": "a\nExecStartPre=/bin/sh"} {
-		bad := Choices{Containers: map[string]ContainerChoices{"web": {Env: map[string]string{"PASSWORD": "x", key: val}}}}
-		if err := bad.Validate(def, opt); err == nil || !strings.Contains(err.Error(), "environment variable") {
+		bad := model.Choices{Containers: map[string]model.ContainerChoices{"web": {Env: map[string]string{"PASSWORD": "x", key: val}}}}
+		if err := ValidateChoices(bad, def, opt); err == nil || !strings.Contains(err.Error(), "environment variable") {
 			t.Errorf("extra %q=%q: %v", key, val, err)
 		}
 	}

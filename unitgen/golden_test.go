@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -53,9 +54,13 @@ func TestGolden(t *testing.T) {
 	for _, defFile := range cases {
 		dir := filepath.Dir(defFile)
 		def := loadDef(t, defFile)
-		ch, err := LoadChoicesFile(filepath.Join(dir, "install.toml"))
+		data, err := os.ReadFile(filepath.Join(dir, "install.toml"))
 		if err != nil {
 			t.Fatal(err)
+		}
+		ch, err := model.DecodeChoices(data)
+		if err != nil {
+			t.Fatalf("%s: %v", dir, err)
 		}
 		for _, engine := range []string{Docker, Podman} {
 			t.Run(filepath.Base(dir)+"/"+engine, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 )
 
 // VolumeLabel is the label rockon's units put on the named volumes they
@@ -118,14 +119,14 @@ func (g *generator) planImageVolumes(p *ctrPlan, mapped []string, taken map[stri
 		mapped = append(mapped, mappedPaths(o.c)...)
 		mapped = append(mapped, g.imageVolumePaths(src)...)
 	}
-	cslug := Slug(p.c.Name)
+	cslug := model.Slug(p.c.Name)
 	var out []NamedVolume
 	for _, d := range declared {
 		if slices.Contains(mapped, d) {
 			continue
 		}
-		name := "rockon-" + g.slug + "-" + cslug + "-" + Slug(d)
-		if Slug(d) == "" || len(name) > 128 || taken[name] {
+		name := "rockon-" + g.slug + "-" + cslug + "-" + model.Slug(d)
+		if model.Slug(d) == "" || len(name) > 128 || taken[name] {
 			// a path of symbols only, a very long one, or two paths with
 			// the same slug (/a-b and /a/b): the path's hash keeps the
 			// name stable and unique

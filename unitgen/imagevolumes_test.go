@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 )
 
 // TestImageVolumes: every VOLUME an image declares that nothing mounts
@@ -24,7 +25,7 @@ func TestImageVolumes(t *testing.T) {
 				Opts: []catalog.Pair{{"--volumes-from", "ovpn-data"}}},
 		},
 	}
-	ch := Choices{Containers: map[string]ContainerChoices{"mongo": {Volumes: map[string]string{"/data": "/srv/d", "/cfg/": "/srv/c"}}}, Consent: []string{ConsentHostPaths}}
+	ch := model.Choices{Containers: map[string]model.ContainerChoices{"mongo": {Volumes: map[string]string{"/data": "/srv/d", "/cfg/": "/srv/c"}}}, Consent: []string{ConsentHostPaths}}
 	for _, engine := range []string{Docker, Podman} {
 		t.Run(engine, func(t *testing.T) {
 			opt := goldenOptions(engine)
@@ -99,7 +100,7 @@ func TestUIDFromFirstVolumeInDefinitionOrder(t *testing.T) {
 	opt := goldenOptions(Podman)
 	var asked []string
 	opt.PathOwner = func(p string) (int, int, error) { asked = append(asked, p); return 1234, 100, nil }
-	ch := Choices{Containers: map[string]ContainerChoices{"app": {Volumes: map[string]string{"/zconfig": "/srv/config", "/amedia": "/srv/media"}}}}
+	ch := model.Choices{Containers: map[string]model.ContainerChoices{"app": {Volumes: map[string]string{"/zconfig": "/srv/config", "/amedia": "/srv/media"}}}}
 	_, models, err := compile(defs[0], ch, opt)
 	if err != nil {
 		t.Fatal(err)

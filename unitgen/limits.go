@@ -6,9 +6,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/rockon/rockon/model"
 )
 
-// Resource limits (ContainerChoices.Memory and CPUs) are systemd's: the
+// Resource limits (model.ContainerChoices.Memory and CPUs) are systemd's: the
 // app's processes are inside the container's unit (podman,
 // --cgroups=split) or the container's slice (docker, --cgroup-parent), so
 // MemoryMax= and CPUQuota= reach them, and systemd accounts for them.
@@ -50,7 +52,7 @@ func cpuQuota(v string) (string, error) {
 // engineLimitArgs are the engine flags carrying the container's limits
 // (validated earlier): the memory in bytes, so that no suffix is read
 // differently by podman, docker and systemd.
-func engineLimitArgs(cc ContainerChoices) []string {
+func engineLimitArgs(cc model.ContainerChoices) []string {
 	var args []string
 	if cc.Memory != "" {
 		b, _ := memoryBytes(cc.Memory)
@@ -78,7 +80,7 @@ func SlicePrefix(slug string) string {
 }
 
 // limitLines writes the container's limits into a [Service] or [Slice].
-func (g *generator) limitLines(s *section, cc ContainerChoices) {
+func (g *generator) limitLines(s *section, cc model.ContainerChoices) {
 	if cc.Memory != "" {
 		s.raw("MemoryMax", cc.Memory)
 	}
@@ -92,7 +94,7 @@ func (g *generator) limitLines(s *section, cc ContainerChoices) {
 // container's scope in it (--cgroup-parent with the systemd cgroup
 // driver), so the limits and systemd's accounting cover the app.
 func (g *generator) sliceUnitFile(p *ctrPlan) *unitFile {
-	name := sliceUnit(g.slug, Slug(p.c.Name))
+	name := sliceUnit(g.slug, model.Slug(p.c.Name))
 	u := &unitFile{comments: header(name)}
 	s := g.commonUnit(u, "Rock-on "+g.def.Name+": processes of container "+p.c.Name)
 	s.raw(OwnershipKey+"-Container", p.c.Name)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 )
 
 func TestIsUserNetwork(t *testing.T) {
@@ -53,7 +54,7 @@ func sharedNetDef() *catalog.RockOn {
 func TestSharedNetwork(t *testing.T) {
 	for _, engine := range []string{Docker, Podman} {
 		t.Run(engine, func(t *testing.T) {
-			ch := Choices{Containers: map[string]ContainerChoices{"ui": {Networks: []string{"extra"}}}}
+			ch := model.Choices{Containers: map[string]model.ContainerChoices{"ui": {Networks: []string{"extra"}}}}
 			res, models, err := compile(sharedNetDef(), ch, goldenOptions(engine))
 			if err != nil {
 				t.Fatal(err)
@@ -136,7 +137,7 @@ func TestSharedNetworkRefused(t *testing.T) {
 		def := &catalog.RockOn{Name: "Bad Net", Containers: []catalog.Container{
 			{Name: "c", Image: "example/c", Opts: []catalog.Pair{{"--net", name}}},
 		}}
-		if _, err := Compile(def, Choices{}, goldenOptions(Podman)); err == nil || !strings.Contains(err.Error(), "network") {
+		if _, err := Compile(def, model.Choices{}, goldenOptions(Podman)); err == nil || !strings.Contains(err.Error(), "network") {
 			t.Errorf("--net %q: err = %v, want a refusal naming the network", name, err)
 		}
 	}
@@ -150,7 +151,7 @@ func TestSharedNetworkAcrossRockOns(t *testing.T) {
 		def := &catalog.RockOn{Name: n, Containers: []catalog.Container{
 			{Name: strings.ToLower(n), Image: "example/c", Opts: []catalog.Pair{{"--network=common", ""}}},
 		}}
-		res, err := Compile(def, Choices{}, goldenOptions(Docker))
+		res, err := Compile(def, model.Choices{}, goldenOptions(Docker))
 		if err != nil {
 			t.Fatal(err)
 		}

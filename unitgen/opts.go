@@ -15,7 +15,7 @@ import (
 func droppedFlag(flag string) bool { return catalog.DroppedOpt(flag) != "" }
 
 // Consent tokens. A definition whose opts ask for one of these privileges
-// is refused unless Choices.Consent lists the token; RequiredConsent tells
+// is refused unless model.Choices.Consent lists the token; RequiredConsent tells
 // which tokens a definition needs, so the CLI and the daemon can show them.
 const (
 	// ConsentPrivileged: --privileged (any spelling but =false): the
@@ -406,7 +406,7 @@ func checkDefinitionOpts(def *catalog.RockOn) (need, problems []string) {
 
 // RequiredConsent lists, sorted, the consent tokens the definition's opts
 // need (see the Consent* constants). Installing it requires every one of
-// them in Choices.Consent.
+// them in model.Choices.Consent.
 func RequiredConsent(def *catalog.RockOn) []string {
 	need, _ := checkDefinitionOpts(def)
 	return need
@@ -415,7 +415,7 @@ func RequiredConsent(def *catalog.RockOn) []string {
 // OptProblems lists what refuses the definition's opts whatever the
 // consent: an option rockon does not accept (named), a value the engine
 // would read differently, a relative or named-volume source, another
-// rock-on's container. Choices.Validate reports them.
+// rock-on's container. ValidateChoices reports them.
 func OptProblems(def *catalog.RockOn) []string {
 	_, probs := checkDefinitionOpts(def)
 	return probs

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 )
 
 // published is one -p mapping.
@@ -19,7 +20,7 @@ type published struct {
 // resolvedPorts returns the container's published ports: every port of the
 // definition (per protocol) with the host port the user chose, or the
 // definition's default; 0 means not published.
-func resolvedPorts(c *catalog.Container, cc ContainerChoices) []published {
+func resolvedPorts(c *catalog.Container, cc model.ContainerChoices) []published {
 	var out []published
 	for _, p := range c.Ports {
 		for _, proto := range p.Protocols() {
@@ -58,7 +59,7 @@ type TakenPort struct {
 // conflict all the same. A host port given twice is listed once, for its
 // last use. The daemon refuses an install or reconfigure whose ports are
 // another rock-on's or bound on the host.
-func TakenPorts(def *catalog.RockOn, ch Choices) []TakenPort {
+func TakenPorts(def *catalog.RockOn, ch model.Choices) []TakenPort {
 	byHost := map[catalog.HostPort]TakenPort{}
 	for i := range def.Containers {
 		c := &def.Containers[i]

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 )
 
 func TestTakenPorts(t *testing.T) {
@@ -13,7 +14,7 @@ func TestTakenPorts(t *testing.T) {
 		{Name: "dns", Image: "img", Tag: "1", LaunchOrder: 2, Ports: []catalog.Port{{ContainerPort: 53, HostDefault: 53}}},
 		{Name: "raw", Image: "img", Tag: "1", LaunchOrder: 3, Opts: []catalog.Pair{{"-p", "9000-9001:9000/udp"}, {"--publish=127.0.0.1:9100:9100", ""}, {"-p", "9200"}}},
 	}}
-	ch := Choices{Containers: map[string]ContainerChoices{
+	ch := model.Choices{Containers: map[string]model.ContainerChoices{
 		"web": {Ports: map[string]int{"80": 8081}},
 		"dns": {Ports: map[string]int{"53/udp": 0, "53/tcp": 5353}},
 	}}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 )
 
 // DefaultSampleRoot is where SampleChoices puts volumes when no root is
@@ -22,14 +23,14 @@ const DefaultSampleRoot = "/srv/rockon-sample"
 //     "sample-<name>" (name as written in the definition);
 //   - devices: none passed (a device path may not exist on the host);
 //   - consent: everything the definition needs (RequiredConsent).
-func SampleChoices(def *catalog.RockOn, sampleRoot string) Choices {
+func SampleChoices(def *catalog.RockOn, sampleRoot string) model.Choices {
 	if sampleRoot == "" {
 		sampleRoot = DefaultSampleRoot
 	}
-	ch := Choices{Containers: map[string]ContainerChoices{}, Consent: RequiredConsent(def)}
+	ch := model.Choices{Containers: map[string]model.ContainerChoices{}, Consent: RequiredConsent(def)}
 	for i := range def.Containers {
 		c := &def.Containers[i]
-		cc := ContainerChoices{}
+		cc := model.ContainerChoices{}
 		for _, p := range c.Ports {
 			if cc.Ports == nil {
 				cc.Ports = map[string]int{}
@@ -40,11 +41,11 @@ func SampleChoices(def *catalog.RockOn, sampleRoot string) Choices {
 			if cc.Volumes == nil {
 				cc.Volumes = map[string]string{}
 			}
-			leaf := Slug(v.Path)
+			leaf := model.Slug(v.Path)
 			if leaf == "" {
 				leaf = "root"
 			}
-			cc.Volumes[v.Path] = path.Join(sampleRoot, Slug(def.Name), Slug(c.Name), leaf)
+			cc.Volumes[v.Path] = path.Join(sampleRoot, model.Slug(def.Name), model.Slug(c.Name), leaf)
 		}
 		for _, e := range c.Env {
 			if cc.Env == nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/sandbox"
 )
 
@@ -49,7 +50,7 @@ func testNamedNetwork(t *testing.T, s *sandbox.Sandbox, engine string) {
 			Opts:  []catalog.Pair{{"--network", netName}}},
 	}}
 	opt := sandboxOptions(engine)
-	res, err := Compile(def, Choices{}, opt)
+	res, err := Compile(def, model.Choices{}, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func testLink(t *testing.T, s *sandbox.Sandbox, engine string) {
 			Opts:  []catalog.Pair{{"--link", "lk-db:database"}}},
 	}}
 	opt := sandboxOptions(engine)
-	res, err := Compile(def, Choices{}, opt)
+	res, err := Compile(def, model.Choices{}, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +216,7 @@ func testArgv(t *testing.T, s *sandbox.Sandbox, engine string) {
 			Env:     []catalog.Env{{Name: "V1", Label: "v1"}, {Name: "V2", Label: "v2"}},
 			CmdArgs: []catalog.Pair{{a1, a2}, {a3, ""}},
 		}}}
-		ch := Choices{Containers: map[string]ContainerChoices{"prop": {
+		ch := model.Choices{Containers: map[string]model.ContainerChoices{"prop": {
 			Volumes: map[string]string{"/vol": dir},
 			Env:     map[string]string{"V1": v1, "V2": v2},
 			Labels:  map[string]string{lk: lv},
@@ -307,7 +308,7 @@ func e2eDef() *catalog.RockOn {
 func testEndToEnd(t *testing.T, s *sandbox.Sandbox, engine string) {
 	opt := sandboxOptions(engine)
 	def := e2eDef()
-	ch := Choices{Containers: map[string]ContainerChoices{"e2e-web": {Volumes: map[string]string{"/data": "e2e-web"}}}}
+	ch := model.Choices{Containers: map[string]model.ContainerChoices{"e2e-web": {Volumes: map[string]string{"/data": "e2e-web"}}}}
 	s.Run(t, "mkdir", "-p", "/srv/rockon/shares/e2e-web")
 	res, err := Compile(def, ch, opt)
 	if err != nil {

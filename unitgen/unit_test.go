@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 )
 
 func TestQuoteExecWord(t *testing.T) {
@@ -42,32 +43,6 @@ func TestQuoteExecWord(t *testing.T) {
 	}
 }
 
-func TestSlug(t *testing.T) {
-	for in, want := range map[string]string{
-		"Folding@home":           "foldingathome",
-		"Netdata (official)":     "netdata-official",
-		"Seafile v12":            "seafile-v12",
-		"plex-linuxserver.io":    "plex-linuxserver-io",
-		"Transmission - OpenVPN": "transmission-openvpn",
-		"  --Äpfel & Birnen+ ":   "pfel-and-birnenplus",
-		"2FAuth":                 "2fauth",
-		"%%%":                    "",
-	} {
-		if got := Slug(in); got != want {
-			t.Errorf("Slug(%q) = %q, want %q", in, got, want)
-		}
-	}
-	if _, err := CheckSlug("!!!"); err == nil {
-		t.Error("CheckSlug accepted a name without letters")
-	}
-	if _, err := CheckSlug(strings.Repeat("a", MaxSlugLen+1)); err == nil {
-		t.Error("CheckSlug accepted a too long name")
-	}
-	if s, err := CheckSlug("Immich"); err != nil || s != "immich" {
-		t.Errorf("CheckSlug(Immich) = %q, %v", s, err)
-	}
-}
-
 // testDef is a small definition built by hand.
 func testDef() *catalog.RockOn {
 	uid, gid := -1, -2
@@ -90,9 +65,9 @@ func testDef() *catalog.RockOn {
 	}
 }
 
-func testChoices() Choices {
-	return Choices{
-		Containers: map[string]ContainerChoices{
+func testChoices() model.Choices {
+	return model.Choices{
+		Containers: map[string]model.ContainerChoices{
 			"db":  {Volumes: map[string]string{"/var/lib/db": "db-share"}},
 			"web": {Volumes: map[string]string{"/data": "/mnt2/web data"}, Env: map[string]string{"TOKEN": "t", "MODE": "user"}, Ports: map[string]int{"53/udp": 0}},
 		},
@@ -169,8 +144,8 @@ func TestCompileHandBuilt(t *testing.T) {
 
 func TestValidateErrors(t *testing.T) {
 	def := testDef()
-	ch := Choices{
-		Containers: map[string]ContainerChoices{
+	ch := model.Choices{
+		Containers: map[string]model.ContainerChoices{
 			"nope": {},
 			"web": {
 				Ports:   map[string]int{"81": 1, "80": 70000, "53/sctp": 1},
@@ -182,7 +157,7 @@ func TestValidateErrors(t *testing.T) {
 		},
 		CustomConfig: map[string]string{"unknown": "x"},
 	}
-	err := ch.Validate(def, Options{})
+	err := ValidateChoices(ch, def, Options{})
 	var ce *ChoicesError
 	if !errors.As(err, &ce) {
 		t.Fatalf("err = %v, want *ChoicesError", err)
@@ -227,7 +202,7 @@ func TestPortDuplicates(t *testing.T) {
 	def := testDef()
 	ch := testChoices()
 	ch.Containers["web"].Ports["80"] = 5353 // collides with 53 -> 5353/tcp
-	err := ch.Validate(def, Options{})
+	err := ValidateChoices(ch, def, Options{})
 	if err == nil || !strings.Contains(err.Error(), "host port 5353/tcp is used twice") {
 		t.Errorf("err = %v", err)
 	}
@@ -261,13 +236,13 @@ func TestConsent(t *testing.T) {
 		if got := RequiredConsent(def); !slices.Equal(got, tc.want) {
 			t.Errorf("RequiredConsent(%q) = %q, want %q", tc.opts, got, tc.want)
 		}
-		ch := Choices{}
-		err := ch.Validate(def, Options{})
+		ch := model.Choices{}
+		err := ValidateChoices(ch, def, Options{})
 		if (err != nil) != (len(tc.want) > 0) {
 			t.Errorf("%q without consent: err = %v", tc.opts, err)
 		}
 		ch.Consent = tc.want
-		if err := ch.Validate(def, Options{}); err != nil {
+		if err := ValidateChoices(ch, def, Options{}); err != nil {
 			t.Errorf("%q with consent %q: %v", tc.opts, tc.want, err)
 		}
 	}
@@ -283,25 +258,6 @@ func TestDataContainerRule(t *testing.T) {
 		if got := IsDataContainer(def, &def.Containers[i]); got != want {
 			t.Errorf("IsDataContainer(%s) = %v, want %v", def.Containers[i].Name, got, want)
 		}
-	}
-}
-
-func TestDecodeChoices(t *testing.T) {
-	ch, err := DecodeChoices([]byte("consent = [\"privileged\"]\n[containers.a.ports]\n80 = 8080\n[containers.a.env]\nK = \"v\"\n[custom_config]\ns = \"x\"\n"))
-	if err != nil || ch.Containers["a"].Ports["80"] != 8080 || ch.Containers["a"].Env["K"] != "v" || ch.CustomConfig["s"] != "x" || ch.Consent[0] != "privileged" {
-		t.Errorf("DecodeChoices = %+v, %v", ch, err)
-	}
-	_, err = DecodeChoices([]byte("[containers.a]\nport = 1\n[extra]\nx = 1\n"))
-	if err == nil || !strings.Contains(err.Error(), `"containers.a.port"`) || !strings.Contains(err.Error(), `"extra`) {
-		t.Errorf("unknown keys: err = %v", err)
-	}
-	enc, err := EncodeChoices(testChoices())
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := DecodeChoices(enc)
-	if err != nil || back.Containers["web"].Volumes["/data"] != "/mnt2/web data" {
-		t.Errorf("round trip: %+v, %v", back, err)
 	}
 }
 
@@ -441,7 +397,7 @@ func TestCompileRefusesBadNames(t *testing.T) {
 }
 
 func TestValidateDefaultSharesRoot(t *testing.T) {
-	if err := testChoices().Validate(testDef(), Options{}); err != nil {
+	if err := ValidateChoices(testChoices(), testDef(), Options{}); err != nil {
 		t.Errorf("share names with default options: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 )
 
 // ChoicesError lists everything wrong with a set of choices, so that a user
@@ -125,7 +126,7 @@ func HostPath(choice, sharesRoot string) (string, error) {
 	return choice, nil
 }
 
-// portKey parses a Choices port key: "2283" or "53/udp".
+// portKey parses a model.Choices port key: "2283" or "53/udp".
 func portKey(k string) (port int, proto string, ok bool) {
 	num, proto, _ := strings.Cut(k, "/")
 	n, err := strconv.Atoi(num)
@@ -146,7 +147,7 @@ func portKey(k string) (port int, proto string, ok bool) {
 // environment, custom_config) must be given, every value must be safe to
 // pass, and every consent the definition needs must be granted. All
 // problems are reported together in a *ChoicesError.
-func (ch Choices) Validate(def *catalog.RockOn, opt Options) error {
+func ValidateChoices(ch model.Choices, def *catalog.RockOn, opt Options) error {
 	opt = opt.withDefaults()
 	var probs, missing []string
 	bad := func(format string, a ...any) { probs = append(probs, fmt.Sprintf(format, a...)) }

@@ -13,8 +13,8 @@ import (
 
 	"github.com/rockon/rockon/backup"
 	rdbus "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/state"
-	"github.com/rockon/rockon/unitgen"
 )
 
 // backupCmd writes rockond's backup (configuration, every installed
@@ -90,13 +90,14 @@ func (a *app) restore(c *cli.Context) error {
 		fmt.Fprintf(a.o.out, "%s: %s\n", sanitizeCell(name), sanitizeCell(fmt.Sprintf(format, args...)))
 	}
 	for _, r := range sel {
-		cfg, err := encodeChoices(&r.Choices)
+		b, err := model.EncodeChoices(r.Choices)
 		if err != nil {
-			return err
+			return fmt.Errorf("encoding the choices of %s: %w", r.Name, err)
 		}
+		cfg := string(b)
 		start := r.Desired == state.DesiredOn
 		want := string(r.Desired)
-		if isInstalled[unitgen.Slug(r.Name)] {
+		if isInstalled[model.Slug(r.Name)] {
 			if !replace {
 				say(r.Name, "left alone: already installed (--replace installs it again from the backup)")
 				continue

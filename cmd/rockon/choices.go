@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/rockon/rockon/catalog"
-	"github.com/rockon/rockon/unitgen"
+	"github.com/rockon/rockon/model"
 )
 
 // choiceArgs are the raw values of the choice flags of install and
@@ -27,7 +27,7 @@ func (a choiceArgs) empty() bool {
 // applyChoiceArgs resolves the flags against the definition and writes
 // them into ch, overriding what ch had. Every error is a usage error that
 // names the flag and what to write instead.
-func applyChoiceArgs(def *catalog.RockOn, ch *unitgen.Choices, a choiceArgs) error {
+func applyChoiceArgs(def *catalog.RockOn, ch *model.Choices, a choiceArgs) error {
 	for _, arg := range a.ports {
 		key, val, err := splitKV("--port", arg, "C=H")
 		if err != nil {
@@ -170,10 +170,10 @@ func applyChoiceArgs(def *catalog.RockOn, ch *unitgen.Choices, a choiceArgs) err
 	for _, lim := range []struct {
 		flag string
 		args []string
-		set  func(*unitgen.ContainerChoices, string)
+		set  func(*model.ContainerChoices, string)
 	}{
-		{"--memory", a.memory, func(cc *unitgen.ContainerChoices, v string) { cc.Memory = v }},
-		{"--cpus", a.cpus, func(cc *unitgen.ContainerChoices, v string) { cc.CPUs = v }},
+		{"--memory", a.memory, func(cc *model.ContainerChoices, v string) { cc.Memory = v }},
+		{"--cpus", a.cpus, func(cc *model.ContainerChoices, v string) { cc.CPUs = v }},
 	} {
 		for _, arg := range lim.args {
 			cname, val := splitContainer(def, arg)
@@ -229,9 +229,9 @@ func contains(s []string, v string) bool {
 	return false
 }
 
-func containerChoices(ch *unitgen.Choices, name string) unitgen.ContainerChoices {
+func containerChoices(ch *model.Choices, name string) model.ContainerChoices {
 	if ch.Containers == nil {
-		ch.Containers = map[string]unitgen.ContainerChoices{}
+		ch.Containers = map[string]model.ContainerChoices{}
 	}
 	return ch.Containers[name]
 }
@@ -475,7 +475,7 @@ func (m missingChoice) flag(value string) string {
 // then ports, volumes, env, devices; custom config last), the values the
 // definition asks for that ch does not give. hostDefaults maps
 // "container/portkey" to a suggested free host port.
-func missingChoices(def *catalog.RockOn, ch *unitgen.Choices, hostDefaults map[string]int) []missingChoice {
+func missingChoices(def *catalog.RockOn, ch *model.Choices, hostDefaults map[string]int) []missingChoice {
 	var out []missingChoice
 	for _, c := range def.Containers {
 		cc := ch.Containers[c.Name]
@@ -530,7 +530,7 @@ func missingChoices(def *catalog.RockOn, ch *unitgen.Choices, hostDefaults map[s
 }
 
 // setChoice records the answer to a missing choice.
-func setChoice(ch *unitgen.Choices, m missingChoice, value string) error {
+func setChoice(ch *model.Choices, m missingChoice, value string) error {
 	if m.kind == "custom" {
 		if ch.CustomConfig == nil {
 			ch.CustomConfig = map[string]string{}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rockon/rockon/catalog"
 	rdbus "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/unitgen"
 )
 
@@ -49,7 +50,7 @@ func decodeTestDef(t *testing.T) *catalog.RockOn {
 
 func TestApplyChoiceArgs(t *testing.T) {
 	def := decodeTestDef(t)
-	ch := &unitgen.Choices{}
+	ch := &model.Choices{}
 	err := applyChoiceArgs(def, ch, choiceArgs{
 		ports:    []string{"53/udp=5300", "a:8080=18000", "b:8080=0"},
 		volumes:  []string{"/data=/srv/d", "b:/extra=media"},
@@ -63,8 +64,8 @@ func TestApplyChoiceArgs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &unitgen.Choices{
-		Containers: map[string]unitgen.ContainerChoices{
+	want := &model.Choices{
+		Containers: map[string]model.ContainerChoices{
 			"a": {
 				Ports:   map[string]int{"53/udp": 5300, "8080": 18000},
 				Volumes: map[string]string{"/data": "/srv/d"},
@@ -88,7 +89,7 @@ func TestApplyChoiceArgs(t *testing.T) {
 	}
 	// The result is valid for unitgen, which checks names the same way.
 	// Variables the definition does not list (TZ, PUID) included.
-	if err := ch.Validate(def, unitgen.Options{SharesRoot: "/mnt2"}); err != nil && !strings.Contains(err.Error(), "consent") {
+	if err := unitgen.ValidateChoices(*ch, def, unitgen.Options{SharesRoot: "/mnt2"}); err != nil && !strings.Contains(err.Error(), "consent") {
 		t.Errorf("unitgen refuses the choices: %v", err)
 	}
 }
@@ -111,7 +112,7 @@ func TestApplyChoiceArgsErrors(t *testing.T) {
 		{choiceArgs{unpublish: []string{"7"}}, "--unpublish 7: Pair has no container port 7"},
 	}
 	for _, tt := range tests {
-		err := applyChoiceArgs(def, &unitgen.Choices{}, tt.args)
+		err := applyChoiceArgs(def, &model.Choices{}, tt.args)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%+v: error %v, want %q", tt.args, err, tt.want)
 			continue
@@ -124,7 +125,7 @@ func TestApplyChoiceArgsErrors(t *testing.T) {
 
 func TestMissingChoices(t *testing.T) {
 	def := decodeTestDef(t)
-	ch := &unitgen.Choices{}
+	ch := &model.Choices{}
 	if err := applyChoiceArgs(def, ch, choiceArgs{ports: []string{"53/tcp=53"}, envs: []string{"TOKEN=x"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -159,13 +160,13 @@ func TestDaemonErrorCodes(t *testing.T) {
 		line string
 	}{
 		{rdbus.ErrDaemonNotRunning, exitUnreachable, "rockond is not running; start it with: systemctl start rockon"},
-		{fmt.Errorf("%w: x", rdbus.ErrNoSuchRockOn), exitNotFound, `no rock-on named "Plex" in the catalog; see rockon search`},
-		{fmt.Errorf("%w: x", rdbus.ErrNotInstalled), exitNotFound, "Plex is not installed; install it with: rockon install Plex"},
-		{fmt.Errorf("%w: uid 1000", rdbus.ErrAccessDenied), exitDenied, "access denied: "},
-		{fmt.Errorf("%w: update is in progress", rdbus.ErrBusy), exitBusy, "try again when it has finished"},
-		{fmt.Errorf("%w: env X is missing", rdbus.ErrInvalidArgs), exitUsage, "env X is missing"},
-		{fmt.Errorf("%w: port 1/tcp is used", rdbus.ErrPortInUse), exitUsage, "port 1/tcp is used"},
-		{fmt.Errorf("%w: x", rdbus.ErrAlreadyInstalled), exitFailed, "Plex is already installed; change it with: rockon reconfigure Plex"},
+		{fmt.Errorf("%w: x", model.ErrNoSuchRockOn), exitNotFound, `no rock-on named "Plex" in the catalog; see rockon search`},
+		{fmt.Errorf("%w: x", model.ErrNotInstalled), exitNotFound, "Plex is not installed; install it with: rockon install Plex"},
+		{fmt.Errorf("%w: uid 1000", model.ErrAccessDenied), exitDenied, "access denied: "},
+		{fmt.Errorf("%w: update is in progress", model.ErrBusy), exitBusy, "try again when it has finished"},
+		{fmt.Errorf("%w: env X is missing", model.ErrInvalidArgs), exitUsage, "env X is missing"},
+		{fmt.Errorf("%w: port 1/tcp is used", model.ErrPortInUse), exitUsage, "port 1/tcp is used"},
+		{fmt.Errorf("%w: x", model.ErrAlreadyInstalled), exitFailed, "Plex is already installed; change it with: rockon reconfigure Plex"},
 		{errors.New("pull failed"), exitFailed, "pull failed"},
 	}
 	for _, tt := range tests {

@@ -11,13 +11,14 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/state"
 	"github.com/rockon/rockon/unitgen"
 )
 
 // compileOne compiles one rock-on's units; invalid choices are usage
 // errors (the user fixes the config file or flags).
-func compileOne(def *catalog.RockOn, ch unitgen.Choices, opt unitgen.Options) (*unitgen.Result, error) {
+func compileOne(def *catalog.RockOn, ch model.Choices, opt unitgen.Options) (*unitgen.Result, error) {
 	res, err := unitgen.Compile(def, ch, opt)
 	if err != nil {
 		var ce *unitgen.ChoicesError
@@ -149,7 +150,7 @@ func (a *app) compile(c *cli.Context) error {
 			}
 			return notFoundErrorf("no rock-on named %q in %s", name, c.String("catalog"))
 		}
-		ch := unitgen.Choices{}
+		ch := model.Choices{}
 		if sample {
 			ch = unitgen.SampleChoices(def, c.String("sample-root"))
 		} else if f := c.String("config"); f != "" {

@@ -6,9 +6,8 @@ import (
 	"fmt"
 
 	"github.com/BurntSushi/toml"
+	"github.com/rockon/rockon/model"
 	"github.com/urfave/cli/v2"
-
-	"github.com/rockon/rockon/unitgen"
 )
 
 // hiddenValue replaces environment and custom-configuration values
@@ -24,7 +23,7 @@ func (a *app) config(ctx context.Context, c *cli.Context, d daemonClient, name s
 	if err != nil {
 		return daemonError(err, name)
 	}
-	var ch unitgen.Choices
+	var ch model.Choices
 	if _, err := toml.Decode(text, &ch); err != nil {
 		return fmt.Errorf("reading the settings of %s from rockond: %w", name, err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rockon/rockon/catalog"
 	rdbus "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/model"
 )
 
 // daemonClient is the part of the daemon's D-Bus client the commands use.
@@ -28,7 +29,7 @@ type daemonClient interface {
 	Restore(ctx context.Context, name, definition, config string, start, dryRun bool, w rdbus.Watcher) error
 	Status(ctx context.Context, name string) (rdbus.Properties, error)
 	StatusAll(ctx context.Context) ([]rdbus.Properties, error)
-	Install(ctx context.Context, name, config string, start bool, w rdbus.Watcher) error
+	InstallChoices(ctx context.Context, name string, ch model.Choices, start bool, w rdbus.Watcher) error
 	Uninstall(ctx context.Context, name string, w rdbus.Watcher) error
 	UninstallRemovingImages(ctx context.Context, name string, w rdbus.Watcher) error
 	UninstallWith(ctx context.Context, name string, removeImages, purge bool, w rdbus.Watcher) error
@@ -38,7 +39,7 @@ type daemonClient interface {
 	Update(ctx context.Context, name string, w rdbus.Watcher) error
 	CheckUpdates(ctx context.Context, names []string) ([]rdbus.UpdateCheck, error)
 	AutoUpdate(ctx context.Context) ([]string, error)
-	Reconfigure(ctx context.Context, name, config string, w rdbus.Watcher) error
+	ReconfigureChoices(ctx context.Context, name string, ch model.Choices, w rdbus.Watcher) error
 	Diagnose(ctx context.Context) ([]rdbus.Check, error)
 }
 
@@ -134,28 +135,28 @@ func daemonError(err error, name string) error {
 		return withCode(exitUnreachable, errors.New(startHint))
 	case errors.Is(err, context.Canceled):
 		return withCode(exitFailed, errors.New("interrupted; the operation goes on in rockond (see rockon status)"))
-	case errors.Is(err, rdbus.ErrNoSuchRockOn):
+	case errors.Is(err, model.ErrNoSuchRockOn):
 		if name != "" {
 			return withCode(exitNotFound, &unknownRockOn{name: name})
 		}
 		return withCode(exitNotFound, errors.New(msg))
-	case errors.Is(err, rdbus.ErrNotInstalled):
+	case errors.Is(err, model.ErrNotInstalled):
 		if name != "" {
 			return withCode(exitNotFound, fmt.Errorf("%s is not installed; install it with: rockon install %s", name, shellQuote(name)))
 		}
 		return withCode(exitNotFound, errors.New(msg))
-	case errors.Is(err, rdbus.ErrAccessDenied):
+	case errors.Is(err, model.ErrAccessDenied):
 		return withCode(exitDenied, fmt.Errorf("access denied: %s; run as root or get the polkit authorization", msg))
-	case errors.Is(err, rdbus.ErrBusy):
+	case errors.Is(err, model.ErrBusy):
 		return withCode(exitBusy, fmt.Errorf("%s; try again when it has finished", msg))
-	case errors.Is(err, rdbus.ErrPortInUse):
+	case errors.Is(err, model.ErrPortInUse):
 		if !strings.Contains(msg, "--port") {
 			msg += "; choose another host port with --port C=H"
 		}
 		return withCode(exitUsage, errors.New(msg))
-	case errors.Is(err, rdbus.ErrInvalidArgs):
+	case errors.Is(err, model.ErrInvalidArgs):
 		return withCode(exitUsage, errors.New(msg))
-	case errors.Is(err, rdbus.ErrAlreadyInstalled):
+	case errors.Is(err, model.ErrAlreadyInstalled):
 		if name != "" {
 			return withCode(exitFailed, fmt.Errorf("%s is already installed; change it with: rockon reconfigure %s", name, shellQuote(name)))
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rockon/rockon/catalog"
 	rdbus "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/state"
 	"github.com/rockon/rockon/unitgen"
 )
@@ -31,27 +32,17 @@ func readChoiceArgs(c *cli.Context) choiceArgs {
 	}
 }
 
-// encodeChoices renders choices as install-config TOML, the format the
-// daemon's Install and Reconfigure take.
-func encodeChoices(ch *unitgen.Choices) (string, error) {
-	b, err := unitgen.EncodeChoices(*ch)
-	if err != nil {
-		return "", fmt.Errorf("encoding the choices: %w", err)
-	}
-	return string(b), nil
-}
-
 // decodeChoices parses install-config TOML; unknown keys are errors, so
 // that a typo is not silently ignored.
-func decodeChoices(file string, data []byte) (*unitgen.Choices, error) {
-	ch, err := unitgen.DecodeChoices(data)
+func decodeChoices(file string, data []byte) (*model.Choices, error) {
+	ch, err := model.DecodeChoices(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return &ch, nil
 }
 
-func loadChoicesFile(path string) (*unitgen.Choices, error) {
+func loadChoicesFile(path string) (*model.Choices, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -73,7 +64,7 @@ func (a *app) install(c *cli.Context) error {
 	}
 	ctx, cancel := commandContext(c)
 	defer cancel()
-	ch := &unitgen.Choices{}
+	ch := &model.Choices{}
 	if f := c.String("config"); f != "" {
 		if ch, err = loadChoicesFile(f); err != nil {
 			return err
@@ -88,7 +79,7 @@ func (a *app) install(c *cli.Context) error {
 		return err
 	}
 	if props.Installed && !c.Bool("dry-run") {
-		return daemonError(rdbus.ErrAlreadyInstalled, name)
+		return daemonError(model.ErrAlreadyInstalled, name)
 	}
 	if err := applyChoiceArgs(def, ch, readChoiceArgs(c)); err != nil {
 		return err
@@ -138,17 +129,13 @@ func (a *app) install(c *cli.Context) error {
 	if c.Bool("dry-run") {
 		return a.dryRun(def, ch)
 	}
-	cfg, err := encodeChoices(ch)
-	if err != nil {
-		return err
-	}
 	start := !c.Bool("no-start")
 	done := "installed and started"
 	if !start {
 		done = "installed (stopped; start it with: rockon start " + shellQuote(def.Name) + ")"
 	}
 	return a.runJob(ctx, name, "installing", done, func(w rdbus.Watcher) error {
-		return portInUse(ctx, d, def, ch, d.Install(ctx, name, cfg, start, w))
+		return portInUse(ctx, d, def, ch, d.InstallChoices(ctx, name, *ch, start, w))
 	})
 }
 
@@ -156,7 +143,7 @@ func (a *app) install(c *cli.Context) error {
 // take their suggested free default, devices stay unset; volumes,
 // environment values and custom settings have no default, so their
 // absence is an error that lists the flags to add.
-func fillDefaults(def *catalog.RockOn, ch *unitgen.Choices, missing []missingChoice) error {
+func fillDefaults(def *catalog.RockOn, ch *model.Choices, missing []missingChoice) error {
 	var need []string
 	for _, m := range missing {
 		switch m.kind {
@@ -187,7 +174,7 @@ func fillDefaults(def *catalog.RockOn, ch *unitgen.Choices, missing []missingCho
 
 // consent asks the user to accept each risky privilege the definition
 // needs and the choices do not already accept.
-func (w *wizard) consent(def *catalog.RockOn, ch *unitgen.Choices) error {
+func (w *wizard) consent(def *catalog.RockOn, ch *model.Choices) error {
 	for _, tok := range missingConsent(def, ch) {
 		fmt.Fprintf(w.out, "\n%s asks for a risky privilege: %s\n", sanitizeCell(def.Name), w.o.paint(ansiYellow, unitgen.ConsentText(tok)))
 		ok, err := w.yesNo("Allow it?", false)
@@ -204,7 +191,7 @@ func (w *wizard) consent(def *catalog.RockOn, ch *unitgen.Choices) error {
 
 // missingConsent lists the risky privileges the definition needs that
 // neither the choices nor the daemon's configuration accept.
-func missingConsent(def *catalog.RockOn, ch *unitgen.Choices) []string {
+func missingConsent(def *catalog.RockOn, ch *model.Choices) []string {
 	var granted []string
 	if cfg, err := daemonConfig(); err == nil {
 		granted = cfg.Install.Consent
@@ -239,7 +226,7 @@ func daemonConfig() (*state.Config, error) {
 // checkVolumePaths refuses volume host paths that do not exist, before
 // anything is installed: the container could not start. Paths the caller
 // may not look at are left to the daemon.
-func checkVolumePaths(def *catalog.RockOn, ch *unitgen.Choices) error {
+func checkVolumePaths(def *catalog.RockOn, ch *model.Choices) error {
 	cfg, err := daemonConfig()
 	if err != nil {
 		return err
@@ -271,7 +258,7 @@ func checkVolumePaths(def *catalog.RockOn, ch *unitgen.Choices) error {
 
 // dryRun compiles the units locally, with the daemon's configuration,
 // and prints them instead of installing.
-func (a *app) dryRun(def *catalog.RockOn, ch *unitgen.Choices) error {
+func (a *app) dryRun(def *catalog.RockOn, ch *model.Choices) error {
 	cfg, err := daemonConfig()
 	if err != nil {
 		return err
@@ -323,9 +310,9 @@ func (a *app) reconfigure(ctx context.Context, c *cli.Context, d daemonClient, n
 		return err
 	}
 	if !props.Installed {
-		return daemonError(rdbus.ErrNotInstalled, name)
+		return daemonError(model.ErrNotInstalled, name)
 	}
-	var ch *unitgen.Choices
+	var ch *model.Choices
 	if f := c.String("config"); f != "" {
 		if ch, err = loadChoicesFile(f); err != nil {
 			return err
@@ -345,11 +332,7 @@ func (a *app) reconfigure(ctx context.Context, c *cli.Context, d daemonClient, n
 	if err := checkVolumePaths(def, ch); err != nil {
 		return err
 	}
-	cfg, err := encodeChoices(ch)
-	if err != nil {
-		return err
-	}
 	return a.runJob(ctx, name, "reconfiguring", "reconfigured", func(w rdbus.Watcher) error {
-		return portInUse(ctx, d, def, ch, d.Reconfigure(ctx, name, cfg, w))
+		return portInUse(ctx, d, def, ch, d.ReconfigureChoices(ctx, name, *ch, w))
 	})
 }

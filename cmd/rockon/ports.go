@@ -10,7 +10,7 @@ import (
 
 	"github.com/rockon/rockon/catalog"
 	rdbus "github.com/rockon/rockon/dbus"
-	"github.com/rockon/rockon/unitgen"
+	"github.com/rockon/rockon/model"
 )
 
 // usedPorts collects the host ports that are not free for def: those
@@ -61,9 +61,9 @@ var portInUseRE = regexp.MustCompile(`port (\d+)/(tcp|udp)`)
 // portInUse rewrites the daemon's port conflict into one line that says
 // which flag fixes it, with a free port: "port 8080/tcp ... is used by
 // rock-on plex; choose another with --port 32400=8081".
-func portInUse(ctx context.Context, d daemonClient, def *catalog.RockOn, ch *unitgen.Choices, err error) error {
+func portInUse(ctx context.Context, d daemonClient, def *catalog.RockOn, ch *model.Choices, err error) error {
 	var de *rdbus.Error
-	if !errors.Is(err, rdbus.ErrPortInUse) || !errors.As(err, &de) {
+	if !errors.Is(err, model.ErrPortInUse) || !errors.As(err, &de) {
 		return daemonError(err, def.Name)
 	}
 	m := portInUseRE.FindStringSubmatch(de.Message)
@@ -101,7 +101,7 @@ func portInUse(ctx context.Context, d daemonClient, def *catalog.RockOn, ch *uni
 			break
 		}
 	}
-	msg := strings.TrimPrefix(strings.TrimSuffix(strings.TrimSpace(de.Message), "; choose another"), rdbus.ErrPortInUse.Error()+": ")
+	msg := strings.TrimPrefix(strings.TrimSuffix(strings.TrimSpace(de.Message), "; choose another"), model.ErrPortInUse.Error()+": ")
 	if cname == "" {
 		return withCode(exitUsage, fmt.Errorf("%s; choose another host port with --port C=H", msg))
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/rockon/rockon/catalog"
-	"github.com/rockon/rockon/unitgen"
+	"github.com/rockon/rockon/model"
 )
 
 // TestWizardHidesSecrets: a value whose name or label says password,
@@ -47,7 +47,7 @@ func TestWizardHidesSecrets(t *testing.T) {
 	}
 	def := &catalog.RockOn{Name: "S", Containers: []catalog.Container{{Name: "app",
 		Env: []catalog.Env{{Name: "DB_PASS", Label: "Database password"}, {Name: "TZ", Label: "Time zone"}}}}}
-	ch := &unitgen.Choices{}
+	ch := &model.Choices{}
 	missing := []missingChoice{
 		{kind: "env", container: "app", key: "DB_PASS", label: "Database password"},
 		{kind: "env", container: "app", key: "TZ", label: "Time zone"},

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/unitgen"
 	"golang.org/x/sys/unix"
 )
@@ -117,7 +118,7 @@ func (w *wizard) yesNo(question string, def bool) (bool, error) {
 }
 
 // fill asks every missing choice and records the answers in ch.
-func (w *wizard) fill(def *catalog.RockOn, ch *unitgen.Choices, missing []missingChoice) error {
+func (w *wizard) fill(def *catalog.RockOn, ch *model.Choices, missing []missingChoice) error {
 	if len(missing) == 0 {
 		return nil
 	}
@@ -139,7 +140,7 @@ func (w *wizard) fill(def *catalog.RockOn, ch *unitgen.Choices, missing []missin
 	return nil
 }
 
-func (w *wizard) askOne(ch *unitgen.Choices, m missingChoice) error {
+func (w *wizard) askOne(ch *model.Choices, m missingChoice) error {
 	var what string
 	switch m.kind {
 	case "port":
@@ -240,7 +241,7 @@ func volumeMissing(choice string) string {
 
 // recap prints every choice the install will use, secrets hidden, before
 // the user confirms it (Rockstor's wizard ends with a summary too).
-func (w *wizard) recap(def *catalog.RockOn, ch *unitgen.Choices) {
+func (w *wizard) recap(def *catalog.RockOn, ch *model.Choices) {
 	fmt.Fprintf(w.out, "\n%s\n", w.o.paint(ansiBold, "Summary"))
 	line := func(format string, a ...any) { fmt.Fprintf(w.out, "  "+format+"\n", a...) }
 	for _, c := range def.Containers {

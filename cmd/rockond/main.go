@@ -19,6 +19,7 @@ import (
 	"github.com/rockon/rockon/daemon"
 	api "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/metrics"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/state"
 )
 
@@ -202,10 +203,10 @@ type rootOnly struct{ conn *godbus.Conn }
 func (r rootOnly) Authorize(ctx context.Context, sender, action string) error {
 	var uid uint32
 	if err := r.conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetConnectionUnixUser", 0, sender).Store(&uid); err != nil {
-		return fmt.Errorf("%w: cannot identify the caller: %v", api.ErrAccessDenied, err)
+		return fmt.Errorf("%w: cannot identify the caller: %v", model.ErrAccessDenied, err)
 	}
 	if uid != 0 {
-		return fmt.Errorf("%w: only root may %s", api.ErrAccessDenied, action)
+		return fmt.Errorf("%w: only root may %s", model.ErrAccessDenied, action)
 	}
 	return nil
 }
