@@ -694,7 +694,7 @@ func testDisconnect(t *testing.T, e *daemonEnv) {
 func (e *daemonEnv) engineScript(t *testing.T, body string) {
 	t.Helper()
 	e.s.Run(t, "rm", "-f", engineLink)
-	writeIn(t, e.s, engineLink, []byte("#!/bin/sh\n"+body+"\n"), "755")
+	e.s.Write(t, engineLink, "#!/bin/sh\n"+body+"\n", 0o755)
 }
 
 // refusedCleanly installs Dev App under a broken engine: the install must

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rockon/rockon/catalog"
 	"github.com/rockon/rockon/model"
@@ -176,14 +175,14 @@ func injectionInSandbox(t *testing.T, engine string, res, ref *unitgen.Result, a
 	s := sandbox.New(t, sandbox.Options{Docker: engine == unitgen.Docker})
 	s.LoadTestImages(t, engine)
 	for _, f := range res.Units {
-		writeIn(t, s, "/etc/systemd/system/"+f.Name, f.Content, "644")
+		s.Write(t, "/etc/systemd/system/"+f.Name, string(f.Content), f.Mode)
 	}
 	// the harmless reference, loaded (never started) under another name
 	for _, f := range ref.Units {
-		writeIn(t, s, "/etc/systemd/system/"+strings.Replace(f.Name, "rockon-injection", "rockon-injref", 1), f.Content, "644")
+		s.Write(t, "/etc/systemd/system/"+strings.Replace(f.Name, "rockon-injection", "rockon-injref", 1), string(f.Content), f.Mode)
 	}
 	for _, f := range res.EnvFiles {
-		writeIn(t, s, path.Join("/var/lib/rockon/env", f.Name), f.Content, "600")
+		s.Write(t, path.Join("/var/lib/rockon/env", f.Name), string(f.Content), f.Mode)
 	}
 	s.Run(t, "systemctl", "daemon-reload")
 	unit := res.Containers[0].Unit
@@ -257,18 +256,4 @@ func at(s []string, i int) string {
 		return s[i]
 	}
 	return "<missing>"
-}
-
-// writeIn writes a file inside the sandbox (argv only: the path is data).
-func writeIn(t *testing.T, s *sandbox.Sandbox, p string, data []byte, mode string) {
-	t.Helper()
-	s.Run(t, "mkdir", "-p", "--", path.Dir(p))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := s.Command(ctx, "tee", "--", p)
-	cmd.Stdin = bytes.NewReader(data)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("writing %s in sandbox: %v: %s", p, err, out)
-	}
-	s.Run(t, "chmod", mode, "--", p)
 }

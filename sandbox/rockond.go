@@ -29,7 +29,7 @@ type Rockond struct {
 // ModuleRoot is the repository's directory, found from the working directory.
 func ModuleRoot() (string, error) { return moduleRoot() }
 
-// WriteFile writes content to path inside the sandbox, making its directories.
+// WriteFile writes content to path inside the sandbox with mode, making its directories.
 func (s *Sandbox) WriteFile(path, content string, mode os.FileMode) error {
 	return writeFile(s.HostPath(path), content, mode)
 }
@@ -38,7 +38,11 @@ func writeFile(hostPath, content string, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(hostPath), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(hostPath, []byte(content), mode)
+	if err := os.WriteFile(hostPath, []byte(content), mode); err != nil {
+		return err
+	}
+	// the mode asked for, whatever the umask or an earlier file's mode
+	return os.Chmod(hostPath, mode)
 }
 
 // Write is WriteFile failing the test on error.

@@ -1,7 +1,6 @@
 package unitgen
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"math/rand"
@@ -146,26 +145,12 @@ func install(t *testing.T, s *sandbox.Sandbox, opt Options, res *Result) {
 	t.Helper()
 	opt = opt.withDefaults()
 	for _, f := range res.Units {
-		writeIn(t, s, "/etc/systemd/system/"+f.Name, f.Content, "644")
+		s.Write(t, "/etc/systemd/system/"+f.Name, string(f.Content), f.Mode)
 	}
 	for _, f := range res.EnvFiles {
-		writeIn(t, s, path.Join(opt.EnvDir, f.Name), f.Content, "600")
+		s.Write(t, path.Join(opt.EnvDir, f.Name), string(f.Content), f.Mode)
 	}
 	s.Run(t, "systemctl", "daemon-reload")
-}
-
-// writeIn writes a file inside the sandbox (argv only: the path is data).
-func writeIn(t *testing.T, s *sandbox.Sandbox, p string, data []byte, mode string) {
-	t.Helper()
-	s.Run(t, "mkdir", "-p", "--", path.Dir(p))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := s.Command(ctx, "tee", "--", p)
-	cmd.Stdin = bytes.NewReader(data)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("writing %s in sandbox: %v: %s", p, err, out)
-	}
-	s.Run(t, "chmod", mode, "--", p)
 }
 
 // show reads one property of a unit with systemctl.
@@ -253,7 +238,7 @@ func testArgv(t *testing.T, s *sandbox.Sandbox, engine string) {
 			continue
 		}
 		s.Run(t, "mkdir", "-p", "--", dir)
-		writeIn(t, s, dir+"/probe", []byte("probe "+v1), "644")
+		s.Write(t, dir+"/probe", "probe "+v1, 0o644)
 		s.Run(t, "systemctl", "restart", res.Target)
 		gotArgs := s.HTTPGet(t, "http://127.0.0.1:18090/args")
 		var argv []string
@@ -317,7 +302,7 @@ func testEndToEnd(t *testing.T, s *sandbox.Sandbox, engine string) {
 	var units []string // launch order
 	for _, c := range res.Containers {
 		units = append(units, c.Unit)
-		writeIn(t, s, "/etc/systemd/system/"+c.Unit+".d/50-stop-marker.conf", []byte(stopMarker), "644")
+		s.Write(t, "/etc/systemd/system/"+c.Unit+".d/50-stop-marker.conf", stopMarker, 0o644)
 	}
 	install(t, s, opt, res)
 	all := append(slices.Clone(units), res.Target)
