@@ -22,12 +22,8 @@ import (
 // records and what it puts back. The sandbox tests run the same code
 // against real systemd and engines.
 
-const decisionDef = `{"Fake App": {"description": "d", "version": "1", "website": "https://example.org/",
- "containers": {"fa-web": {"image": "localhost/rockon-test", "tag": "1", "launch_order": 1,
-   "environment": {"GREETING": {"description": "g", "label": "Greeting"}}}}}}`
-
-const decisionRef = "localhost/rockon-test:1"
-
+// decisionBed is a manager over the fakes, with a one-container rock-on
+// whose environment goes to an env file.
 type decisionBed struct {
 	m   *Manager
 	sd  *fakeSystemd
@@ -35,6 +31,12 @@ type decisionBed struct {
 	def *catalog.RockOn
 	cfg *state.Config
 }
+
+const decisionDef = `{"Fake App": {"description": "d", "version": "1", "website": "https://example.org/",
+ "containers": {"fa-web": {"image": "localhost/rockon-test", "tag": "1", "launch_order": 1,
+   "environment": {"GREETING": {"description": "g", "label": "Greeting"}}}}}}`
+
+const decisionRef = "localhost/rockon-test:1"
 
 func newDecisionBed(t *testing.T) *decisionBed {
 	dir := t.TempDir()
