@@ -161,12 +161,7 @@ func testImageVolumesKept(t *testing.T, engine string) {
 	}
 	before := e.waitState("Volume Test", "running").Containers[0].Restarts
 	e.mustCurl(base + "/crash?code=0")
-	var p api.Properties
-	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		if p = e.waitState("Volume Test", "running"); p.Containers[0].Restarts > before {
-			break
-		}
-	}
+	p := e.waitRestarted("Volume Test", before)
 	if ct := p.Containers[0]; ct.Restarts != before+1 || ct.ExitCode != 0 {
 		t.Errorf("after a clean exit: restarts %d (before %d), exit code %d; want one restart, exit code 0", ct.Restarts, before, ct.ExitCode)
 	}
@@ -256,13 +251,21 @@ func testOOM(t *testing.T, e *env, base string) {
 	if out, err := e.s.Command(e.ctx(), "curl", "-sS", "--max-time", "60", base+"/alloc?mb=512").CombinedOutput(); err == nil {
 		t.Errorf("the app allocated 512 MiB under a 128M limit: %s", out)
 	}
-	var p api.Properties
-	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		if p = e.waitState("Volume Test", "running"); p.Containers[0].Restarts > before {
-			break
-		}
-	}
+	p := e.waitRestarted("Volume Test", before)
 	if ct := p.Containers[0]; ct.Restarts != before+1 || ct.ExitCode != 137 {
 		t.Errorf("after the allocation: restarts %d (before %d), exit code %d; want a restart after exit 137 (killed)", ct.Restarts, before, ct.ExitCode)
 	}
+}
+
+// waitRestarted waits (90 s at most) until the rock-on's first container
+// is running again after more than before restarts, and returns its
+// properties then (or the last ones seen).
+func (e *env) waitRestarted(name string, before uint32) api.Properties {
+	var p api.Properties
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if p = e.waitState(name, "running"); p.Containers[0].Restarts > before {
+			break
+		}
+	}
+	return p
 }
