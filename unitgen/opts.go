@@ -448,30 +448,25 @@ func ConsentText(tok string) string {
 // ("" for a token rockon does not know); D-Bus's GetConsent sends it to the
 // web UI.
 func ConsentReason(tok string) string {
-	why := ""
-	switch {
-	case tok == ConsentPrivileged:
-		why = "the container gets every capability and every host device"
-	case tok == ConsentDockerSocket:
-		why = "the container controls the container engine, hence the host"
-	case tok == ConsentHostPID, tok == ConsentHostIPC, tok == ConsentHostUserns, tok == ConsentHostUTS, tok == ConsentHostCgroupns:
-		why = "the container shares a namespace with the host"
-	case tok == ConsentUnconfined:
-		why = "the container runs without its security profile or with /proc and /sys unmasked"
-	case tok == ConsentSecurityOpt:
-		why = "the container's security profile is changed from the engine's default"
-	case tok == ConsentHostDevices:
-		why = "the container reaches the host's devices or memory"
-	case tok == ConsentHostPaths:
-		why = "the container reads or writes host files the definition chose, not you"
-	case tok == ConsentSysctl:
-		why = "the container changes kernel settings beyond its own network"
-	case tok == ConsentCgroupParent:
-		why = "the container is placed in a cgroup of the definition's choosing"
-	case tok == ConsentIDMap:
-		why = "container users are mapped onto host users the definition chose"
-	case strings.HasPrefix(tok, ConsentCapPrefix):
-		why = "a kernel capability beyond the engines' default set"
+	if strings.HasPrefix(tok, ConsentCapPrefix) {
+		return "a kernel capability beyond the engines' default set"
 	}
-	return why
+	return consentReasons[tok]
+}
+
+var consentReasons = map[string]string{
+	ConsentPrivileged:   "the container gets every capability and every host device",
+	ConsentDockerSocket: "the container controls the container engine, hence the host",
+	ConsentHostPID:      "the container shares a namespace with the host",
+	ConsentHostIPC:      "the container shares a namespace with the host",
+	ConsentHostUserns:   "the container shares a namespace with the host",
+	ConsentHostUTS:      "the container shares a namespace with the host",
+	ConsentHostCgroupns: "the container shares a namespace with the host",
+	ConsentUnconfined:   "the container runs without its security profile or with /proc and /sys unmasked",
+	ConsentSecurityOpt:  "the container's security profile is changed from the engine's default",
+	ConsentHostDevices:  "the container reaches the host's devices or memory",
+	ConsentHostPaths:    "the container reads or writes host files the definition chose, not you",
+	ConsentSysctl:       "the container changes kernel settings beyond its own network",
+	ConsentCgroupParent: "the container is placed in a cgroup of the definition's choosing",
+	ConsentIDMap:        "container users are mapped onto host users the definition chose",
 }
