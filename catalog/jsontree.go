@@ -356,18 +356,10 @@ func (p *parser) array(path string, depth int) (*node, error) {
 			return nil, err
 		}
 		n.elems = append(n.elems, el)
-		p.skipSpace()
-		if p.pos >= len(p.data) {
-			return nil, p.fail(path, "")
-		}
-		switch p.data[p.pos] {
-		case ',':
-			p.pos++
-		case ']':
-			p.pos++
+		if end, err := p.afterMember(path, ']'); err != nil {
+			return nil, err
+		} else if end {
 			return n, nil
-		default:
-			return nil, p.fail(path, "expected ',' or ']'")
 		}
 	}
 }
@@ -420,18 +412,28 @@ func (p *parser) object(path string, depth int) (*node, error) {
 		}
 		n.keys = append(n.keys, key)
 		n.vals = append(n.vals, v)
-		p.skipSpace()
-		if p.pos >= len(p.data) {
-			return nil, p.fail(path, "")
-		}
-		switch p.data[p.pos] {
-		case ',':
-			p.pos++
-		case '}':
-			p.pos++
+		if end, err := p.afterMember(path, '}'); err != nil {
+			return nil, err
+		} else if end {
 			return n, nil
-		default:
-			return nil, p.fail(path, "expected ',' or '}'")
 		}
 	}
+}
+
+// afterMember reads what follows an array element or an object member: a
+// comma (more follow) or the closing bracket (end).
+func (p *parser) afterMember(path string, closing byte) (end bool, err error) {
+	p.skipSpace()
+	if p.pos >= len(p.data) {
+		return false, p.fail(path, "")
+	}
+	switch p.data[p.pos] {
+	case ',':
+		p.pos++
+		return false, nil
+	case closing:
+		p.pos++
+		return true, nil
+	}
+	return false, p.fail(path, fmt.Sprintf("expected ',' or '%c'", closing))
 }
