@@ -276,14 +276,7 @@ func (b *builder) family(f family, ms ...*dto.Metric) *dto.MetricFamily {
 }
 
 func (b *builder) metric(labels []*dto.LabelPair, v float64) (*dto.Metric, *float64) {
-	if len(b.metrics) == 0 {
-		b.metrics = make([]dto.Metric, chunk)
-	}
-	if len(b.values) == 0 {
-		b.values = make([]float64, chunk)
-	}
-	m, p := &b.metrics[0], &b.values[0]
-	b.metrics, b.values = b.metrics[1:], b.values[1:]
+	m, p := take(&b.metrics), take(&b.values)
 	m.Label = labels
 	*p = v
 	return m, p
@@ -291,24 +284,27 @@ func (b *builder) metric(labels []*dto.LabelPair, v float64) (*dto.Metric, *floa
 
 func (b *builder) gauge(labels []*dto.LabelPair, v float64) *dto.Metric {
 	m, p := b.metric(labels, v)
-	if len(b.gauges) == 0 {
-		b.gauges = make([]dto.Gauge, chunk)
-	}
-	m.Gauge = &b.gauges[0]
-	b.gauges = b.gauges[1:]
+	m.Gauge = take(&b.gauges)
 	m.Gauge.Value = p
 	return m
 }
 
 func (b *builder) counter(labels []*dto.LabelPair, v float64) *dto.Metric {
 	m, p := b.metric(labels, v)
-	if len(b.counters) == 0 {
-		b.counters = make([]dto.Counter, chunk)
-	}
-	m.Counter = &b.counters[0]
-	b.counters = b.counters[1:]
+	m.Counter = take(&b.counters)
 	m.Counter.Value = p
 	return m
+}
+
+// take hands out the next value of a chunk, making a new chunk when the
+// last one is used up.
+func take[T any](pool *[]T) *T {
+	if len(*pool) == 0 {
+		*pool = make([]T, chunk)
+	}
+	v := &(*pool)[0]
+	*pool = (*pool)[1:]
+	return v
 }
 
 // sortSeries orders a family's series by their label values, taken in
