@@ -3,9 +3,10 @@ package daemon
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -21,19 +22,9 @@ import (
 // rules again; every device is a device node.
 func (m *Manager) checkHost(ch model.Choices) error {
 	var probs []string
-	var cnames []string
-	for c := range ch.Containers {
-		cnames = append(cnames, c)
-	}
-	sort.Strings(cnames)
-	for _, cname := range cnames {
+	for _, cname := range slices.Sorted(maps.Keys(ch.Containers)) {
 		cc := ch.Containers[cname]
-		var paths []string
-		for p := range cc.Volumes {
-			paths = append(paths, p)
-		}
-		sort.Strings(paths)
-		for _, p := range paths {
+		for _, p := range slices.Sorted(maps.Keys(cc.Volumes)) {
 			host, err := unitgen.HostPath(cc.Volumes[p], m.cfg.Volumes.SharesRoot)
 			if err != nil {
 				probs = append(probs, fmt.Sprintf("containers.%s.volumes.%q: %v", cname, p, err))
@@ -43,12 +34,7 @@ func (m *Manager) checkHost(ch model.Choices) error {
 				probs = append(probs, fmt.Sprintf("containers.%s.volumes.%q: %v", cname, p, err))
 			}
 		}
-		var devs []string
-		for d := range cc.Devices {
-			devs = append(devs, d)
-		}
-		sort.Strings(devs)
-		for _, d := range devs {
+		for _, d := range slices.Sorted(maps.Keys(cc.Devices)) {
 			v := cc.Devices[d]
 			if v == "" {
 				continue
