@@ -191,23 +191,15 @@ func envFromOpt(v string) (unitgen.EnvVar, bool) {
 }
 
 // publishFromOpt reads a definition's -p option of the form
-// [ip:]host:container[/proto]; ok is false for other forms (ranges, a
-// container port alone), which are not carried over.
+// [ip:]host:container[/proto] (unitgen.ParsePublish); ok is false for other
+// forms (ranges, a container port alone), which are not carried over.
 func publishFromOpt(v string) (unitgen.PublishedPort, bool) {
-	proto := "tcp"
-	if i := strings.LastIndexByte(v, '/'); i >= 0 {
-		proto, v = v[i+1:], v[:i]
-	}
-	parts := strings.Split(v, ":")
-	if len(parts) < 2 || (proto != "tcp" && proto != "udp") {
+	lo, hi, container, proto, ok := unitgen.ParsePublish(v)
+	c, err := strconv.Atoi(container)
+	if !ok || lo != hi || err != nil || lo < 1 || lo > 65535 || c < 1 || c > 65535 {
 		return unitgen.PublishedPort{}, false
 	}
-	h, err1 := strconv.Atoi(parts[len(parts)-2])
-	c, err2 := strconv.Atoi(parts[len(parts)-1])
-	if err1 != nil || err2 != nil || h < 1 || h > 65535 || c < 1 || c > 65535 {
-		return unitgen.PublishedPort{}, false
-	}
-	return unitgen.PublishedPort{Host: h, Container: c, Protocol: proto}, true
+	return unitgen.PublishedPort{Host: lo, Container: c, Protocol: proto}, true
 }
 
 // userIDs splits unitgen's -u value "uid[:gid]".

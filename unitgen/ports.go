@@ -91,8 +91,8 @@ func TakenPorts(def *catalog.RockOn, ch model.Choices) []TakenPort {
 }
 
 // optPublishes returns the host ports an opts pair publishes, and the
-// container port: -p or --publish with "[ip:]host[-end]:container[/proto]",
-// in any spelling the engines read (ParsePair).
+// container port: -p or --publish in any spelling the engines read
+// (ParsePair), its value as ParsePublish reads it.
 func optPublishes(o catalog.Pair) ([]catalog.HostPort, string) {
 	opts, _ := ParsePair(o)
 	var v string
@@ -101,27 +101,9 @@ func optPublishes(o catalog.Pair) ([]catalog.HostPort, string) {
 			v = po.Value
 		}
 	}
-	if v == "" {
+	lo, hi, container, proto, ok := ParsePublish(v)
+	if !ok {
 		return nil, ""
-	}
-	proto := "tcp"
-	if i := strings.LastIndexByte(v, '/'); i >= 0 {
-		proto, v = v[i+1:], v[:i]
-	}
-	parts := strings.Split(v, ":")
-	if len(parts) < 2 || (proto != "tcp" && proto != "udp") {
-		return nil, "" // container port only: the engine picks a free host port
-	}
-	first, last, isRange := strings.Cut(parts[len(parts)-2], "-")
-	lo, err := strconv.Atoi(first)
-	if err != nil {
-		return nil, ""
-	}
-	hi := lo
-	if isRange {
-		if hi, err = strconv.Atoi(last); err != nil || hi < lo || hi-lo > 1024 {
-			return nil, ""
-		}
 	}
 	var out []catalog.HostPort
 	for p := lo; p <= hi; p++ {
@@ -129,5 +111,34 @@ func optPublishes(o catalog.Pair) ([]catalog.HostPort, string) {
 			out = append(out, catalog.HostPort{Proto: proto, Port: p})
 		}
 	}
-	return out, parts[len(parts)-1]
+	return out, container
+}
+
+// ParsePublish reads the value of a -p/--publish option,
+// "[ip:]host[-end]:container[/proto]": the host ports lo to hi, the
+// container side as written and the protocol (tcp when not given). ok is
+// false for a container port alone (the engine picks the host port), a
+// protocol other than tcp or udp, or a host range that is not one or spans
+// more than 1024 ports.
+func ParsePublish(v string) (lo, hi int, container, proto string, ok bool) {
+	proto = "tcp"
+	if i := strings.LastIndexByte(v, '/'); i >= 0 {
+		proto, v = v[i+1:], v[:i]
+	}
+	parts := strings.Split(v, ":")
+	if len(parts) < 2 || (proto != "tcp" && proto != "udp") {
+		return 0, 0, "", "", false
+	}
+	first, last, isRange := strings.Cut(parts[len(parts)-2], "-")
+	lo, err := strconv.Atoi(first)
+	if err != nil {
+		return 0, 0, "", "", false
+	}
+	hi = lo
+	if isRange {
+		if hi, err = strconv.Atoi(last); err != nil || hi < lo || hi-lo > 1024 {
+			return 0, 0, "", "", false
+		}
+	}
+	return lo, hi, parts[len(parts)-1], proto, true
 }

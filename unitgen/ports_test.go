@@ -40,3 +40,25 @@ func TestTakenPorts(t *testing.T) {
 		t.Errorf("Compile's Ports %v, want TakenPorts' %v", res.Ports, TakenPorts(def, ch))
 	}
 }
+
+func TestParsePublish(t *testing.T) {
+	for v, want := range map[string]string{
+		"8080:80":                "8080-8080 80 tcp true",
+		"127.0.0.1:53:53/udp":    "53-53 53 udp true",
+		"9000-9010:9000-9010":    "9000-9010 9000-9010 tcp true",
+		"80":                     "0-0   false", // the engine picks the host port
+		"8080:80/sctp":           "0-0   false",
+		"9010-9000:80":           "0-0   false",
+		"1-2000:80":              "0-0   false",
+		"x:80":                   "0-0   false",
+		"[::1]:8080:80":          "8080-8080 80 tcp true",
+		"0.0.0.0:8443:443/tcp":   "8443-8443 443 tcp true",
+		"127.0.0.1::80":          "0-0   false", // no host port: the engine picks one
+		"127.0.0.1:7000-7001:70": "7000-7001 70 tcp true",
+	} {
+		lo, hi, c, proto, ok := ParsePublish(v)
+		if got := fmt.Sprintf("%d-%d %s %s %v", lo, hi, c, proto, ok); got != want {
+			t.Errorf("ParsePublish(%q) = %s, want %s", v, got, want)
+		}
+	}
+}
