@@ -525,16 +525,27 @@ func (m *manager) beginAuthorized(op Operation) (godbus.ObjectPath, *godbus.Erro
 	return m.s.startJob(op, run), nil
 }
 
-func (m *manager) Install(sender godbus.Sender, name string, choices, options map[string]godbus.Variant) (godbus.ObjectPath, *godbus.Error) {
+// authorizedChoices checks a change's choices: their size first (before
+// the bus round trip of the authorization), then the caller, then their
+// decoding, once, here at the edge.
+func (m *manager) authorizedChoices(sender godbus.Sender, choices map[string]godbus.Variant) (model.Choices, *godbus.Error) {
 	if err := choicesTooBig(choices); err != nil {
-		return "/", err
+		return model.Choices{}, err
 	}
 	if err := m.authorize(sender, ActionManage); err != nil {
-		return "/", err
+		return model.Choices{}, err
 	}
 	ch, err := model.ChoicesFromVariants(choices)
 	if err != nil {
-		return "/", toDBusError(err)
+		return model.Choices{}, toDBusError(err)
+	}
+	return ch, nil
+}
+
+func (m *manager) Install(sender godbus.Sender, name string, choices, options map[string]godbus.Variant) (godbus.ObjectPath, *godbus.Error) {
+	ch, derr := m.authorizedChoices(sender, choices)
+	if derr != nil {
+		return "/", derr
 	}
 	op := Operation{Kind: "install", Name: name, Choices: ch, Start: true}
 	for k, v := range options {
@@ -614,15 +625,9 @@ func (m *manager) Update(sender godbus.Sender, name string) (godbus.ObjectPath, 
 }
 
 func (m *manager) Reconfigure(sender godbus.Sender, name string, choices map[string]godbus.Variant) (godbus.ObjectPath, *godbus.Error) {
-	if err := choicesTooBig(choices); err != nil {
-		return "/", err
-	}
-	if err := m.authorize(sender, ActionManage); err != nil {
-		return "/", err
-	}
-	ch, err := model.ChoicesFromVariants(choices)
-	if err != nil {
-		return "/", toDBusError(err)
+	ch, derr := m.authorizedChoices(sender, choices)
+	if derr != nil {
+		return "/", derr
 	}
 	return m.beginAuthorized(Operation{Kind: "reconfigure", Name: name, Choices: ch})
 }
