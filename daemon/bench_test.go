@@ -29,7 +29,7 @@ const benchDef = `{"Bench %[1]d": {"description": "d", "version": "1.%[1]d", "we
 func benchManager(b *testing.B, n int) *Manager {
 	cfg := state.DefaultConfig()
 	m := &Manager{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		installed: map[string]*state.Installed{}, busy: map[string]string{}, units: map[string]unitInfo{},
+		installed: map[string]*state.Installed{}, busy: map[string]model.OpKind{}, units: map[string]unitInfo{},
 		logs: map[string]string{}, results: map[string]*unitgen.Result{}}
 	var all []*catalog.RockOn
 	for i := 0; i < n; i++ {

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	api "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/model"
 )
 
@@ -260,8 +259,8 @@ func testOOM(t *testing.T, e *env, base string) {
 // waitRestarted waits (90 s at most) until the rock-on's first container
 // is running again after more than before restarts, and returns its
 // properties then (or the last ones seen).
-func (e *env) waitRestarted(name string, before uint32) api.Properties {
-	var p api.Properties
+func (e *env) waitRestarted(name string, before uint32) model.Properties {
+	var p model.Properties
 	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		if p = e.waitState(name, "running"); p.Containers[0].Restarts > before {
 			break

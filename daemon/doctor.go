@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/rockon/rockon/catalog"
-	api "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/engine"
 	"github.com/rockon/rockon/metrics"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/state"
 )
 
@@ -30,13 +30,13 @@ const configHint = "in " + state.DefaultConfigPath
 // Diagnose implements api.Backend: what a working set-up needs, checked by
 // rockond itself so that every finding is what the confined daemon sees
 // (its file system view, its capabilities, its network).
-func (m *Manager) Diagnose(ctx context.Context) []api.Check {
-	var out []api.Check
+func (m *Manager) Diagnose(ctx context.Context) []model.Check {
+	var out []model.Check
 	add := func(name, status, detail, fix string) {
-		if status == api.CheckOK {
+		if status == model.CheckOK {
 			fix = ""
 		}
-		out = append(out, api.Check{Name: name, Status: status, Detail: detail, Fix: fix})
+		out = append(out, model.Check{Name: name, Status: status, Detail: detail, Fix: fix})
 	}
 	out = append(out, m.checkEngine(ctx)...)
 	m.checkRegistries(ctx, add)
@@ -48,15 +48,15 @@ func (m *Manager) Diagnose(ctx context.Context) []api.Check {
 	return out
 }
 
-func (m *Manager) checkEngine(ctx context.Context) []api.Check {
+func (m *Manager) checkEngine(ctx context.Context) []model.Check {
 	e := m.cfg.Engine
 	install := "apt install " + map[string]string{"docker": "docker.io", "podman": "podman"}[e.Name]
 	fi, err := os.Stat(e.Binary)
 	if err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
 		fix := install + ", or name the installed engine with [engine] name " + configHint + ", then: systemctl restart rockon"
-		return []api.Check{
-			{Name: "engine", Status: api.CheckFail, Detail: fmt.Sprintf("%s is not installed (%s: not an executable file)", e.Name, e.Binary), Fix: fix},
-			{Name: "storage", Status: api.CheckFail, Detail: "not checked: no engine", Fix: "install the engine first"},
+		return []model.Check{
+			{Name: "engine", Status: model.CheckFail, Detail: fmt.Sprintf("%s is not installed (%s: not an executable file)", e.Name, e.Binary), Fix: fix},
+			{Name: "storage", Status: model.CheckFail, Detail: "not checked: no engine", Fix: "install the engine first"},
 		}
 	}
 	root, err := m.eng.Storage(ctx)
@@ -68,27 +68,27 @@ func (m *Manager) checkEngine(ctx context.Context) []api.Check {
 		if errors.Is(err, engine.ErrUnavailable) {
 			fix = install
 		}
-		return []api.Check{
-			{Name: "engine", Status: api.CheckFail, Detail: fmt.Sprintf("%s does not answer: %v", e.Name, firstLine(err.Error())), Fix: fix},
-			{Name: "storage", Status: api.CheckFail, Detail: "not checked: the engine does not answer", Fix: "make the engine answer first"},
+		return []model.Check{
+			{Name: "engine", Status: model.CheckFail, Detail: fmt.Sprintf("%s does not answer: %v", e.Name, firstLine(err.Error())), Fix: fix},
+			{Name: "storage", Status: model.CheckFail, Detail: "not checked: the engine does not answer", Fix: "make the engine answer first"},
 		}
 	}
-	checks := []api.Check{{Name: "engine", Status: api.CheckOK, Detail: fmt.Sprintf("%s (%s) answers", e.Name, e.Binary)}}
+	checks := []model.Check{{Name: "engine", Status: model.CheckOK, Detail: fmt.Sprintf("%s (%s) answers", e.Name, e.Binary)}}
 	if e.Name == "docker" {
 		// dockerd writes its storage itself, outside rockon.service.
-		return append(checks, api.Check{Name: "storage", Status: api.CheckOK, Detail: "kept by dockerd in " + root})
+		return append(checks, model.Check{Name: "storage", Status: model.CheckOK, Detail: "kept by dockerd in " + root})
 	}
 	// podman writes its storage in rockond's own context: the unit's
 	// ReadWritePaths must include it.
 	f, err := os.CreateTemp(root, ".rockon-doctor-*")
 	if err != nil {
-		return append(checks, api.Check{Name: "storage", Status: api.CheckFail,
+		return append(checks, model.Check{Name: "storage", Status: model.CheckFail,
 			Detail: fmt.Sprintf("podman's storage %s is not writable by rockond: %v", root, err),
 			Fix:    "add it to rockond's unit: systemctl edit rockon, then [Service] ReadWritePaths=" + root})
 	}
 	f.Close()
 	os.Remove(f.Name())
-	return append(checks, api.Check{Name: "storage", Status: api.CheckOK, Detail: "podman's storage " + root + " is writable by rockond"})
+	return append(checks, model.Check{Name: "storage", Status: model.CheckOK, Detail: "podman's storage " + root + " is writable by rockond"})
 }
 
 // checkRegistries looks up the registries images come from, as rockond
@@ -127,11 +127,11 @@ func (m *Manager) checkRegistries(ctx context.Context, add func(name, status, de
 		}
 	}
 	if len(bad) > 0 {
-		add("registries", api.CheckWarn, "cannot resolve "+strings.Join(bad, ", ")+": new images cannot be pulled (those present still run)",
+		add("registries", model.CheckWarn, "cannot resolve "+strings.Join(bad, ", ")+": new images cannot be pulled (those present still run)",
 			"check the host's DNS (/etc/resolv.conf) and network access to the registries, then: rockon doctor")
 		return
 	}
-	add("registries", api.CheckOK, "names without a registry go to Docker Hub ("+catalog.DefaultRegistry+"); resolved: "+strings.Join(names, ", "), "")
+	add("registries", model.CheckOK, "names without a registry go to Docker Hub ("+catalog.DefaultRegistry+"); resolved: "+strings.Join(names, ", "), "")
 }
 
 func (m *Manager) checkRoots(add func(name, status, detail, fix string)) {
@@ -144,10 +144,10 @@ func (m *Manager) checkRoots(add func(name, status, detail, fix string)) {
 	}
 	v := m.cfg.Volumes
 	if err := dir(v.SharesRoot); err != nil {
-		add("shares-root", api.CheckFail, fmt.Sprintf("shares root %s: %v", v.SharesRoot, errText(err)),
+		add("shares-root", model.CheckFail, fmt.Sprintf("shares root %s: %v", v.SharesRoot, errText(err)),
 			fmt.Sprintf("mkdir -p %s, or set [volumes] shares_root %s", v.SharesRoot, configHint))
 	} else {
-		add("shares-root", api.CheckOK, "shares root "+v.SharesRoot+" exists", "")
+		add("shares-root", model.CheckOK, "shares root "+v.SharesRoot+" exists", "")
 	}
 	var missing []string
 	for _, r := range v.AllowedRoots {
@@ -157,12 +157,12 @@ func (m *Manager) checkRoots(add func(name, status, detail, fix string)) {
 	}
 	switch {
 	case len(v.AllowedRoots) == 0:
-		add("allowed-roots", api.CheckWarn, "no allowed roots: only shares can be volumes", "list host directories in [volumes] allowed_roots "+configHint)
+		add("allowed-roots", model.CheckWarn, "no allowed roots: only shares can be volumes", "list host directories in [volumes] allowed_roots "+configHint)
 	case len(missing) > 0:
-		add("allowed-roots", api.CheckFail, "allowed roots missing: "+strings.Join(missing, "; "),
+		add("allowed-roots", model.CheckFail, "allowed roots missing: "+strings.Join(missing, "; "),
 			"create them, or change [volumes] allowed_roots "+configHint)
 	default:
-		add("allowed-roots", api.CheckOK, "allowed roots exist: "+strings.Join(v.AllowedRoots, ", "), "")
+		add("allowed-roots", model.CheckOK, "allowed roots exist: "+strings.Join(v.AllowedRoots, ", "), "")
 	}
 }
 
@@ -177,43 +177,43 @@ func (m *Manager) checkCatalog(add func(name, status, detail, fix string)) {
 	fix := "check that " + src + " is reachable from this host (or set [metastore] remote_url " + configHint + "), then: rockon catalog refresh"
 	switch {
 	case rerr != nil && n == 0:
-		add("catalog", api.CheckFail, "no rock-ons: "+firstLine(rerr.Error()), fix)
+		add("catalog", model.CheckFail, "no rock-ons: "+firstLine(rerr.Error()), fix)
 	case rerr != nil:
-		add("catalog", api.CheckWarn, fmt.Sprintf("%d rock-ons (local and last good copy); the last refresh failed: %s", n, firstLine(rerr.Error())), fix)
+		add("catalog", model.CheckWarn, fmt.Sprintf("%d rock-ons (local and last good copy); the last refresh failed: %s", n, firstLine(rerr.Error())), fix)
 	case n == 0:
-		add("catalog", api.CheckFail, "the catalog is empty ("+src+")", "rockon catalog refresh; add definitions to "+m.cfg.Metastore.LocalDir+" or set [metastore] remote_url "+configHint)
+		add("catalog", model.CheckFail, "the catalog is empty ("+src+")", "rockon catalog refresh; add definitions to "+m.cfg.Metastore.LocalDir+" or set [metastore] remote_url "+configHint)
 	case at.IsZero():
-		add("catalog", api.CheckWarn, fmt.Sprintf("%d rock-ons from the cache; not refreshed since rockond started", n), "rockon catalog refresh")
+		add("catalog", model.CheckWarn, fmt.Sprintf("%d rock-ons from the cache; not refreshed since rockond started", n), "rockon catalog refresh")
 	default:
-		add("catalog", api.CheckOK, fmt.Sprintf("%d rock-ons, refreshed %s ago from %s", n, time.Since(at).Round(time.Second), src), "")
+		add("catalog", model.CheckOK, fmt.Sprintf("%d rock-ons, refreshed %s ago from %s", n, time.Since(at).Round(time.Second), src), "")
 	}
 }
 
 func checkPolicy(add func(name, status, detail, fix string), polkit bool) {
 	reinstall := "reinstall the package: apt install --reinstall rockon"
 	if f := firstExisting(busPolicyFiles); f != "" {
-		add("bus-policy", api.CheckOK, "bus policy "+f, "")
+		add("bus-policy", model.CheckOK, "bus policy "+f, "")
 	} else {
-		add("bus-policy", api.CheckFail, "no bus policy for org.rockon.rockon1 ("+strings.Join(busPolicyFiles, " or ")+")", reinstall)
+		add("bus-policy", model.CheckFail, "no bus policy for org.rockon.rockon1 ("+strings.Join(busPolicyFiles, " or ")+")", reinstall)
 	}
 	if !polkit {
-		add("polkit", api.CheckOK, "polkit off ([dbus] polkit = false): only root may change things", "")
+		add("polkit", model.CheckOK, "polkit off ([dbus] polkit = false): only root may change things", "")
 		return
 	}
 	switch {
 	case firstExisting(polkitFiles) == "":
-		add("polkit", api.CheckFail, "no polkit actions for rockon ("+polkitFiles[0]+")", reinstall)
+		add("polkit", model.CheckFail, "no polkit actions for rockon ("+polkitFiles[0]+")", reinstall)
 	case firstExisting(polkitDaemons) == "":
-		add("polkit", api.CheckWarn, "polkitd is not installed: only root may change things", "apt install polkitd, or set [dbus] polkit = false "+configHint)
+		add("polkit", model.CheckWarn, "polkitd is not installed: only root may change things", "apt install polkitd, or set [dbus] polkit = false "+configHint)
 	default:
-		add("polkit", api.CheckOK, "polkit actions "+polkitFiles[0], "")
+		add("polkit", model.CheckOK, "polkit actions "+polkitFiles[0], "")
 	}
 }
 
 func (m *Manager) checkMetrics(add func(name, status, detail, fix string)) {
 	l := m.cfg.Metrics.Listen
 	if l == "" {
-		add("metrics", api.CheckOK, "metrics endpoint turned off ([metrics] listen = \"\")", "")
+		add("metrics", model.CheckOK, "metrics endpoint turned off ([metrics] listen = \"\")", "")
 		return
 	}
 	host, port, _ := net.SplitHostPort(l)
@@ -225,17 +225,17 @@ func (m *Manager) checkMetrics(add func(name, status, detail, fix string)) {
 	}
 	c, err := net.DialTimeout("tcp", net.JoinHostPort(host, port), 5*time.Second)
 	if err != nil {
-		add("metrics", api.CheckFail, fmt.Sprintf("nothing listens on %s: %v", l, err),
+		add("metrics", model.CheckFail, fmt.Sprintf("nothing listens on %s: %v", l, err),
 			"see `journalctl -u rockon`; another program may hold the port: set [metrics] listen "+configHint)
 		return
 	}
 	c.Close()
-	add("metrics", api.CheckOK, "metrics endpoint listening on "+l, "")
+	add("metrics", model.CheckOK, "metrics endpoint listening on "+l, "")
 }
 
 // checkRockOns compares each installed rock-on's desired state with its
 // actual one.
-func (m *Manager) checkRockOns() []api.Check {
+func (m *Manager) checkRockOns() []model.Check {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	slugs := make([]string, 0, len(m.installed))
@@ -243,19 +243,19 @@ func (m *Manager) checkRockOns() []api.Check {
 		slugs = append(slugs, s)
 	}
 	sort.Strings(slugs)
-	var out []api.Check
+	var out []model.Check
 	for _, slug := range slugs {
 		in := m.installed[slug]
 		st := m.stateLocked(slug, in)
-		c := api.Check{Name: "rockon:" + in.Name, Status: api.CheckOK, Detail: fmt.Sprintf("%s: wanted %s, %s", in.Name, in.Desired, st)}
+		c := model.Check{Name: "rockon:" + in.Name, Status: model.CheckOK, Detail: fmt.Sprintf("%s: wanted %s, %s", in.Name, in.Desired, st)}
 		switch {
 		case busyState[m.busy[slug]] == st && m.busy[slug] != "":
 			// an operation is under way: its own result will tell
 		case in.Desired == state.DesiredOn && st != metrics.StateRunning:
-			c.Status = api.CheckFail
+			c.Status = model.CheckFail
 			c.Fix = fmt.Sprintf("see `rockon status '%s'` and `journalctl -u 'rockon-%s-*'`, then: rockon restart '%s'", in.Name, slug, in.Name)
 		case in.Desired == state.DesiredOff && st != metrics.StateStopped:
-			c.Status = api.CheckWarn
+			c.Status = model.CheckWarn
 			c.Fix = fmt.Sprintf("rockon stop '%s'", in.Name)
 		}
 		out = append(out, c)

@@ -222,10 +222,10 @@ func (e *env) ctx() context.Context {
 }
 
 // waitState waits until the rock-on reaches one of the states.
-func (e *env) waitState(name string, states ...string) api.Properties {
+func (e *env) waitState(name string, states ...string) model.Properties {
 	e.t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
-	var p api.Properties
+	var p model.Properties
 	var err error
 	for time.Now().Before(deadline) {
 		p, err = e.c.Status(e.ctx(), name)

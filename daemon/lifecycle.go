@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/rockon/rockon/catalog"
-	api "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/engine"
 	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/state"
@@ -46,7 +45,7 @@ const (
 // are pulled concurrently (the engines download the layers of one image
 // in parallel already; several images at once keep the link busy while
 // one is unpacked); the first failure cancels the others.
-func (m *Manager) pullImages(ctx context.Context, def *catalog.RockOn, mode pullMode, r api.Report, from, to float64) ([]state.Image, error) {
+func (m *Manager) pullImages(ctx context.Context, def *catalog.RockOn, mode pullMode, r model.Report, from, to float64) ([]state.Image, error) {
 	// Each engine command is a process start (0.1-0.3 s on a small
 	// machine): an image present is looked at once, by its ID, and an
 	// image several containers share only for the first of them.
@@ -167,7 +166,7 @@ func (m *Manager) pullOne(ctx context.Context, ref string, always bool, progress
 	return id, nil
 }
 
-func (m *Manager) install(ctx context.Context, slug string, def *catalog.RockOn, ch model.Choices, res *unitgen.Result, start bool, r api.Report) error {
+func (m *Manager) install(ctx context.Context, slug string, def *catalog.RockOn, ch model.Choices, res *unitgen.Result, start bool, r model.Report) error {
 	now := time.Now().UTC()
 	in := &state.Installed{Name: def.Name, Phase: state.PhaseInstalling, PhaseSince: now, Desired: state.DesiredOff,
 		Definition: state.Definition(def.Raw), Choices: ch, Units: generated(res.Units), EnvFiles: generated(res.EnvFiles)}
@@ -380,7 +379,7 @@ func appendNew(list []string, s string) []string {
 	return append(list, s)
 }
 
-func (m *Manager) uninstall(ctx context.Context, slug string, removeImages, purge bool, r api.Report) error {
+func (m *Manager) uninstall(ctx context.Context, slug string, removeImages, purge bool, r model.Report) error {
 	in := m.get(slug)
 	if in == nil {
 		return fmt.Errorf("%w: %s", model.ErrNotInstalled, slug)
@@ -428,7 +427,7 @@ func (m *Manager) uninstall(ctx context.Context, slug string, removeImages, purg
 // installed rock-on uses (by name or ID). The rock-on is gone by then: an
 // image the engine refuses to remove (a container outside rockon uses it)
 // is kept and said so, not an error.
-func (m *Manager) removeImages(ctx context.Context, imgs []state.Image, r api.Report) {
+func (m *Manager) removeImages(ctx context.Context, imgs []state.Image, r model.Report) {
 	used := map[string]bool{}
 	m.mu.Lock()
 	for _, in := range m.installed {
@@ -466,7 +465,7 @@ func installUnits(res *unitgen.Result) []string {
 }
 
 // toggle starts (enable + start), stops (stop + disable) or restarts.
-func (m *Manager) toggle(ctx context.Context, slug, kind string, r api.Report) error {
+func (m *Manager) toggle(ctx context.Context, slug string, kind model.OpKind, r model.Report) error {
 	in := m.get(slug)
 	m.mu.Lock()
 	res := m.results[slug]
@@ -481,7 +480,7 @@ func (m *Manager) toggle(ctx context.Context, slug, kind string, r api.Report) e
 		return m.save(&cp)
 	}
 	switch kind {
-	case "start":
+	case model.OpStart:
 		r(0.2, "enabling")
 		// desired first: a crash from here on still ends with it on
 		if err := setDesired(state.DesiredOn); err != nil {
@@ -492,7 +491,7 @@ func (m *Manager) toggle(ctx context.Context, slug, kind string, r api.Report) e
 		}
 		r(0.4, "starting "+res.Target)
 		return m.startChecked(ctx, res, nil, portsOf(in))
-	case "stop":
+	case model.OpStop:
 		r(0.2, "stopping "+res.Target)
 		if err := setDesired(state.DesiredOff); err != nil {
 			return err
@@ -504,7 +503,7 @@ func (m *Manager) toggle(ctx context.Context, slug, kind string, r api.Report) e
 		}
 		errs = append(errs, m.sd.disable(ctx, installUnits(res)))
 		return errors.Join(errs...)
-	case "restart":
+	case model.OpRestart:
 		r(0.2, "restarting")
 		if err := setDesired(state.DesiredOn); err != nil {
 			return err
@@ -751,7 +750,7 @@ func (m *Manager) restarts(ctx context.Context, res *unitgen.Result) map[string]
 
 // update pulls newer images (and takes the catalog's current definition),
 // recompiles and restarts what changed, rolling back on failure.
-func (m *Manager) update(ctx context.Context, slug string, r api.Report) error {
+func (m *Manager) update(ctx context.Context, slug string, r model.Report) error {
 	in := m.get(slug)
 	if in == nil {
 		return fmt.Errorf("%w: %s", model.ErrNotInstalled, slug)
@@ -772,7 +771,7 @@ func (m *Manager) update(ctx context.Context, slug string, r api.Report) error {
 	return m.apply(ctx, slug, def, in.Choices, res, true, r)
 }
 
-func (m *Manager) reconfigure(ctx context.Context, slug string, def *catalog.RockOn, ch model.Choices, res *unitgen.Result, r api.Report) error {
+func (m *Manager) reconfigure(ctx context.Context, slug string, def *catalog.RockOn, ch model.Choices, res *unitgen.Result, r model.Report) error {
 	return m.apply(ctx, slug, def, ch, res, false, r)
 }
 
@@ -780,7 +779,7 @@ func (m *Manager) reconfigure(ctx context.Context, slug string, def *catalog.Roc
 // record is marked updating with the change pending, the new units are
 // written and the changed containers restarted; if they do not come up,
 // the previous units (and image tags) are put back.
-func (m *Manager) apply(ctx context.Context, slug string, def *catalog.RockOn, ch model.Choices, res *unitgen.Result, pull bool, r api.Report) error {
+func (m *Manager) apply(ctx context.Context, slug string, def *catalog.RockOn, ch model.Choices, res *unitgen.Result, pull bool, r model.Report) error {
 	in := m.get(slug)
 	m.mu.Lock()
 	oldRes := m.results[slug]

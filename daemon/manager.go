@@ -18,7 +18,6 @@ import (
 
 	"github.com/rockon/rockon/backup"
 	"github.com/rockon/rockon/catalog"
-	api "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/engine"
 	"github.com/rockon/rockon/export"
 	"github.com/rockon/rockon/metrics"
@@ -45,7 +44,7 @@ type Manager struct {
 	refreshedAt time.Time
 	refreshErr  error                       // of the last refresh; nil after a successful one
 	installed   map[string]*state.Installed // by slug
-	busy        map[string]string           // slug -> operation kind
+	busy        map[string]model.OpKind     // slug -> operation kind
 	units       map[string]unitInfo         // unit name -> last known state
 	logs        map[string]string           // unit name -> last journal lines when it failed
 	results     map[string]*unitgen.Result  // slug -> compiled units of the installed rock-on
@@ -178,7 +177,7 @@ func New(ctx context.Context, opt Options) (*Manager, error) {
 func newManager(ctx context.Context, cfg *state.Config, store *state.Store, eng containerEngine, sd unitManager, log *slog.Logger) *Manager {
 	return &Manager{cfg: cfg, store: store, eng: eng, sd: sd, log: log, ctx: ctx,
 		installed: map[string]*state.Installed{},
-		busy:      map[string]string{}, units: map[string]unitInfo{}, logs: map[string]string{},
+		busy:      map[string]model.OpKind{}, units: map[string]unitInfo{}, logs: map[string]string{},
 		results: map[string]*unitgen.Result{}, updates: map[string]bool{}}
 }
 
@@ -322,13 +321,13 @@ func decodeDefinition(name string, raw []byte) (*catalog.RockOn, error) {
 }
 
 // List implements api.Backend.
-func (m *Manager) List(installedOnly bool) []api.Summary {
+func (m *Manager) List(installedOnly bool) []model.Summary {
 	m.mu.Lock()
-	var out []api.Summary
+	var out []model.Summary
 	seen := map[string]bool{}
 	for slug, in := range m.installed {
 		seen[slug] = true
-		s := api.Summary{Name: in.Name, Slug: slug, Installed: true, DesiredState: string(in.Desired), State: m.stateLocked(slug, in)}
+		s := model.Summary{Name: in.Name, Slug: slug, Installed: true, DesiredState: string(in.Desired), State: m.stateLocked(slug, in)}
 		if d, ok := m.catalog.Get(in.Name); ok {
 			s.Description = d.Description
 		}
@@ -344,7 +343,7 @@ func (m *Manager) List(installedOnly bool) []api.Summary {
 				continue
 			}
 			seen[slug] = true
-			out = append(out, api.Summary{Name: d.Name, Slug: slug, Version: d.Version, Description: d.Description,
+			out = append(out, model.Summary{Name: d.Name, Slug: slug, Version: d.Version, Description: d.Description,
 				State: m.stateLocked(slug, nil)})
 		}
 	}
@@ -356,7 +355,7 @@ func (m *Manager) List(installedOnly bool) []api.Summary {
 // Consent implements api.Backend: the consents of the definition
 // Definition returns (the recorded one once installed), with the reasons
 // the CLI gives too.
-func (m *Manager) Consent(name string) ([]api.Consent, error) {
+func (m *Manager) Consent(name string) ([]model.Consent, error) {
 	_, def, in, err := m.lookup(name)
 	if err != nil {
 		return nil, err
@@ -366,9 +365,9 @@ func (m *Manager) Consent(name string) ([]api.Consent, error) {
 			return nil, err
 		}
 	}
-	var out []api.Consent
+	var out []model.Consent
 	for _, tok := range unitgen.RequiredConsent(def) {
-		out = append(out, api.Consent{Token: tok, Reason: unitgen.ConsentReason(tok)})
+		out = append(out, model.Consent{Token: tok, Reason: unitgen.ConsentReason(tok)})
 	}
 	return out, nil
 }
@@ -376,7 +375,7 @@ func (m *Manager) Consent(name string) ([]api.Consent, error) {
 // PortUse implements api.Backend with the CLI's rule (the host ports other
 // installed rock-ons publish are taken, and those bound on the host) and
 // checkPorts' reader of the host's sockets.
-func (m *Manager) PortUse(name string) ([]api.PortSuggestion, []api.BoundPort, error) {
+func (m *Manager) PortUse(name string) ([]model.PortSuggestion, []model.BoundPort, error) {
 	slug, def, in, err := m.lookup(name)
 	if err != nil {
 		return nil, nil, err
@@ -392,13 +391,13 @@ func (m *Manager) PortUse(name string) ([]api.PortSuggestion, []api.BoundPort, e
 		taken.Add(hp.Proto, hp.Port)
 	}
 	listening := catalog.PortSet{}
-	var bound []api.BoundPort
+	var bound []model.BoundPort
 	for hp := range listeningPorts() {
 		if own.Has(hp.Proto, hp.Port) {
 			continue
 		}
 		listening.Add(hp.Proto, hp.Port)
-		bound = append(bound, api.BoundPort{Port: uint32(hp.Port), Protocol: hp.Proto})
+		bound = append(bound, model.BoundPort{Port: uint32(hp.Port), Protocol: hp.Proto})
 	}
 	sort.Slice(bound, func(i, j int) bool {
 		if bound[i].Port != bound[j].Port {
@@ -406,9 +405,9 @@ func (m *Manager) PortUse(name string) ([]api.PortSuggestion, []api.BoundPort, e
 		}
 		return bound[i].Protocol < bound[j].Protocol
 	})
-	var sug []api.PortSuggestion
+	var sug []model.PortSuggestion
 	for _, pd := range catalog.DefaultHostPorts(def, taken, listening) {
-		sug = append(sug, api.PortSuggestion{Container: pd.Container, ContainerPort: uint32(pd.ContainerPort), Protocol: pd.Protocol, HostPort: uint32(pd.HostPort)})
+		sug = append(sug, model.PortSuggestion{Container: pd.Container, ContainerPort: uint32(pd.ContainerPort), Protocol: pd.Protocol, HostPort: uint32(pd.HostPort)})
 	}
 	return sug, bound, nil
 }
@@ -430,10 +429,10 @@ func (m *Manager) Shares() (string, []string, error) {
 	defer f.Close()
 	var names []string
 	// Read in batches and stop at the bound: a huge directory is not read whole.
-	for len(names) < api.MaxShares {
+	for len(names) < model.MaxShares {
 		entries, err := f.ReadDir(256)
 		for _, e := range entries {
-			if len(names) == api.MaxShares {
+			if len(names) == model.MaxShares {
 				break
 			}
 			if fi, err := os.Stat(filepath.Join(root, e.Name())); err == nil && fi.IsDir() {
@@ -499,7 +498,7 @@ func (m *Manager) Export(name, format string, pvc bool) (string, []string, error
 }
 
 // givenDefinition decodes a definition a caller gives with an install
-// (api.Operation.Definition): it must define name; it is checked like any
+// (model.Operation.Definition): it must define name; it is checked like any
 // catalog definition.
 func givenDefinition(name, text string) (*catalog.RockOn, error) {
 	defs, err := catalog.Decode(name+" (given)", []byte(text))
@@ -538,7 +537,7 @@ func (m *Manager) Backup() (string, error) {
 }
 
 // reserve marks slug busy with op, or says who holds it.
-func (m *Manager) reserve(slug, op string) error {
+func (m *Manager) reserve(slug string, op model.OpKind) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if cur, ok := m.busy[slug]; ok {
@@ -555,9 +554,9 @@ func (m *Manager) release(slug string) {
 }
 
 // Begin implements api.Backend.
-func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) error, error) {
+func (m *Manager) Begin(op model.Operation) (func(context.Context, model.Report) error, error) {
 	slug, def, in, err := m.lookup(op.Name)
-	if op.Kind == "install" && op.Definition != "" {
+	if op.Kind == model.OpInstall && op.Definition != "" {
 		// a restore: the definition that was installed, which the
 		// catalog may not have (any more)
 		if def, err = givenDefinition(op.Name, op.Definition); err != nil {
@@ -569,9 +568,9 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 	if err != nil {
 		return nil, err
 	}
-	var work func(context.Context, api.Report) error
+	var work func(context.Context, model.Report) error
 	switch op.Kind {
-	case "install":
+	case model.OpInstall:
 		if in != nil {
 			return nil, fmt.Errorf("%w: %s", model.ErrAlreadyInstalled, in.Name)
 		}
@@ -596,8 +595,10 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 		if op.DryRun {
 			return nil, nil
 		}
-		work = func(ctx context.Context, r api.Report) error { return m.install(ctx, slug, def, ch, res, op.Start, r) }
-	case "reconfigure":
+		work = func(ctx context.Context, r model.Report) error {
+			return m.install(ctx, slug, def, ch, res, op.Start, r)
+		}
+	case model.OpReconfigure:
 		if in == nil {
 			return nil, fmt.Errorf("%w: %s", model.ErrNotInstalled, op.Name)
 		}
@@ -616,20 +617,20 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 		if err := m.checkPorts(slug, res); err != nil {
 			return nil, err
 		}
-		work = func(ctx context.Context, r api.Report) error { return m.reconfigure(ctx, slug, d, ch, res, r) }
-	case "uninstall", "start", "stop", "restart", "update":
+		work = func(ctx context.Context, r model.Report) error { return m.reconfigure(ctx, slug, d, ch, res, r) }
+	case model.OpUninstall, model.OpStart, model.OpStop, model.OpRestart, model.OpUpdate:
 		if in == nil {
 			return nil, fmt.Errorf("%w: %s", model.ErrNotInstalled, op.Name)
 		}
 		switch op.Kind {
-		case "uninstall":
+		case model.OpUninstall:
 			removeImages, purge := op.RemoveImages, op.Purge
-			work = func(ctx context.Context, r api.Report) error { return m.uninstall(ctx, slug, removeImages, purge, r) }
-		case "update":
-			work = func(ctx context.Context, r api.Report) error { return m.update(ctx, slug, r) }
+			work = func(ctx context.Context, r model.Report) error { return m.uninstall(ctx, slug, removeImages, purge, r) }
+		case model.OpUpdate:
+			work = func(ctx context.Context, r model.Report) error { return m.update(ctx, slug, r) }
 		default:
 			kind := op.Kind
-			work = func(ctx context.Context, r api.Report) error { return m.toggle(ctx, slug, kind, r) }
+			work = func(ctx context.Context, r model.Report) error { return m.toggle(ctx, slug, kind, r) }
 		}
 	default:
 		return nil, fmt.Errorf("%w: unknown operation %q", model.ErrInvalidArgs, op.Kind)
@@ -639,15 +640,15 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 	}
 	// an operation that ended between the checks above and the
 	// reservation may have changed what is installed
-	if now := m.get(slug); op.Kind == "install" && now != nil {
+	if now := m.get(slug); op.Kind == model.OpInstall && now != nil {
 		m.release(slug)
 		return nil, fmt.Errorf("%w: %s", model.ErrAlreadyInstalled, now.Name)
-	} else if op.Kind != "install" && now == nil {
+	} else if op.Kind != model.OpInstall && now == nil {
 		m.release(slug)
 		return nil, fmt.Errorf("%w: %s", model.ErrNotInstalled, op.Name)
 	}
 	m.notify(slug)
-	return func(ctx context.Context, r api.Report) error {
+	return func(ctx context.Context, r model.Report) error {
 		start := time.Now()
 		defer func() {
 			m.release(slug)
@@ -668,14 +669,14 @@ func (m *Manager) Begin(op api.Operation) (func(context.Context, api.Report) err
 
 // recordOutcome keeps the last operation's failure (or clears it) in the
 // record, for LastError.
-func (m *Manager) recordOutcome(slug, kind string, err error) {
+func (m *Manager) recordOutcome(slug string, kind model.OpKind, err error) {
 	in := m.get(slug)
 	if in == nil || errors.Is(err, context.Canceled) {
 		return
 	}
 	last := state.LastState{At: time.Now().UTC()}
 	if err != nil {
-		last.State, last.Message = "failed", kind+": "+err.Error()
+		last.State, last.Message = "failed", string(kind)+": "+err.Error()
 	} else if in.Last.Message == "" {
 		return
 	}

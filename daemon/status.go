@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/rockon/rockon/catalog"
-	api "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/metrics"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/state"
 	"github.com/rockon/rockon/unitgen"
 )
@@ -150,10 +150,10 @@ func containerState(ui unitInfo, known bool) string {
 	return "unknown"
 }
 
-var busyState = map[string]string{
-	"install": metrics.StateInstalling, "uninstall": metrics.StateUninstalling, "update": metrics.StateUpdating,
-	"reconfigure": metrics.StateUpdating, "start": metrics.StateStarting, "stop": metrics.StateStopping,
-	"restart": metrics.StateStarting,
+var busyState = map[model.OpKind]string{
+	model.OpInstall: metrics.StateInstalling, model.OpUninstall: metrics.StateUninstalling, model.OpUpdate: metrics.StateUpdating,
+	model.OpReconfigure: metrics.StateUpdating, model.OpStart: metrics.StateStarting, model.OpStop: metrics.StateStopping,
+	model.OpRestart: metrics.StateStarting,
 }
 
 // stateLocked is a rock-on's one-word state. m.mu must be held.
@@ -224,17 +224,17 @@ func (m *Manager) stateLocked(slug string, in *state.Installed) string {
 }
 
 // Properties implements api.Backend.
-func (m *Manager) Properties(name string) (api.Properties, error) {
+func (m *Manager) Properties(name string) (model.Properties, error) {
 	slug, def, in, err := m.lookup(name)
 	if err != nil {
-		return api.Properties{}, err
+		return model.Properties{}, err
 	}
 	if in != nil {
 		if d, err := definition(in.Name, in.Definition); err == nil {
 			def = d
 		}
 	}
-	p := api.Properties{Slug: slug, Engine: m.cfg.Engine.Name}
+	p := model.Properties{Slug: slug, Engine: m.cfg.Engine.Name}
 	if def != nil {
 		p.Name, p.Version, p.Description, p.Website = def.Name, def.Version, def.Description, def.Website
 	}
@@ -244,7 +244,7 @@ func (m *Manager) Properties(name string) (api.Properties, error) {
 	if in == nil {
 		for _, c := range def.Containers {
 			for _, port := range c.Ports {
-				p.Ports = append(p.Ports, api.Port{Container: c.Name, ContainerPort: uint32(port.ContainerPort), Protocol: port.Protocol, HostPort: uint32(port.HostDefault), UI: port.UI})
+				p.Ports = append(p.Ports, model.Port{Container: c.Name, ContainerPort: uint32(port.ContainerPort), Protocol: port.Protocol, HostPort: uint32(port.HostDefault), UI: port.UI})
 			}
 		}
 		return p, nil
@@ -266,7 +266,7 @@ func (m *Manager) Properties(name string) (api.Properties, error) {
 		p.Target = res.Target
 		for _, c := range res.Containers {
 			ui, ok := m.unitLocked(c.Unit)
-			ct := api.Container{Name: c.Name, Unit: c.Unit, State: containerState(ui, ok), ActiveState: ui.ActiveState, SubState: ui.SubState,
+			ct := model.Container{Name: c.Name, Unit: c.Unit, State: containerState(ui, ok), ActiveState: ui.ActiveState, SubState: ui.SubState,
 				Image: ids[c.Name].Ref, ImageID: ids[c.Name].ID, ExitCode: ui.ExitStatus, Restarts: ui.Restarts, Since: ui.Since}
 			if ct.State == "failed" || ct.State == "restarting" {
 				ct.LastLog = redact(m.logs[c.Unit], secrets)
@@ -287,7 +287,7 @@ func (m *Manager) Properties(name string) (api.Properties, error) {
 	if def != nil {
 		for _, pp := range unitgen.TakenPorts(def, in.Choices) {
 			cport, _ := strconv.Atoi(pp.ContainerPort) // 0 for a range opts publish
-			p.Ports = append(p.Ports, api.Port{Container: pp.Container, ContainerPort: uint32(cport), Protocol: pp.Proto, HostPort: uint32(pp.Port), UI: pp.DefPort != nil && pp.DefPort.UI})
+			p.Ports = append(p.Ports, model.Port{Container: pp.Container, ContainerPort: uint32(cport), Protocol: pp.Proto, HostPort: uint32(pp.Port), UI: pp.DefPort != nil && pp.DefPort.UI})
 		}
 		sort.Slice(p.Ports, func(i, j int) bool {
 			if p.Ports[i].HostPort != p.Ports[j].HostPort {
@@ -301,7 +301,7 @@ func (m *Manager) Properties(name string) (api.Properties, error) {
 				if !strings.HasPrefix(host, "/") {
 					host = m.cfg.Volumes.SharesRoot + "/" + host
 				}
-				p.Volumes = append(p.Volumes, api.Volume{Container: c.Name, Path: path, Host: host})
+				p.Volumes = append(p.Volumes, model.Volume{Container: c.Name, Path: path, Host: host})
 			}
 		}
 		sort.Slice(p.Volumes, func(i, j int) bool {
@@ -363,10 +363,10 @@ var Version = func() string {
 }()
 
 // ManagerProperties implements api.Backend.
-func (m *Manager) ManagerProperties() api.ManagerProperties {
+func (m *Manager) ManagerProperties() model.ManagerProperties {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	p := api.ManagerProperties{Version: Version, Engine: m.cfg.Engine.Name, CatalogEntries: uint32(m.catalog.Len()),
+	p := model.ManagerProperties{Version: Version, Engine: m.cfg.Engine.Name, CatalogEntries: uint32(m.catalog.Len()),
 		CatalogRefreshedAt: usec(m.refreshedAt), Installed: uint32(len(m.installed))}
 	for slug, in := range m.installed {
 		if m.stateLocked(slug, in) == metrics.StateRunning {

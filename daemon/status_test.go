@@ -45,7 +45,7 @@ func TestRockOnState(t *testing.T) {
 		name    string
 		desired state.Desired
 		phase   state.Phase
-		busy    string
+		busy    model.OpKind
 		a, b    unitInfo
 		want    string
 	}{
@@ -59,7 +59,7 @@ func TestRockOnState(t *testing.T) {
 		{"installing", state.DesiredOff, state.PhaseInstalling, "", dead, dead, "installing"},
 		{"busy updating", state.DesiredOn, state.PhaseInstalled, "update", run, run, "updating"},
 	} {
-		m := &Manager{busy: map[string]string{}, results: map[string]*unitgen.Result{"x": res},
+		m := &Manager{busy: map[string]model.OpKind{}, results: map[string]*unitgen.Result{"x": res},
 			units: map[string]unitInfo{"rockon-x-a.service": c.a, "rockon-x-b.service": c.b}}
 		if c.busy != "" {
 			m.busy["x"] = c.busy

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/rockon/rockon/catalog"
-	api "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/engine"
 	"github.com/rockon/rockon/model"
 )
@@ -29,7 +28,7 @@ func splitRef(ref string) (repo, tag string) {
 // engine recorded for the image the container runs. Nothing is pulled and
 // no local image changes. A container that cannot be checked says why in
 // its Error; the call fails only for a name that is not installed.
-func (m *Manager) CheckUpdates(ctx context.Context, names []string) ([]api.UpdateCheck, error) {
+func (m *Manager) CheckUpdates(ctx context.Context, names []string) ([]model.UpdateCheck, error) {
 	var slugs []string
 	m.mu.Lock()
 	if len(names) == 0 {
@@ -49,7 +48,7 @@ func (m *Manager) CheckUpdates(ctx context.Context, names []string) ([]api.Updat
 		}
 		slugs = append(slugs, model.Slug(in.Name))
 	}
-	var out []api.UpdateCheck
+	var out []model.UpdateCheck
 	latest := map[string]string{} // ref -> registry digest, asked once
 	failed := map[string]string{}
 	for _, slug := range slugs {
@@ -60,7 +59,7 @@ func (m *Manager) CheckUpdates(ctx context.Context, names []string) ([]api.Updat
 		any := false
 		for _, im := range in.Images {
 			ref := catalog.QualifyImage(im.Ref)
-			c := api.UpdateCheck{Name: in.Name, Container: im.Container, Image: ref}
+			c := model.UpdateCheck{Name: in.Name, Container: im.Container, Image: ref}
 			repo, _ := splitRef(ref)
 			digests, err := m.eng.RepoDigests(ctx, im.ID)
 			if err != nil && !errors.Is(err, engine.ErrNotFound) {
@@ -164,7 +163,7 @@ func (m *Manager) autoUpdateOne(ctx context.Context, name string) (line string, 
 		}
 		return fmt.Sprintf("auto-update %s: current", name), false
 	}
-	run, err := m.Begin(api.Operation{Kind: "update", Name: name})
+	run, err := m.Begin(model.Operation{Kind: model.OpUpdate, Name: name})
 	if err != nil {
 		return fmt.Sprintf("auto-update %s: not updated: %s", name, oneLine(err)), true
 	}

@@ -98,19 +98,19 @@ func (c *Client) RefreshCatalog(ctx context.Context) (int, error) {
 }
 
 // List lists the catalog's and the installed rock-ons.
-func (c *Client) List(ctx context.Context, installedOnly bool) ([]Summary, error) {
-	var l []Summary
+func (c *Client) List(ctx context.Context, installedOnly bool) ([]model.Summary, error) {
+	var l []model.Summary
 	err := c.call(ctx, "ListRockOns", []any{&l}, installedOnly)
 	return l, err
 }
 
 // CheckUpdates asks whether newer images exist for the named installed
 // rock-ons (all when names is empty), without pulling.
-func (c *Client) CheckUpdates(ctx context.Context, names []string) ([]UpdateCheck, error) {
+func (c *Client) CheckUpdates(ctx context.Context, names []string) ([]model.UpdateCheck, error) {
 	if names == nil {
 		names = []string{}
 	}
-	var l []UpdateCheck
+	var l []model.UpdateCheck
 	err := c.call(ctx, "CheckUpdates", []any{&l}, names)
 	return l, err
 }
@@ -172,31 +172,31 @@ func (c *Client) Restore(ctx context.Context, name, definition, config string, s
 }
 
 // Diagnose asks rockond to check the set-up (`rockon doctor`).
-func (c *Client) Diagnose(ctx context.Context) ([]Check, error) {
-	var l []Check
+func (c *Client) Diagnose(ctx context.Context) ([]model.Check, error) {
+	var l []model.Check
 	err := c.call(ctx, "Diagnose", []any{&l})
 	return l, err
 }
 
 // Status returns the properties of a rock-on.
-func (c *Client) Status(ctx context.Context, name string) (Properties, error) {
+func (c *Client) Status(ctx context.Context, name string) (model.Properties, error) {
 	var path godbus.ObjectPath
 	if err := c.call(ctx, "GetRockOn", []any{&path}, name); err != nil {
-		return Properties{}, err
+		return model.Properties{}, err
 	}
 	return c.StatusAt(ctx, path)
 }
 
 // StatusAt reads the properties of the rock-on object at path.
-func (c *Client) StatusAt(ctx context.Context, path godbus.ObjectPath) (Properties, error) {
+func (c *Client) StatusAt(ctx context.Context, path godbus.ObjectPath) (model.Properties, error) {
 	var m map[string]godbus.Variant
 	err := callRetry(ctx, c.conn.Object(BusName, path), "org.freedesktop.DBus.Properties.GetAll", RockOnInterface).Store(&m)
 	if err != nil {
-		return Properties{}, fromDBusError(err)
+		return model.Properties{}, fromDBusError(err)
 	}
-	var p Properties
+	var p model.Properties
 	if err := storeProps(m, &p); err != nil {
-		return Properties{}, err
+		return model.Properties{}, err
 	}
 	return p, nil
 }
@@ -204,19 +204,19 @@ func (c *Client) StatusAt(ctx context.Context, path godbus.ObjectPath) (Properti
 // StatusAll returns the properties of every installed rock-on in one
 // call (the ObjectManager's GetManagedObjects, which carries every
 // rock-on object's properties), in no particular order.
-func (c *Client) StatusAll(ctx context.Context) ([]Properties, error) {
+func (c *Client) StatusAll(ctx context.Context) ([]model.Properties, error) {
 	var objs map[godbus.ObjectPath]map[string]map[string]godbus.Variant
 	err := callRetry(ctx, c.conn.Object(BusName, ManagerPath), objectManager+".GetManagedObjects").Store(&objs)
 	if err != nil {
 		return nil, fromDBusError(err)
 	}
-	var out []Properties
+	var out []model.Properties
 	for path, ifaces := range objs {
 		m, ok := ifaces[RockOnInterface]
 		if !ok {
 			continue
 		}
-		var p Properties
+		var p model.Properties
 		if err := storeProps(m, &p); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}

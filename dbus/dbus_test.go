@@ -62,24 +62,24 @@ func TestErrorRoundTrip(t *testing.T) {
 // backend is an in-memory Backend for exercising the D-Bus layer alone.
 type backend struct {
 	mu      sync.Mutex
-	props   map[string]Properties
+	props   map[string]model.Properties
 	watch   []func(string)
 	release chan struct{}
 }
 
 func (b *backend) RefreshCatalog(context.Context) (int, error) { return len(b.props), nil }
-func (b *backend) List(installedOnly bool) []Summary {
+func (b *backend) List(installedOnly bool) []model.Summary {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out []Summary
+	var out []model.Summary
 	for _, p := range b.props {
 		if !installedOnly || p.Installed {
-			out = append(out, Summary{Name: p.Name, Slug: p.Slug, Installed: p.Installed, State: p.State})
+			out = append(out, model.Summary{Name: p.Name, Slug: p.Slug, Installed: p.Installed, State: p.State})
 		}
 	}
 	return out
 }
-func (b *backend) Properties(name string) (Properties, error) {
+func (b *backend) Properties(name string) (model.Properties, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, p := range b.props {
@@ -87,9 +87,9 @@ func (b *backend) Properties(name string) (Properties, error) {
 			return p, nil
 		}
 	}
-	return Properties{}, fmt.Errorf("%w: %q", model.ErrNoSuchRockOn, name)
+	return model.Properties{}, fmt.Errorf("%w: %q", model.ErrNoSuchRockOn, name)
 }
-func (b *backend) ManagerProperties() ManagerProperties {
+func (b *backend) ManagerProperties() model.ManagerProperties {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var n uint32
@@ -98,17 +98,17 @@ func (b *backend) ManagerProperties() ManagerProperties {
 			n++
 		}
 	}
-	return ManagerProperties{Version: "test", Engine: "podman", CatalogEntries: uint32(len(b.props)), Installed: n}
+	return model.ManagerProperties{Version: "test", Engine: "podman", CatalogEntries: uint32(len(b.props)), Installed: n}
 }
-func (b *backend) Definition(string) (string, error) { return "{}", nil }
-func (b *backend) Consent(string) ([]Consent, error) { return nil, nil }
-func (b *backend) PortUse(string) ([]PortSuggestion, []BoundPort, error) {
+func (b *backend) Definition(string) (string, error)       { return "{}", nil }
+func (b *backend) Consent(string) ([]model.Consent, error) { return nil, nil }
+func (b *backend) PortUse(string) ([]model.PortSuggestion, []model.BoundPort, error) {
 	return nil, nil, nil
 }
 func (b *backend) Shares() (string, []string, error)            { return "/mnt2", nil, nil }
 func (b *backend) AutoUpdate(context.Context) ([]string, error) { return nil, nil }
-func (b *backend) CheckUpdates(context.Context, []string) ([]UpdateCheck, error) {
-	return []UpdateCheck{{Name: "A", Container: "a", Image: "docker.io/library/a:1", CurrentDigest: "sha256:1", LatestDigest: "sha256:2", UpdateAvailable: true}}, nil
+func (b *backend) CheckUpdates(context.Context, []string) ([]model.UpdateCheck, error) {
+	return []model.UpdateCheck{{Name: "A", Container: "a", Image: "docker.io/library/a:1", CurrentDigest: "sha256:1", LatestDigest: "sha256:2", UpdateAvailable: true}}, nil
 }
 func (b *backend) Config(string) (string, error) { return "", nil }
 func (b *backend) Backup() (string, error)       { return "", nil }
@@ -116,10 +116,10 @@ func (b *backend) Export(string, string, bool) (string, []string, error) {
 	return "", nil, nil
 }
 func (b *backend) Watch(f func(string)) { b.watch = append(b.watch, f) }
-func (b *backend) Diagnose(context.Context) []Check {
-	return []Check{{Name: "engine", Status: CheckOK, Detail: "podman"}, {Name: "shares-root", Status: CheckFail, Detail: "/srv is missing", Fix: "mkdir /srv"}}
+func (b *backend) Diagnose(context.Context) []model.Check {
+	return []model.Check{{Name: "engine", Status: model.CheckOK, Detail: "podman"}, {Name: "shares-root", Status: model.CheckFail, Detail: "/srv is missing", Fix: "mkdir /srv"}}
 }
-func (b *backend) Begin(op Operation) (func(context.Context, Report) error, error) {
+func (b *backend) Begin(op model.Operation) (func(context.Context, model.Report) error, error) {
 	p, err := b.Properties(op.Name)
 	if err != nil {
 		return nil, err
@@ -127,7 +127,7 @@ func (b *backend) Begin(op Operation) (func(context.Context, Report) error, erro
 	if op.Kind == "install" && p.Installed {
 		return nil, fmt.Errorf("%w: %s", model.ErrAlreadyInstalled, p.Name)
 	}
-	return func(ctx context.Context, r Report) error {
+	return func(ctx context.Context, r model.Report) error {
 		r(0.5, "half way")
 		<-b.release
 		if slices.Contains(op.Choices.Consent, "fail") {
@@ -178,7 +178,7 @@ func serve(t *testing.T, auth Authorizer) (*backend, *Client, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	b := &backend{props: map[string]Properties{
+	b := &backend{props: map[string]model.Properties{
 		"rockon-test": {Name: "Rockon Test", Slug: "rockon-test", State: "not-installed"},
 	}, release: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -271,7 +271,7 @@ func TestServerClient(t *testing.T) {
 
 	// a failing job reports its error name through JobRemoved
 	b.mu.Lock()
-	b.props["rockon-test"] = Properties{Name: "Rockon Test", Slug: "rockon-test"}
+	b.props["rockon-test"] = model.Properties{Name: "Rockon Test", Slug: "rockon-test"}
 	b.mu.Unlock()
 	go func() {
 		done <- c.InstallChoices(ctx, "Rockon Test", model.Choices{Consent: []string{"fail"}}, true, nil)

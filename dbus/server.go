@@ -61,7 +61,7 @@ func NewServer(ctx context.Context, conn *godbus.Conn, b Backend, auth Authorize
 		return nil, err
 	}
 	mi := managerIface(m)
-	mi.Props = propIntrospection(ManagerProperties{})
+	mi.Props = propIntrospection(model.ManagerProperties{})
 	if err := conn.Export(introspectable{ifaces: []ifaceDesc{mi, objectManagerIface(om)}, children: func() []string { return []string{"rockon", "job"} }},
 		ManagerPath, "org.freedesktop.DBus.Introspectable"); err != nil {
 		return nil, err
@@ -204,13 +204,13 @@ func (o objects) GetManagedObjects() (map[godbus.ObjectPath]map[string]map[strin
 	return out, nil
 }
 
-func (s *Server) exportRockOn(p Properties) error {
+func (s *Server) exportRockOn(p model.Properties) error {
 	path := RockOnPath(p.Slug)
 	o := &rockonObject{path: path, props: newPropObject(s.conn, path, RockOnInterface, p)}
 	if err := s.conn.Export(o.props, path, "org.freedesktop.DBus.Properties"); err != nil {
 		return err
 	}
-	if err := s.conn.Export(introspectable{ifaces: []ifaceDesc{{Name: RockOnInterface, Props: propIntrospection(Properties{})}}}, path, "org.freedesktop.DBus.Introspectable"); err != nil {
+	if err := s.conn.Export(introspectable{ifaces: []ifaceDesc{{Name: RockOnInterface, Props: propIntrospection(model.Properties{})}}}, path, "org.freedesktop.DBus.Introspectable"); err != nil {
 		return err
 	}
 	// an interface with no methods, so that callers addressing it by name
@@ -263,19 +263,19 @@ func (j *job) set(f func(p *JobProperties)) {
 }
 
 // startJob exports a job object and runs fn in the background.
-func (s *Server) startJob(op Operation, run func(ctx context.Context, report Report) error) godbus.ObjectPath {
+func (s *Server) startJob(op model.Operation, run func(ctx context.Context, report model.Report) error) godbus.ObjectPath {
 	s.mu.Lock()
 	s.nextJob++
 	id := s.nextJob
 	path := godbus.ObjectPath(fmt.Sprintf("%s/%d", JobPathPrefix, id))
-	j := &job{path: path, p: JobProperties{Id: id, RockOn: op.Name, Kind: op.Kind, State: "running"}}
+	j := &job{path: path, p: JobProperties{Id: id, RockOn: op.Name, Kind: string(op.Kind), State: "running"}}
 	j.props = newPropObject(s.conn, path, JobInterface, j.p)
 	s.jobs[id] = j
 	s.mu.Unlock()
 	_ = s.conn.Export(j.props, path, "org.freedesktop.DBus.Properties")
 	_ = s.conn.Export(introspectable{ifaces: []ifaceDesc{{Name: JobInterface, Props: propIntrospection(JobProperties{})}}}, path, "org.freedesktop.DBus.Introspectable")
 	_ = s.conn.ExportMethodTable(map[string]any{}, path, JobInterface)
-	_ = s.conn.Emit(ManagerPath, ManagerInterface+".JobNew", id, path, op.Name, op.Kind)
+	_ = s.conn.Emit(ManagerPath, ManagerInterface+".JobNew", id, path, op.Name, string(op.Kind))
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -378,13 +378,13 @@ func (m *manager) RefreshCatalog(sender godbus.Sender) (uint32, *godbus.Error) {
 
 // CheckUpdates asks registries over the network on the caller's behalf:
 // the same authorization as refreshing the catalog.
-func (m *manager) CheckUpdates(sender godbus.Sender, names []string) ([]UpdateCheck, *godbus.Error) {
+func (m *manager) CheckUpdates(sender godbus.Sender, names []string) ([]model.UpdateCheck, *godbus.Error) {
 	if err := m.authorize(sender, ActionRefreshCatalog); err != nil {
 		return nil, err
 	}
 	checks, err := m.s.b.CheckUpdates(m.s.ctx, names)
 	if checks == nil {
-		checks = []UpdateCheck{}
+		checks = []model.UpdateCheck{}
 	}
 	m.s.markDirty("")
 	return checks, toDBusError(err)
@@ -403,10 +403,10 @@ func (m *manager) AutoUpdate(sender godbus.Sender) ([]string, *godbus.Error) {
 	return lines, toDBusError(err)
 }
 
-func (m *manager) ListRockOns(installedOnly bool) ([]Summary, *godbus.Error) {
+func (m *manager) ListRockOns(installedOnly bool) ([]model.Summary, *godbus.Error) {
 	l := m.s.b.List(installedOnly)
 	if l == nil {
-		l = []Summary{}
+		l = []model.Summary{}
 	}
 	for i := range l {
 		l[i].Path = RockOnPath(l[i].Slug)
@@ -427,21 +427,21 @@ func (m *manager) GetDefinition(name string) (string, *godbus.Error) {
 	return d, toDBusError(err)
 }
 
-func (m *manager) GetConsent(name string) ([]Consent, *godbus.Error) {
+func (m *manager) GetConsent(name string) ([]model.Consent, *godbus.Error) {
 	c, err := m.s.b.Consent(name)
 	if c == nil {
-		c = []Consent{}
+		c = []model.Consent{}
 	}
 	return c, toDBusError(err)
 }
 
-func (m *manager) GetPortUse(name string) ([]PortSuggestion, []BoundPort, *godbus.Error) {
+func (m *manager) GetPortUse(name string) ([]model.PortSuggestion, []model.BoundPort, *godbus.Error) {
 	s, b, err := m.s.b.PortUse(name)
 	if s == nil {
-		s = []PortSuggestion{}
+		s = []model.PortSuggestion{}
 	}
 	if b == nil {
-		b = []BoundPort{}
+		b = []model.BoundPort{}
 	}
 	return s, b, toDBusError(err)
 }
@@ -496,17 +496,17 @@ func (m *manager) Export(sender godbus.Sender, name, format string, options map[
 
 // Diagnose is open to every caller, like the other reads: its findings
 // name paths, units and engines, never a secret.
-func (m *manager) Diagnose() ([]Check, *godbus.Error) {
+func (m *manager) Diagnose() ([]model.Check, *godbus.Error) {
 	ctx, cancel := context.WithTimeout(m.s.ctx, time.Minute)
 	defer cancel()
 	c := m.s.b.Diagnose(ctx)
 	if c == nil {
-		c = []Check{}
+		c = []model.Check{}
 	}
 	return c, nil
 }
 
-func (m *manager) begin(sender godbus.Sender, op Operation) (godbus.ObjectPath, *godbus.Error) {
+func (m *manager) begin(sender godbus.Sender, op model.Operation) (godbus.ObjectPath, *godbus.Error) {
 	if err := m.authorize(sender, ActionManage); err != nil {
 		return "/", err
 	}
@@ -517,7 +517,7 @@ func (m *manager) begin(sender godbus.Sender, op Operation) (godbus.ObjectPath, 
 // Reconfigure authorize before they decode their (possibly large) choices,
 // so that an unprivileged caller costs no more than the bus's own copy of
 // its message.
-func (m *manager) beginAuthorized(op Operation) (godbus.ObjectPath, *godbus.Error) {
+func (m *manager) beginAuthorized(op model.Operation) (godbus.ObjectPath, *godbus.Error) {
 	run, err := m.s.b.Begin(op)
 	if err != nil {
 		return "/", toDBusError(err)
@@ -547,7 +547,7 @@ func (m *manager) Install(sender godbus.Sender, name string, choices, options ma
 	if derr != nil {
 		return "/", derr
 	}
-	op := Operation{Kind: "install", Name: name, Choices: ch, Start: true}
+	op := model.Operation{Kind: model.OpInstall, Name: name, Choices: ch, Start: true}
 	for k, v := range options {
 		switch k {
 		case "start":
@@ -582,13 +582,13 @@ func (m *manager) Install(sender godbus.Sender, name string, choices, options ma
 }
 
 func (m *manager) Uninstall(sender godbus.Sender, name string) (godbus.ObjectPath, *godbus.Error) {
-	return m.begin(sender, Operation{Kind: "uninstall", Name: name})
+	return m.begin(sender, model.Operation{Kind: model.OpUninstall, Name: name})
 }
 
 // UninstallWithOptions is Uninstall with options: "remove_images" (b),
 // "purge" (b).
 func (m *manager) UninstallWithOptions(sender godbus.Sender, name string, options map[string]godbus.Variant) (godbus.ObjectPath, *godbus.Error) {
-	op := Operation{Kind: "uninstall", Name: name}
+	op := model.Operation{Kind: model.OpUninstall, Name: name}
 	for k, v := range options {
 		switch k {
 		case "remove_images", "purge":
@@ -609,19 +609,19 @@ func (m *manager) UninstallWithOptions(sender godbus.Sender, name string, option
 }
 
 func (m *manager) Start(sender godbus.Sender, name string) (godbus.ObjectPath, *godbus.Error) {
-	return m.begin(sender, Operation{Kind: "start", Name: name})
+	return m.begin(sender, model.Operation{Kind: model.OpStart, Name: name})
 }
 
 func (m *manager) Stop(sender godbus.Sender, name string) (godbus.ObjectPath, *godbus.Error) {
-	return m.begin(sender, Operation{Kind: "stop", Name: name})
+	return m.begin(sender, model.Operation{Kind: model.OpStop, Name: name})
 }
 
 func (m *manager) Restart(sender godbus.Sender, name string) (godbus.ObjectPath, *godbus.Error) {
-	return m.begin(sender, Operation{Kind: "restart", Name: name})
+	return m.begin(sender, model.Operation{Kind: model.OpRestart, Name: name})
 }
 
 func (m *manager) Update(sender godbus.Sender, name string) (godbus.ObjectPath, *godbus.Error) {
-	return m.begin(sender, Operation{Kind: "update", Name: name})
+	return m.begin(sender, model.Operation{Kind: model.OpUpdate, Name: name})
 }
 
 func (m *manager) Reconfigure(sender godbus.Sender, name string, choices map[string]godbus.Variant) (godbus.ObjectPath, *godbus.Error) {
@@ -629,5 +629,5 @@ func (m *manager) Reconfigure(sender godbus.Sender, name string, choices map[str
 	if derr != nil {
 		return "/", derr
 	}
-	return m.beginAuthorized(Operation{Kind: "reconfigure", Name: name, Choices: ch})
+	return m.beginAuthorized(model.Operation{Kind: model.OpReconfigure, Name: name, Choices: ch})
 }

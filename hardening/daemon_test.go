@@ -158,9 +158,9 @@ func waitUntil(t *testing.T, d time.Duration, what string, ok func() bool) {
 	}
 }
 
-func (e *daemonEnv) waitState(t *testing.T, name string, states ...string) api.Properties {
+func (e *daemonEnv) waitState(t *testing.T, name string, states ...string) model.Properties {
 	t.Helper()
-	var p api.Properties
+	var p model.Properties
 	var err error
 	waitUntil(t, 90*time.Second, name+" in "+strings.Join(states, "/"), func() bool {
 		p, err = e.c.Status(ctxFor(t, 10*time.Second), name)
@@ -667,7 +667,7 @@ func testDisconnect(t *testing.T, e *daemonEnv) {
 		conn.Close()
 		_ = call
 		// wait for the job to end: neither installing nor busy
-		var p api.Properties
+		var p model.Properties
 		waitUntil(t, 2*time.Minute, "the orphaned install to end", func() bool {
 			p, err = e.c.Status(ctx, "Dev App")
 			return err == nil && p.State != "installing" && p.State != "starting"

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	api "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/sandbox"
 )
 
@@ -184,7 +184,7 @@ func testVolumeSymlinked(t *testing.T, e *daemonEnv, engine string) {
 		t.Fatalf("swapping the directory for a symlink as the share's owner: %v %s", err, out)
 	}
 	e.s.Run(t, engine, "kill", "sym-main") // a crash: systemd restarts the unit
-	var p api.Properties
+	var p model.Properties
 	waitUntil(t, 2*time.Minute, "the refused restart in LastError", func() bool {
 		var err error
 		p, err = e.c.Status(ctx, "Sym App")

@@ -162,7 +162,7 @@ func TestLoad_50Clients200RockOns(t *testing.T) {
 				switch r := rng.IntN(100); {
 				case r < 45:
 					kind = "list"
-					var l []api.Summary
+					var l []model.Summary
 					l, err = c.List(ctx, false)
 					if err == nil && len(l) != len(files) {
 						err = fmt.Errorf("list: %d entries, want %d", len(l), len(files))

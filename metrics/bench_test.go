@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rockon/rockon/model"
 )
 
 // bigSnapshot is n installed rock-ons with three containers each, in a mix
@@ -52,7 +54,7 @@ func BenchmarkScrape200(b *testing.B) {
 
 func benchmarkScrape(b *testing.B, n int, header map[string]string) {
 	rec := NewRecorder()
-	for _, op := range Operations {
+	for _, op := range model.OpKinds {
 		rec.ObserveOperation(op, ResultSuccess, time.Second)
 	}
 	h := Handler(NewRegistry(&fakeSource{snap: bigSnapshot(n)}, rec))

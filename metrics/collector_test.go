@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
+	"github.com/rockon/rockon/model"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -90,8 +91,8 @@ var rockonMetricNames = []string{
 // some recorded work with testdata/sample.prom (go test -update rewrites it).
 func TestGolden(t *testing.T) {
 	rec := NewRecorder()
-	rec.ObserveOperation(OpInstall, ResultSuccess, 42*time.Second)
-	rec.ObserveOperation(OpStop, ResultFailure, 300*time.Millisecond)
+	rec.ObserveOperation(model.OpInstall, ResultSuccess, 42*time.Second)
+	rec.ObserveOperation(model.OpStop, ResultFailure, 300*time.Millisecond)
 	rec.ObservePull(123456789, 12*time.Second)
 	rec.observeRefreshAt(t0.Add(-time.Hour), 2*time.Second, nil) // older than the snapshot's: ignored
 	rec.observeRefreshAt(t0.Add(time.Minute), 3*time.Second, errors.New("network down"))
@@ -328,7 +329,7 @@ rockon_catalog_refreshes_total 2
 
 func TestRecorderConcurrentAndNil(t *testing.T) {
 	var nilRec *Recorder
-	nilRec.ObserveOperation(OpInstall, ResultSuccess, time.Second)
+	nilRec.ObserveOperation(model.OpInstall, ResultSuccess, time.Second)
 	nilRec.ObservePull(1, time.Second)
 	nilRec.ObserveRefresh(time.Second, nil)
 
@@ -339,7 +340,7 @@ func TestRecorderConcurrentAndNil(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := 0; j < 100; j++ {
-				rec.ObserveOperation(OpStart, ResultSuccess, time.Millisecond)
+				rec.ObserveOperation(model.OpStart, ResultSuccess, time.Millisecond)
 				rec.ObservePull(10, time.Millisecond)
 				rec.ObservePull(-1, time.Millisecond) // size unknown: no bytes
 				rec.ObserveRefresh(time.Millisecond, nil)
@@ -347,7 +348,7 @@ func TestRecorderConcurrentAndNil(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if got := testutil.ToFloat64(rec.operations.WithLabelValues(OpStart, ResultSuccess)); got != 800 {
+	if got := testutil.ToFloat64(rec.operations.WithLabelValues(string(model.OpStart), ResultSuccess)); got != 800 {
 		t.Errorf("start operations = %v, want 800", got)
 	}
 	if got := testutil.ToFloat64(rec.pullBytes); got != 8000 {

@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rockon/rockon/model"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -46,7 +47,7 @@ func needTool(t *testing.T, name string) string {
 
 func sampleRegistryHandler() http.Handler {
 	rec := NewRecorder()
-	rec.ObserveOperation(OpInstall, ResultSuccess, 42*time.Second)
+	rec.ObserveOperation(model.OpInstall, ResultSuccess, 42*time.Second)
 	rec.ObservePull(1<<20, 3*time.Second)
 	rec.ObserveRefresh(time.Second, errors.New("offline"))
 	return Handler(NewRegistry(&fakeSource{snap: sampleSnapshot()}, rec))
@@ -464,7 +465,7 @@ func TestConcurrentScrapes(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := 0; j < 5; j++ {
-				rec.ObserveOperation(OpStart, ResultSuccess, time.Millisecond)
+				rec.ObserveOperation(model.OpStart, ResultSuccess, time.Millisecond)
 				w := httptest.NewRecorder()
 				h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 				if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), want) {

@@ -5,20 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-)
-
-// Operation kinds the daemon reports to ObserveOperation (the D-Bus job
-// kinds; catalog refreshes go to ObserveRefresh instead). Their counters
-// start at zero for both results so that increase() works from the first
-// operation; other kinds may be passed too and appear when first used.
-const (
-	OpInstall     = "install"
-	OpUninstall   = "uninstall"
-	OpStart       = "start"
-	OpStop        = "stop"
-	OpRestart     = "restart"
-	OpUpdate      = "update"      // new images or definition, same settings
-	OpReconfigure = "reconfigure" // new settings
+	"github.com/rockon/rockon/model"
 )
 
 // Operation results.
@@ -26,9 +13,6 @@ const (
 	ResultSuccess = "success"
 	ResultFailure = "failure"
 )
-
-// Operations lists the operation kinds whose counters are created up front.
-var Operations = []string{OpInstall, OpUninstall, OpStart, OpStop, OpRestart, OpUpdate, OpReconfigure}
 
 // Results lists the results whose counters are created up front.
 var Results = []string{ResultSuccess, ResultFailure}
@@ -82,24 +66,25 @@ func NewRecorder() *Recorder {
 			Help: "Catalog refresh attempts that failed.",
 		}),
 	}
-	for _, op := range Operations {
+	// every kind's counters start at zero for both results, so that
+	// increase() works from the first operation
+	for _, op := range model.OpKinds {
 		for _, res := range Results {
-			r.operations.WithLabelValues(op, res)
+			r.operations.WithLabelValues(string(op), res)
 		}
-		r.opDuration.WithLabelValues(op)
+		r.opDuration.WithLabelValues(string(op))
 	}
 	return r
 }
 
-// ObserveOperation records one finished operation: op is one of the Op
-// constants (or another short fixed word), result ResultSuccess or
-// ResultFailure.
-func (r *Recorder) ObserveOperation(op, result string, d time.Duration) {
+// ObserveOperation records one finished operation, result ResultSuccess
+// or ResultFailure.
+func (r *Recorder) ObserveOperation(op model.OpKind, result string, d time.Duration) {
 	if r == nil {
 		return
 	}
-	r.operations.WithLabelValues(op, result).Inc()
-	r.opDuration.WithLabelValues(op).Observe(d.Seconds())
+	r.operations.WithLabelValues(string(op), result).Inc()
+	r.opDuration.WithLabelValues(string(op)).Observe(d.Seconds())
 }
 
 // ObservePull records one finished image pull of n bytes. Negative sizes

@@ -21,14 +21,14 @@ import (
 type daemonClient interface {
 	Close() error
 	RefreshCatalog(ctx context.Context) (int, error)
-	List(ctx context.Context, installedOnly bool) ([]rdbus.Summary, error)
+	List(ctx context.Context, installedOnly bool) ([]model.Summary, error)
 	Definition(ctx context.Context, name string) (string, error)
 	Config(ctx context.Context, name string) (string, error)
 	Export(ctx context.Context, name, format string, pvc bool) (string, []string, error)
 	Backup(ctx context.Context) (string, error)
 	Restore(ctx context.Context, name, definition, config string, start, dryRun bool, w rdbus.Watcher) error
-	Status(ctx context.Context, name string) (rdbus.Properties, error)
-	StatusAll(ctx context.Context) ([]rdbus.Properties, error)
+	Status(ctx context.Context, name string) (model.Properties, error)
+	StatusAll(ctx context.Context) ([]model.Properties, error)
 	InstallChoices(ctx context.Context, name string, ch model.Choices, start bool, w rdbus.Watcher) error
 	Uninstall(ctx context.Context, name string, w rdbus.Watcher) error
 	UninstallRemovingImages(ctx context.Context, name string, w rdbus.Watcher) error
@@ -37,10 +37,10 @@ type daemonClient interface {
 	Stop(ctx context.Context, name string, w rdbus.Watcher) error
 	Restart(ctx context.Context, name string, w rdbus.Watcher) error
 	Update(ctx context.Context, name string, w rdbus.Watcher) error
-	CheckUpdates(ctx context.Context, names []string) ([]rdbus.UpdateCheck, error)
+	CheckUpdates(ctx context.Context, names []string) ([]model.UpdateCheck, error)
 	AutoUpdate(ctx context.Context) ([]string, error)
 	ReconfigureChoices(ctx context.Context, name string, ch model.Choices, w rdbus.Watcher) error
-	Diagnose(ctx context.Context) ([]rdbus.Check, error)
+	Diagnose(ctx context.Context) ([]model.Check, error)
 }
 
 // daemon connects to rockond on the bus chosen with --bus, once.

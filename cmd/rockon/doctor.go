@@ -4,9 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/rockon/rockon/model"
 	"github.com/urfave/cli/v2"
-
-	rdbus "github.com/rockon/rockon/dbus"
 )
 
 type doctorJSON struct {
@@ -30,7 +29,7 @@ func (a *app) doctor(c *cli.Context) error {
 	}
 	ctx, cancel := commandContext(c)
 	defer cancel()
-	var checks []rdbus.Check
+	var checks []model.Check
 	d, err := a.daemon(ctx)
 	if err == nil {
 		checks, err = d.Diagnose(ctx)
@@ -40,12 +39,12 @@ func (a *app) doctor(c *cli.Context) error {
 		if exitCode(err) != exitUnreachable {
 			return err
 		}
-		checks = []rdbus.Check{{Name: "rockond", Status: rdbus.CheckFail, Detail: "rockond is not reachable on the " + a.busArg + " bus",
+		checks = []model.Check{{Name: "rockond", Status: model.CheckFail, Detail: "rockond is not reachable on the " + a.busArg + " bus",
 			Fix: "systemctl start rockon (and see journalctl -u rockon if it does not stay up)"}}
 	}
 	ok := true
 	for _, ch := range checks {
-		if ch.Status == rdbus.CheckFail {
+		if ch.Status == model.CheckFail {
 			ok = false
 		}
 	}
@@ -80,7 +79,7 @@ func (a *app) doctor(c *cli.Context) error {
 	case !ok:
 		n := 0
 		for _, ch := range checks {
-			if ch.Status == rdbus.CheckFail {
+			if ch.Status == model.CheckFail {
 				n++
 			}
 		}

@@ -9,7 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rockon/rockon/catalog"
-	rdbus "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/model"
 )
 
 // infoJSON is `rockon --json info NAME`.
@@ -85,7 +85,7 @@ type infoLink struct {
 // hostPorts maps "container/port" to the host port the daemon reports for
 // it: the published one of an installed rock-on, or the suggested free
 // default of a catalog one.
-func hostPorts(p rdbus.Properties) map[string]int {
+func hostPorts(p model.Properties) map[string]int {
 	m := map[string]int{}
 	for _, pt := range p.Ports {
 		if pt.HostPort > 0 {
@@ -154,7 +154,7 @@ func (a *app) info(ctx context.Context, c *cli.Context, d daemonClient, name str
 }
 
 // lookup fetches a rock-on's definition and properties.
-func (a *app) lookup(ctx context.Context, d daemonClient, name string) (*catalog.RockOn, rdbus.Properties, error) {
+func (a *app) lookup(ctx context.Context, d daemonClient, name string) (*catalog.RockOn, model.Properties, error) {
 	props, err := d.Status(ctx, name)
 	if err != nil {
 		return nil, props, daemonError(err, name)

@@ -4,9 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/rockon/rockon/model"
 	"github.com/urfave/cli/v2"
-
-	rdbus "github.com/rockon/rockon/dbus"
 )
 
 // checkUpdates is `rockon update --check [NAME...]`: one line (or JSON
@@ -22,7 +21,7 @@ func (a *app) checkUpdates(ctx context.Context, c *cli.Context, d daemonClient) 
 		return daemonError(err, name)
 	}
 	if checks == nil {
-		checks = []rdbus.UpdateCheck{}
+		checks = []model.UpdateCheck{}
 	}
 	if a.o.json {
 		return a.o.writeJSON(checks)

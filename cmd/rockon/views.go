@@ -15,7 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rockon/rockon/catalog"
-	rdbus "github.com/rockon/rockon/dbus"
+	"github.com/rockon/rockon/model"
 )
 
 // JSON output. Field names are part of the command's interface and are
@@ -87,7 +87,7 @@ func usecTime(us uint64) string {
 	return time.UnixMicro(int64(us)).UTC().Format(time.RFC3339)
 }
 
-func toStatusJSON(p rdbus.Properties) statusJSON {
+func toStatusJSON(p model.Properties) statusJSON {
 	s := statusJSON{
 		Name: p.Name, Slug: p.Slug, Version: p.Version, Installed: p.Installed, State: p.State,
 		DesiredState: p.DesiredState, Engine: p.Engine, Target: p.Target, UIURL: p.UIURL,
@@ -122,7 +122,7 @@ func firstSentence(html string, max int) string {
 	return t
 }
 
-func toSummaryJSON(s rdbus.Summary) summaryJSON {
+func toSummaryJSON(s model.Summary) summaryJSON {
 	return summaryJSON{
 		Name: s.Name, Slug: s.Slug, Version: s.Version,
 		Description: strings.Join(strings.Fields(htmlToText(s.Description, 0)), " "),
@@ -130,7 +130,7 @@ func toSummaryJSON(s rdbus.Summary) summaryJSON {
 	}
 }
 
-func (a *app) printSummaries(l []rdbus.Summary) error {
+func (a *app) printSummaries(l []model.Summary) error {
 	sort.Slice(l, func(i, j int) bool { return strings.ToLower(l[i].Name) < strings.ToLower(l[j].Name) })
 	if a.o.json {
 		out := make([]summaryJSON, 0, len(l))
@@ -181,7 +181,7 @@ func (a *app) search(ctx context.Context, c *cli.Context, d daemonClient) error 
 	if err != nil {
 		return daemonError(err, "")
 	}
-	var hits []rdbus.Summary
+	var hits []model.Summary
 	for _, s := range l {
 		if strings.Contains(strings.ToLower(s.Name), text) ||
 			strings.Contains(strings.ToLower(htmlToText(s.Description, 0)), text) {
@@ -295,7 +295,7 @@ func (a *app) status(ctx context.Context, c *cli.Context, d daemonClient) error 
 
 // buildUIURL computes the UI address from the definition when the daemon
 // did not give one.
-func (a *app) buildUIURL(ctx context.Context, d daemonClient, p rdbus.Properties) string {
+func (a *app) buildUIURL(ctx context.Context, d daemonClient, p model.Properties) string {
 	var port uint32
 	for _, pt := range p.Ports {
 		if pt.UI && pt.HostPort > 0 {
@@ -317,7 +317,7 @@ func (a *app) buildUIURL(ctx context.Context, d daemonClient, p rdbus.Properties
 	return uiURL(def.UI, int(port), hostName())
 }
 
-func (a *app) printStatus(p rdbus.Properties) error {
+func (a *app) printStatus(p model.Properties) error {
 	w := a.o.out
 	fmt.Fprintf(w, "%s %s\n", a.o.paint(ansiBold, sanitizeCell(p.Name)), sanitizeCell(p.Version))
 	if !p.Installed {
