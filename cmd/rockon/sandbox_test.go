@@ -60,11 +60,16 @@ var testCatalog = map[string]string{
 }`,
 	"cli-broken.json": `{
   "CLI Broken": {
-    "description": "Its container exits at once.",
+    "description": "Its container exits at once, before its port answers.",
     "version": "1.0",
     "website": "https://example.org/broken",
     "containers": {
-      "broken": {"image": "localhost/rockon-test", "tag": "broken", "launch_order": 1}
+      "broken": {
+        "image": "localhost/rockon-test",
+        "tag": "broken",
+        "launch_order": 1,
+        "ports": {"8080": {"description": "Never answers.", "label": "Web", "host_default": 18197, "protocol": "tcp"}}
+      }
     }
   }
 }`,
