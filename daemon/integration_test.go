@@ -119,6 +119,9 @@ type setupOptions struct {
 	shipped bool
 	// settings are added to rockond.toml's.
 	settings sandbox.Settings
+	// storageSize puts the engines' storage on a tmpfs of this size
+	// (sandbox.Options.StorageSize).
+	storageSize string
 }
 
 // config is rockond.toml's settings: the catalog served on port, metrics on, and o's.
@@ -136,7 +139,7 @@ func setupWith(t *testing.T, engine string, opt setupOptions) *env {
 	if os.Getenv("ROCKON_RACE_DAEMON") != "" {
 		bin = raceDaemon(t)
 	}
-	s := sandbox.New(t, sandbox.Options{Docker: engine == "docker", Registry: opt.registry})
+	s := sandbox.New(t, sandbox.Options{Docker: engine == "docker", Registry: opt.registry, StorageSize: opt.storageSize})
 	if os.Getenv("ROCKON_RACE_DAEMON") != "" {
 		t.Cleanup(func() {
 			out, _ := s.Command(context.Background(), "journalctl", "--no-pager", "-o", "cat", "-u", "rockon.service").CombinedOutput()

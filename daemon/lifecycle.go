@@ -153,7 +153,12 @@ func (m *Manager) pullOne(ctx context.Context, ref string, always bool, progress
 	start := time.Now()
 	pulled, err := m.eng.Ensure(ctx, ref, always, progress)
 	if err != nil {
-		return "", fmt.Errorf("image %s from registry %s: %s", ref, catalog.RegistryHost(ref), strings.ReplaceAll(err.Error(), "\n", " "))
+		msg := strings.ReplaceAll(err.Error(), "\n", " ")
+		if strings.Contains(msg, "no space left on device") {
+			// said first: the engine's own words bury it at the end of a long line
+			msg = "the engine's image storage is full (no space left on device): " + msg
+		}
+		return "", fmt.Errorf("image %s from registry %s: %s", ref, catalog.RegistryHost(ref), msg)
 	}
 	id, err := m.eng.ImageID(ctx, ref)
 	if err != nil {

@@ -89,6 +89,8 @@ func New(ctx context.Context, opt Options) (*Manager, error) {
 	if cfg.Timeouts.Pull > 0 {
 		eng.PullTimeout = time.Duration(cfg.Timeouts.Pull)
 	}
+	// an update check fetches a manifest, as a catalog refresh fetches a file
+	eng.CheckTimeout = time.Duration(cfg.Timeouts.Fetch)
 	for _, d := range []string{cfg.StateDir, cfg.EnvDir, cfg.UnitDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("creating %s: %w", d, err)
@@ -159,14 +161,20 @@ func New(ctx context.Context, opt Options) (*Manager, error) {
 	}
 	m.recover(ctx)
 	m.refreshAllUnits(ctx)
-	// the catalog changes while the daemon runs: new versions must show
-	go every(ctx, time.Duration(cfg.Metastore.RefreshEvery), func() {
-		if _, err := m.RefreshCatalog(ctx); err != nil && ctx.Err() == nil {
-			m.log.Warn("catalog", "err", err)
-		}
-	})
-	if len(cfg.Update.Auto) > 0 {
-		go every(ctx, time.Duration(cfg.Update.AutoEvery), func() { _, _ = m.AutoUpdate(ctx) })
+	// The timers (rockon-catalog-refresh.timer, rockon-auto-update.timer)
+	// schedule these; a configuration that asks rockond itself still gets
+	// it, with a note, so that no setting silently stops working.
+	if d := time.Duration(cfg.Metastore.RefreshEvery); d > 0 {
+		m.log.Info("metastore.refresh_every is set: rockond refreshes the catalog itself; rockon-catalog-refresh.timer does it without this setting", "every", d)
+		go every(ctx, d, func() {
+			if _, err := m.RefreshCatalog(ctx); err != nil && ctx.Err() == nil {
+				m.log.Warn("catalog", "err", err)
+			}
+		})
+	}
+	if d := time.Duration(cfg.Update.AutoEvery); d > 0 {
+		m.log.Info("update.auto_every is set: rockond runs the automatic update itself; rockon-auto-update.timer does it without this setting", "every", d)
+		go every(ctx, d, func() { _, _ = m.AutoUpdate(ctx) })
 	}
 	go func() { <-ctx.Done(); sd.close() }()
 	return m, nil

@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,6 +48,17 @@ func faultDef(i int, name, image, tag string) string {
     "ports": {"8080": {"description": "Port.", "label": "Port", "host_default": 18120, "protocol": "tcp"}}}}}}`, name, i, image, tag)
 }
 
+// flakyDef is installed from sandbox.FlakyHost while that serves the
+// registry, and updated while it fails; fullDef's image is pulled when the
+// engine's storage is full.
+const flakyDef = `{"Flaky": {"description": "A registry that fails later.", "version": "1", "website": "https://example.org/",
+  "containers": {"flaky-web": {"image": "` + sandbox.FlakyHost + `/rockontest/flaky", "tag": "1", "launch_order": 1,
+    "ports": {"8080": {"description": "Port.", "label": "Port", "host_default": 18130, "protocol": "tcp"}}}}}}`
+
+const fullDef = `{"Disk Full": {"description": "A pull into a full disk.", "version": "1", "website": "https://example.org/",
+  "containers": {"full-web": {"image": "rockontest/full", "tag": "1", "launch_order": 1,
+    "ports": {"8080": {"description": "Port.", "label": "Port", "host_default": 18131, "protocol": "tcp"}}}}}}`
+
 type fault struct {
 	name, image, tag, ref, registry string
 }
@@ -72,9 +84,8 @@ func TestDockerHubNamesDocker(t *testing.T) { testDockerHubNames(t, "docker") }
 // tag is found by an update check without touching the local image, and
 // an update then runs it.
 func testDockerHubNames(t *testing.T, engine string) {
-	e := setupWith(t, engine, setupOptions{registry: true, shipped: true, settings: sandbox.Settings{
-		"timeouts": {"pull": "45s"},
-		"update":   {"auto": []string{"Hub Test"}, "auto_every": "0s"},
+	e := setupWith(t, engine, setupOptions{registry: true, shipped: true, storageSize: "512m", settings: sandbox.Settings{
+		"timeouts": {"pull": "45s", "fetch": "15s"},
 	}})
 	s := e.s
 	if got := strings.TrimSpace(s.Run(t, "systemctl", "show", "--value", "-p", "ProtectSystem,NoNewPrivileges", "rockon.service")); got != "strict\nyes" {
@@ -83,10 +94,18 @@ func testDockerHubNames(t *testing.T, engine string) {
 	s.PushTestImage(t, "1", "rockontest/app:latest")
 	s.PushTestImage(t, "1", "lscr.io/rockontest/api:1")
 	s.PushTestImage(t, "1", "rockontest:1")
+	s.PushTestImage(t, "1", "rockontest/flaky:1")
+	s.PushTestImage(t, "vol1", "rockontest/full:1")
+	s.PushTestImage(t, "vol2", "rockontest/full:2")
 	if engine == "podman" {
 		// the pushes' sources share the layers: without them every byte is pulled
-		s.Run(t, "podman", "rmi", "--force", "localhost/rockon-test:1", "localhost/rockon-test:2", "localhost/rockon-test:broken")
+		args := []string{"rmi", "--force"}
+		for _, v := range sandbox.TestImageVersions {
+			args = append(args, sandbox.TestImage+":"+v)
+		}
+		s.Run(t, "podman", args...)
 	}
+	s.SetFlakyRegistry(t, sandbox.FaultNone)
 	// a registry that accepts connections and never answers
 	s.Run(t, "sh", "-c", "echo '127.0.0.2 silent.rockon.test' >>/etc/hosts")
 	s.Run(t, "systemd-run", "--unit=silent-registry", "socat", "TCP-LISTEN:443,bind=127.0.0.2,fork,reuseaddr", "SYSTEM:sleep 3600")
@@ -98,6 +117,9 @@ func testDockerHubNames(t *testing.T, engine string) {
 	dir := s.HostPath("/srv/rockon/catalog")
 	root := `{"hub test": "hub.json"`
 	writeFile(t, filepath.Join(dir, "hub.json"), hubDef, 0o644)
+	writeFile(t, filepath.Join(dir, "flaky.json"), flakyDef, 0o644)
+	writeFile(t, filepath.Join(dir, "full.json"), fullDef, 0o644)
+	root += `, "flaky": "flaky.json", "disk full": "full.json"`
 	for i, f := range faults {
 		file := fmt.Sprintf("fault%d.json", i)
 		writeFile(t, filepath.Join(dir, file), faultDef(i, f.name, f.image, f.tag), 0o644)
@@ -148,6 +170,7 @@ func testDockerHubNames(t *testing.T, engine string) {
 	if out := s.Run(t, engine, "ps", "-a", "--format", "{{.Names}}"); strings.Contains(out, "fault-") {
 		t.Errorf("a failed install left a container:\n%s", out)
 	}
+	testUpdateFaults(t, e)
 
 	// A newer image under the same tag: found by the check, local image untouched.
 	localID := func() string {
@@ -235,17 +258,200 @@ func testDockerHubNames(t *testing.T, engine string) {
 		}
 	}
 
-	// The automatic update (opted in for Hub Test), run now as its schedule
-	// would: current, then a broken image rolled back, then a working one.
+	// The timers as shipped, fired by systemd: the catalog refresh finds a
+	// new definition; the automatic update updates Hub Test, opted in from
+	// the CLI, and leaves Flaky, not opted in, on its version although its
+	// registry has a newer one.
+	installTimers(t, s)
+	testTimers(t, e)
+	// Uninstall removing images: the rock-on's images go, as Rockstor's
+	// delete-rockon removes them.
 	rockon := filepath.Join(sandbox.Binaries(t), "rockon")
+	s.Run(t, rockon, "uninstall", "--remove-images", "Hub Test")
+	for _, ref := range []string{"docker.io/rockontest/app:latest", "lscr.io/rockontest/api:1", "docker.io/library/rockontest:1"} {
+		if out, err := s.Command(e.ctx(), engine, "image", "inspect", ref).CombinedOutput(); err == nil {
+			t.Errorf("uninstall --remove-images left %s: %s", ref, out)
+		}
+	}
+	if _, err := e.c.CheckUpdates(e.ctx(), []string{"Not Installed"}); err == nil {
+		t.Error("CheckUpdates of an unknown rock-on succeeded")
+	}
+}
+
+// testUpdateFaults: the rock-on Flaky, installed from sandbox.FlakyHost while
+// it served the registry, is updated while that registry answers 401, 500,
+// cuts a blob off, stalls one for ever (rockond's pull timeout ends it), and
+// while the engine's storage is full; a rock-on installed into the full
+// storage: each time one line naming the image and the registry, nothing
+// installed or changed, the running version answers with the same image.
+// Update checks under the registry faults say why per container. With space
+// again the update goes through.
+func testUpdateFaults(t *testing.T, e *env) {
+	s, engine := e.s, e.engine
+	ref := sandbox.FlakyHost + "/rockontest/flaky:1"
+	if err := e.c.Install(e.ctx(), "Flaky", "", true, nil); err != nil {
+		t.Fatalf("install Flaky: %v", err)
+	}
+	unit := "/etc/systemd/system/rockon-flaky-flaky-web.service"
+	type snapshot struct{ version, container, local, recorded, unit string }
+	snap := func() snapshot {
+		t.Helper()
+		p, err := e.c.Status(e.ctx(), "Flaky")
+		if err != nil || len(p.Containers) != 1 {
+			t.Fatalf("status Flaky: %v %+v", err, p.Containers)
+		}
+		return snapshot{
+			version:   strings.TrimSpace(e.mustCurl("http://127.0.0.1:18130/version")),
+			container: strings.TrimSpace(s.Run(t, engine, "container", "inspect", "--format", "{{.Image}}", "flaky-web")),
+			local:     strings.TrimSpace(s.Run(t, engine, "image", "inspect", "--format", "{{.Id}}", ref)),
+			recorded:  p.Containers[0].ImageID,
+			unit:      s.Run(t, "cat", unit),
+		}
+	}
+	before := snap()
+	if before.version != "1" {
+		t.Fatalf("Flaky runs version %q, want 1", before.version)
+	}
+	// failed checks that the update failed with one line naming the image,
+	// the registry and want, and that nothing changed
+	failed := func(what string, err error, want string) {
+		t.Helper()
+		t.Logf("update Flaky, %s: %v", what, err)
+		if err == nil {
+			t.Errorf("update Flaky, %s: succeeded", what)
+		} else if msg := err.Error(); !strings.Contains(msg, "image "+ref+" from registry "+sandbox.FlakyHost+": ") ||
+			!strings.Contains(msg, want) || strings.Contains(msg, "\n") {
+			t.Errorf("update Flaky, %s: %q is not one line naming image %s, registry %s and %q", what, msg, ref, sandbox.FlakyHost, want)
+		}
+		if after := snap(); after != before {
+			t.Errorf("update Flaky, %s: changed what runs:\nbefore %+v\nafter  %+v", what, before, after)
+		}
+		if p, err := e.c.Status(e.ctx(), "Flaky"); err != nil || p.State != "running" {
+			t.Errorf("update Flaky, %s: state %q, %v", what, p.State, err)
+		}
+	}
+	for _, f := range []struct{ fault, want, check string }{
+		{sandbox.FaultUnauthorized, "", "unauthorized"},
+		{sandbox.FaultServerError, "", "500"},
+		{sandbox.FaultCut, "", ""},
+		{sandbox.FaultStall, "timed out after 45s", "timed out after 15s"},
+	} {
+		s.SetFlakyRegistry(t, f.fault)
+		failed(f.fault, e.c.Update(e.ctx(), "Flaky", nil), f.want)
+		checks, err := e.c.CheckUpdates(e.ctx(), []string{"Flaky"})
+		if err != nil || len(checks) != 1 {
+			t.Errorf("check Flaky, %s: %v %+v", f.fault, err, checks)
+			continue
+		}
+		c := checks[0]
+		t.Logf("check Flaky, %s: %s", f.fault, c.Error)
+		if f.fault == sandbox.FaultCut {
+			// the manifest and the config blob a check reads are whole
+			// up to the cut: whether skopeo meets it depends on sizes
+			if c.Error == "" && (c.UpdateAvailable || c.LatestDigest != c.CurrentDigest) {
+				t.Errorf("check Flaky, cut: %+v", c)
+			}
+		} else if !strings.Contains(c.Error, "image "+ref+" from registry "+sandbox.FlakyHost+": ") || !strings.Contains(c.Error, f.check) ||
+			strings.Contains(c.Error, "\n") || c.UpdateAvailable {
+			t.Errorf("check Flaky, %s: %+v: no one-line error naming image, registry and %q", f.fault, c, f.check)
+		}
+		if f.fault == sandbox.FaultUnauthorized {
+			out := s.Run(t, filepath.Join(sandbox.Binaries(t), "rockon"), "--no-color", "update", "--check", "Flaky")
+			if !strings.Contains(out, "unknown: image "+ref+" from registry "+sandbox.FlakyHost+": ") {
+				t.Errorf("rockon update --check Flaky, 401:\n%s", out)
+			}
+		}
+	}
+
+	// Disk full: the engine's storage, a filesystem of its own, with 64 KiB
+	// left; the registry has a newer image for Flaky (pushed registry to
+	// registry, so that no engine has its layer).
+	s.SetFlakyRegistry(t, sandbox.FaultNone)
+	s.Run(t, "skopeo", "copy", "--quiet", "docker://docker.io/rockontest/full:2", "docker://docker.io/rockontest/flaky:1")
+	storage := "/var/lib/containers"
+	if engine == "docker" {
+		storage = "/var/lib/docker"
+	}
+	free := s.FillStorage(t, storage, 64<<10)
+	const full = "the engine's image storage is full (no space left on device)"
+	failed("disk full", e.c.Update(e.ctx(), "Flaky", nil), full)
+	err := e.c.Install(e.ctx(), "Disk Full", "", true, nil)
+	t.Logf("install Disk Full: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "image docker.io/rockontest/full:1 from registry docker.io: "+full) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("install into a full disk: %v", err)
+	}
+	if p, err := e.c.Status(e.ctx(), "Disk Full"); err != nil || p.Installed {
+		t.Errorf("Disk Full after a pull into a full disk: installed %v, %v", p.Installed, err)
+	}
+	if out := s.Run(t, "sh", "-c", "ls /etc/systemd/system | grep -c rockon-disk-full || true"); strings.TrimSpace(out) != "0" {
+		t.Error("the install into a full disk left unit files")
+	}
+	free()
+	if err := e.c.Update(e.ctx(), "Flaky", nil); err != nil {
+		t.Fatalf("update Flaky with space again: %v", err)
+	}
+	if got := strings.TrimSpace(e.mustCurl("http://127.0.0.1:18130/version")); got != "vol2" {
+		t.Errorf("Flaky after the update: version %q, want vol2", got)
+	}
+}
+
+// testTimers: rockon-catalog-refresh.timer and rockon-auto-update.timer
+// (installTimers) fired by systemd.
+func testTimers(t *testing.T, e *env) {
+	s := e.s
+	rockon := filepath.Join(sandbox.Binaries(t), "rockon")
+
+	// the refresh: a definition added to the catalog shows
+	dir := s.HostPath("/srv/rockon/catalog")
+	root, err := os.ReadFile(filepath.Join(dir, "root.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "added.json"), strings.ReplaceAll(strings.ReplaceAll(fullDef, "Disk Full", "Added Later"), "full-web", "added-web"), 0o644)
+	writeFile(t, filepath.Join(dir, "root.json"), strings.TrimSuffix(strings.TrimSpace(string(root)), "}")+`, "added later": "added.json"}`, 0o644)
+	if _, err := e.c.Status(e.ctx(), "Added Later"); err == nil {
+		t.Fatal("the catalog has the new definition before any refresh")
+	}
+	out := fireTimer(t, s, "rockon-catalog-refresh")
+	t.Logf("rockon-catalog-refresh.service: %s", out)
+	if _, err := e.c.Status(e.ctx(), "Added Later"); err != nil {
+		t.Errorf("after the refresh timer: %v", err)
+	}
+
+	// opting in: the CLI, the property as busctl reads it
+	s.Run(t, rockon, "config", "Hub Test", "--auto-update", "on")
+	autoProp := func(name string) string {
+		t.Helper()
+		obj := strings.Fields(s.Run(t, "busctl", "call", "org.rockon.rockon1", "/org/rockon/rockon1", "org.rockon.rockon1.Manager", "GetRockOn", "s", name))
+		if len(obj) != 2 {
+			t.Fatalf("GetRockOn %s: %v", name, obj)
+		}
+		return strings.TrimSpace(s.Run(t, "busctl", "get-property", "org.rockon.rockon1", strings.Trim(obj[1], `"`), "org.rockon.rockon1.RockOn", "AutoUpdate"))
+	}
+	if got := autoProp("Hub Test"); got != "b true" {
+		t.Errorf("AutoUpdate of Hub Test after opting in: %q", got)
+	}
+	if got := autoProp("Flaky"); got != "b false" {
+		t.Errorf("AutoUpdate of Flaky: %q", got)
+	}
+	// Flaky's registry gets a newer image (it runs vol2)
+	s.Run(t, "skopeo", "copy", "--quiet", "docker://docker.io/rockontest/full:1", "docker://docker.io/rockontest/flaky:1")
+	flaky := func() {
+		t.Helper()
+		if got := strings.TrimSpace(e.mustCurl("http://127.0.0.1:18130/version")); got != "vol2" {
+			t.Errorf("Flaky, not opted in, runs version %q after the automatic update, want vol2", got)
+		}
+	}
+
 	auto := func(want string) {
 		t.Helper()
-		out := s.Run(t, rockon, "--no-color", "update", "--auto")
-		if !strings.Contains(out, want) || strings.Count(strings.TrimSpace(out), "\n") != 0 {
-			t.Errorf("rockon update --auto: %q, want one line with %q", out, want)
+		out := fireTimer(t, s, "rockon-auto-update")
+		t.Logf("rockon-auto-update.service: %s", out)
+		if !strings.Contains(out, want) || strings.Count(strings.TrimSpace(out), "\n") != 0 || strings.Contains(out, "Flaky") {
+			t.Errorf("rockon-auto-update.service printed %q, want one line with %q", out, want)
 		}
 		if j := s.Run(t, "journalctl", "--no-pager", "-o", "cat", "-u", "rockon.service"); !strings.Contains(j, want) {
-			t.Errorf("no journal line %q", want)
+			t.Errorf("no journal line %q from rockond", want)
 		}
 	}
 	auto("auto-update Hub Test: current")
@@ -260,15 +466,10 @@ func testDockerHubNames(t *testing.T, engine string) {
 	if got := strings.TrimSpace(e.mustCurl("http://127.0.0.1:18110/version")); got != "1" {
 		t.Errorf("after the automatic update: version %q, want 1 (the image now under the tag)", got)
 	}
-	// Uninstall removing images: the rock-on's images go, as Rockstor's
-	// delete-rockon removes them.
-	s.Run(t, rockon, "uninstall", "--remove-images", "Hub Test")
-	for _, ref := range []string{"docker.io/rockontest/app:latest", "lscr.io/rockontest/api:1", "docker.io/library/rockontest:1"} {
-		if out, err := s.Command(e.ctx(), engine, "image", "inspect", ref).CombinedOutput(); err == nil {
-			t.Errorf("uninstall --remove-images left %s: %s", ref, out)
-		}
-	}
-	if _, err := e.c.CheckUpdates(e.ctx(), []string{"Not Installed"}); err == nil {
-		t.Error("CheckUpdates of an unknown rock-on succeeded")
+	flaky()
+	// opted out again: the property follows
+	s.Run(t, rockon, "config", "Hub Test", "--auto-update", "off")
+	if got := autoProp("Hub Test"); got != "b false" {
+		t.Errorf("AutoUpdate of Hub Test after opting out: %q", got)
 	}
 }

@@ -257,6 +257,7 @@ func (m *Manager) Properties(name string) (model.Properties, error) {
 	secrets := secretValues(in)
 	p.LastError = redact(in.Last.Message, secrets)
 	p.UpdateAvailable = m.updates[slug]
+	p.AutoUpdate = m.autoUpdating(in)
 	res := m.results[slug]
 	ids := map[string]state.Image{}
 	for _, im := range in.Images {

@@ -11,6 +11,7 @@ import (
 	"github.com/rockon/rockon/catalog"
 	"github.com/rockon/rockon/engine"
 	"github.com/rockon/rockon/model"
+	"github.com/rockon/rockon/state"
 )
 
 // splitRef cuts a qualified reference into repository and tag.
@@ -91,8 +92,10 @@ func (m *Manager) CheckUpdates(ctx context.Context, names []string) ([]model.Upd
 				}
 				d, err = m.eng.RegistryDigest(ctx, ref)
 				if err != nil {
-					failed[ref] = err.Error()
-					c.Error = err.Error()
+					msg := fmt.Sprintf("image %s from registry %s: %v", ref, catalog.RegistryHost(ref), err)
+					m.log.Warn("update check", "rockon", in.Name, "container", im.Container, "err", msg)
+					failed[ref] = msg
+					c.Error = msg
 					out = append(out, c)
 					continue
 				}
@@ -120,14 +123,65 @@ func (m *Manager) CheckUpdates(ctx context.Context, names []string) ([]model.Upd
 	return out, nil
 }
 
-// AutoUpdate implements api.Backend: the rock-ons listed in [update] auto
+// autoUpdating reports whether the automatic update updates in: opted in
+// (SetAutoUpdate) or listed in rockond.toml's [update] auto.
+func (m *Manager) autoUpdating(in *state.Installed) bool {
+	if in.AutoUpdate {
+		return true
+	}
+	for _, n := range m.cfg.Update.Auto {
+		if model.Slug(n) == model.Slug(in.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+// SetAutoUpdate implements api.Backend: it opts an installed rock-on in to
+// (or out of) the automatic update, in its record. The rock-on is reserved
+// meanwhile, as for any change, so that no operation's save undoes it.
+func (m *Manager) SetAutoUpdate(name string, on bool) error {
+	slug, _, in, err := m.lookup(name)
+	if err != nil {
+		return err
+	}
+	if in == nil {
+		return fmt.Errorf("%w: %s", model.ErrNotInstalled, name)
+	}
+	if err := m.reserve(slug, "auto-update setting"); err != nil {
+		return err
+	}
+	defer m.release(slug)
+	if in = m.get(slug); in == nil {
+		return fmt.Errorf("%w: %s", model.ErrNotInstalled, name)
+	}
+	cp := *in
+	cp.AutoUpdate = on
+	if err := m.save(&cp); err != nil {
+		return err
+	}
+	m.log.Info("auto-update setting", "rockon", in.Name, "on", on)
+	m.notify(slug)
+	return nil
+}
+
+// AutoUpdate implements api.Backend: the rock-ons opted in (autoUpdating)
 // are checked and, when a registry has a newer image for one of their
-// containers, updated, one at a time (an update that does not start is
-// rolled back by the update itself). It returns, and logs to the journal,
-// one line per rock-on saying what was done.
+// containers, updated, one at a time, in name order (an update that does
+// not start is rolled back by the update itself). It returns, and logs to
+// the journal, one line per rock-on saying what was done.
 func (m *Manager) AutoUpdate(ctx context.Context) ([]string, error) {
+	var names []string
+	m.mu.Lock()
+	for _, in := range m.installed {
+		if m.autoUpdating(in) {
+			names = append(names, in.Name)
+		}
+	}
+	m.mu.Unlock()
+	sort.Strings(names)
 	var lines []string
-	for _, name := range m.cfg.Update.Auto {
+	for _, name := range names {
 		if ctx.Err() != nil {
 			return lines, ctx.Err()
 		}

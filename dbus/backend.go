@@ -44,6 +44,9 @@ type Backend interface {
 	// AutoUpdate checks and updates, one at a time, the rock-ons the
 	// administrator opted in; one line per rock-on says what was done.
 	AutoUpdate(ctx context.Context) ([]string, error)
+	// SetAutoUpdate opts an installed rock-on in to (or out of) the
+	// automatic update.
+	SetAutoUpdate(name string, on bool) error
 	Begin(op model.Operation) (run func(ctx context.Context, report model.Report) error, err error)
 	// Watch registers f, called with a rock-on's name (or slug) whenever
 	// its properties may have changed, and with "" when the set of

@@ -123,6 +123,12 @@ func (c *Client) AutoUpdate(ctx context.Context) ([]string, error) {
 	return l, err
 }
 
+// SetAutoUpdate opts an installed rock-on in to (or out of) the automatic
+// update.
+func (c *Client) SetAutoUpdate(ctx context.Context, name string, on bool) error {
+	return c.call(ctx, "SetAutoUpdate", nil, name, on)
+}
+
 // Definition returns a rock-on's catalog definition (registry JSON).
 func (c *Client) Definition(ctx context.Context, name string) (string, error) {
 	var s string

@@ -107,6 +107,7 @@ func (b *backend) PortUse(string) ([]model.PortSuggestion, []model.BoundPort, er
 }
 func (b *backend) Shares() (string, []string, error)            { return "/mnt2", nil, nil }
 func (b *backend) AutoUpdate(context.Context) ([]string, error) { return nil, nil }
+func (b *backend) SetAutoUpdate(string, bool) error             { return nil }
 func (b *backend) CheckUpdates(context.Context, []string) ([]model.UpdateCheck, error) {
 	return []model.UpdateCheck{{Name: "A", Container: "a", Image: "docker.io/library/a:1", CurrentDigest: "sha256:1", LatestDigest: "sha256:2", UpdateAvailable: true}}, nil
 }

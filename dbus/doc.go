@@ -39,7 +39,9 @@
 //	Update(s name) -> (o job)                                org.rockon.rockon1.manage
 //	Reconfigure(s name, a{sv} choices) -> (o job)            org.rockon.rockon1.manage
 //	AutoUpdate() -> (as lines)                               org.rockon.rockon1.manage
-//	    the opt-in automatic update ([update] auto), now: one line per rock-on
+//	    the opt-in automatic update, now: one line per rock-on
+//	SetAutoUpdate(s name, b on)                              org.rockon.rockon1.manage
+//	    opts an installed rock-on in to the automatic update (rockon-auto-update.timer), or out
 //	CheckUpdates(as names) -> (a(sssssbs) checks)            org.rockon.rockon1.refresh-catalog
 //	    one per container of the named installed rock-ons (all when empty): rock-on, container,
 //	    image, current digest, registry digest, update available, error; asks the registries, pulls nothing
@@ -84,6 +86,7 @@
 //	InstalledAt, UpdatedAt      t   µs since the epoch
 //	LastError                   s   the last failed operation's error
 //	UpdateAvailable             b   the last CheckUpdates found a newer image for a container
+//	AutoUpdate                  b   the automatic update updates it (SetAutoUpdate)
 //
 // Environment values and custom config are never in properties (they may
 // be secrets; they are also redacted from LastError and log lines): read

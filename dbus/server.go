@@ -331,6 +331,7 @@ func managerIface(m *manager) ifaceDesc {
 			{Name: "Reconfigure", In: []string{"name", "choices"}, Out: []string{"job"}},
 			{Name: "CheckUpdates", In: []string{"names"}, Out: []string{"checks"}},
 			{Name: "AutoUpdate", Out: []string{"lines"}},
+			{Name: "SetAutoUpdate", In: []string{"name", "on"}},
 		},
 		Signals: []signalDesc{
 			{Name: "JobNew", Args: []string{"id u", "job o", "rockon s", "kind s"}},
@@ -401,6 +402,18 @@ func (m *manager) AutoUpdate(sender godbus.Sender) ([]string, *godbus.Error) {
 	}
 	m.s.markDirty("")
 	return lines, toDBusError(err)
+}
+
+// SetAutoUpdate opts a rock-on in to (or out of) the automatic update.
+func (m *manager) SetAutoUpdate(sender godbus.Sender, name string, on bool) *godbus.Error {
+	if err := m.authorize(sender, ActionManage); err != nil {
+		return err
+	}
+	if err := m.s.b.SetAutoUpdate(name, on); err != nil {
+		return toDBusError(err)
+	}
+	m.s.markDirty(name)
+	return nil
 }
 
 func (m *manager) ListRockOns(installedOnly bool) ([]model.Summary, *godbus.Error) {

@@ -22,9 +22,11 @@ import (
 type Engine struct {
 	Kind   string // "docker" or "podman"
 	Binary string // path of the client binary
-	// Timeout bounds every call except Pull; PullTimeout bounds Pull.
-	Timeout     time.Duration
-	PullTimeout time.Duration
+	// Timeout bounds every call except Pull and RegistryDigest;
+	// PullTimeout bounds Pull, CheckTimeout RegistryDigest (0: Timeout).
+	Timeout      time.Duration
+	PullTimeout  time.Duration
+	CheckTimeout time.Duration
 	// Skopeo is the skopeo binary update checks ask registries with;
 	// "" means DefaultSkopeo.
 	Skopeo string

@@ -195,3 +195,16 @@ func TestTimeout(t *testing.T) {
 		t.Errorf("Pull on a hung engine = %v", err)
 	}
 }
+
+func TestSkopeoMessage(t *testing.T) {
+	for in, want := range map[string]string{
+		`time="2026-11-30T01:13:04Z" level=fatal msg="Error parsing image name \"docker://flaky.example/a/b:1\": reading manifest 1 in flaky.example/a/b: unauthorized"`: "reading manifest 1 in flaky.example/a/b: unauthorized",
+		`time="2026-11-30T01:14:18Z" level=fatal msg="unexpected EOF"`: "unexpected EOF",
+		`not a log record`:                       "not a log record",
+		`time="x" level=fatal msg="unterminated`: `time="x" level=fatal msg="unterminated`,
+	} {
+		if got := skopeoMessage(in); got != want {
+			t.Errorf("skopeoMessage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

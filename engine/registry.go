@@ -3,8 +3,11 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -39,7 +42,8 @@ func (e *Engine) RepoDigests(ctx context.Context, image string) ([]string, error
 // registries, certs.d, auth.json), and also reads docker's certs.d and
 // ~/.docker/config.json logins. The digest is that of the tag's top-level
 // manifest (an index for a multi-platform image), which is what both
-// engines record in RepoDigests on a pull by tag.
+// engines record in RepoDigests on a pull by tag. An error is the cause
+// alone: the caller names the image and the registry.
 func (e *Engine) RegistryDigest(ctx context.Context, ref string) (string, error) {
 	if err := checkRef(ref); err != nil {
 		return "", err
@@ -48,7 +52,11 @@ func (e *Engine) RegistryDigest(ctx context.Context, ref string) (string, error)
 	if bin == "" {
 		bin = DefaultSkopeo
 	}
-	ctx, cancel := context.WithTimeout(ctx, e.Timeout)
+	timeout := e.CheckTimeout
+	if timeout <= 0 {
+		timeout = e.Timeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "inspect", "--no-tags", "--format", "{{.Digest}}", "docker://"+ref)
 	cmd.WaitDelay = 5 * time.Second
@@ -57,16 +65,32 @@ func (e *Engine) RegistryDigest(ctx context.Context, ref string) (string, error)
 	out, err := cmd.Output()
 	if err != nil {
 		if ctx.Err() == context.DeadlineExceeded {
-			return "", fmt.Errorf("asking the registry for %s: timed out after %s", ref, e.Timeout)
+			return "", fmt.Errorf("no answer from the registry: timed out after %s", timeout)
 		}
 		if _, ok := err.(*exec.ExitError); !ok {
-			return "", fmt.Errorf("asking the registry for %s: %s cannot be run (install skopeo): %v", ref, bin, err)
+			return "", fmt.Errorf("%s cannot be run (install skopeo): %v", bin, err)
 		}
-		return "", fmt.Errorf("asking the registry for %s: %s", ref, lastLine(stderr.String()))
+		return "", errors.New(skopeoMessage(lastLine(stderr.String())))
 	}
 	d := strings.TrimSpace(string(out))
 	if !strings.HasPrefix(d, "sha256:") {
-		return "", fmt.Errorf("asking the registry for %s: unexpected digest %q", ref, d)
+		return "", fmt.Errorf("unexpected digest %q", d)
 	}
 	return d, nil
 }
+
+// skopeoMessage is the message of skopeo's last error line, which is a
+// log record (time="..." level=fatal msg="Error parsing image name
+// \"docker://REF\": CAUSE"): the cause alone, since the caller names the
+// image and registry.
+func skopeoMessage(line string) string {
+	if i := strings.Index(line, " msg="); i >= 0 {
+		if m, err := strconv.Unquote(line[i+len(" msg="):]); err == nil {
+			line = m
+		}
+	}
+	line = parsingName.ReplaceAllString(line, "")
+	return strings.ReplaceAll(line, "\n", " ")
+}
+
+var parsingName = regexp.MustCompile(`^Error parsing image name "[^"]*": `)

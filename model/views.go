@@ -72,6 +72,9 @@ type Properties struct {
 	// container, a registry digest for its tag other than the image it
 	// runs. False until a check ran.
 	UpdateAvailable bool
+	// AutoUpdate: the rock-on is updated by the automatic update (opted
+	// in with SetAutoUpdate, or listed in rockond.toml's [update] auto).
+	AutoUpdate bool
 }
 
 // Consent is one risky privilege a definition's engine options ask for:

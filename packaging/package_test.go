@@ -204,6 +204,10 @@ func TestDebContents(t *testing.T) {
 		"/usr/bin/rockon":                                              "-rwxr-xr-x",
 		"/usr/libexec/rockon/rockond":                                  "-rwxr-xr-x",
 		"/lib/systemd/system/rockon.service":                           "-rw-r--r--",
+		"/lib/systemd/system/rockon-catalog-refresh.service":           "-rw-r--r--",
+		"/lib/systemd/system/rockon-catalog-refresh.timer":             "-rw-r--r--",
+		"/lib/systemd/system/rockon-auto-update.service":               "-rw-r--r--",
+		"/lib/systemd/system/rockon-auto-update.timer":                 "-rw-r--r--",
 		"/usr/share/dbus-1/system.d/org.rockon.rockon1.conf":           "-rw-r--r--",
 		"/usr/share/dbus-1/system-services/org.rockon.rockon1.service": "-rw-r--r--",
 		"/usr/share/polkit-1/actions/org.rockon.rockon1.policy":        "-rw-r--r--",
@@ -313,11 +317,28 @@ func TestUnitVerify(t *testing.T) {
 	if err := os.WriteFile(path, unit, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("systemd-analyze", "verify", "--man=no", path).CombinedOutput()
+	// the timers and their services, calling the built client
+	paths := []string{path}
+	for _, u := range timerUnits {
+		b, err := os.ReadFile(filepath.Join("systemd", u))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = bytes.ReplaceAll(b, []byte("ExecStart=/usr/bin/rockon "), []byte("ExecStart="+filepath.Join(built.dir, "bin", "rockon")+" "))
+		p := filepath.Join(dir, u)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	out, err := exec.Command("systemd-analyze", append([]string{"verify", "--man=no"}, paths...)...).CombinedOutput()
 	if err != nil || len(bytes.TrimSpace(out)) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }
+
+// timerUnits are the timers the package ships and their services.
+var timerUnits = []string{"rockon-catalog-refresh.service", "rockon-catalog-refresh.timer", "rockon-auto-update.service", "rockon-auto-update.timer"}
 
 // TestMaintainerScriptsSyntax checks the scripts parse as POSIX sh (dash is
 // /bin/sh on Debian).
@@ -483,10 +504,17 @@ func debLifecycle(t *testing.T, engine string) {
 
 	// The unit as installed, with its real binary and man page, on the
 	// sandbox's unit path (the one its systemd was started with).
-	verify := s.Command(context.Background(), "systemd-analyze", "verify", "rockon.service")
+	verify := s.Command(context.Background(), "systemd-analyze", append([]string{"verify", "rockon.service"}, timerUnits...)...)
 	verify.Env = append(verify.Env, unitPathOf(t, s))
 	if out, err := verify.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Errorf("systemd-analyze verify rockon.service (installed): %v\n%s", err, out)
+		t.Errorf("systemd-analyze verify rockon.service and the timers (installed): %v\n%s", err, out)
+	}
+	// the catalog refresh timer on and armed, the automatic update off
+	for u, want := range map[string]string{"rockon-catalog-refresh.timer": "enabled\nactive", "rockon-auto-update.timer": "disabled\ninactive"} {
+		out, _ := s.Command(context.Background(), "sh", "-c", "systemctl is-enabled "+u+"; systemctl is-active "+u).CombinedOutput()
+		if got := strings.TrimSpace(string(out)); got != want {
+			t.Errorf("%s after install: %q, want %q", u, got, want)
+		}
 	}
 	sec, _ := s.Command(context.Background(), "systemd-analyze", "security", "--no-pager", "rockon.service").CombinedOutput()
 	t.Logf("systemd-analyze security rockon.service:\n%s", sec)

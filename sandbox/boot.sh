@@ -6,7 +6,8 @@
 # at the same path inside), SANDBOX_CGROUPS (cgroup directories to move into, one a line),
 # SANDBOX_DOCKER (1: dockerd starts at boot), SANDBOX_REGISTRY (1: a registry on
 # 127.0.0.1:443 standing in for Docker Hub and others; its files are made by the harness), SANDBOX_VENDOR_UNITS (1: a private
-# /usr/lib/systemd/system in the unit path), SANDBOX_NOFILE, SANDBOX_NPROC (hard limits).
+# /usr/lib/systemd/system in the unit path), SANDBOX_STORAGE_SIZE (the engines' storage on
+# tmpfs of this size instead of directories under SANDBOX_DIR), SANDBOX_NOFILE, SANDBOX_NPROC (hard limits).
 #
 # What the host keeps: writes to /etc /var /srv /root /home /usr /opt land in overlay upper
 # directories under SANDBOX_DIR; /run /tmp /var/tmp are tmpfs; /var/lib/containers and
@@ -35,8 +36,13 @@ ip link set lo up
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/.stage/containers /run/.stage/docker /run/.stage/shared /run/.stage/vendor-units
 mkdir -p "$dir/storage/containers" "$dir/storage/docker" "$dir/vendor-units"
-mount --bind "$dir/storage/containers" /run/.stage/containers
-mount --bind "$dir/storage/docker" /run/.stage/docker
+if [ -n "${SANDBOX_STORAGE_SIZE:-}" ]; then
+	# engine storage on a filesystem of its own, small enough to fill (lost at a reboot)
+	for d in containers docker; do mount -t tmpfs -o "mode=0700,size=$SANDBOX_STORAGE_SIZE" tmpfs "/run/.stage/$d"; done
+else
+	mount --bind "$dir/storage/containers" /run/.stage/containers
+	mount --bind "$dir/storage/docker" /run/.stage/docker
+fi
 mount --bind "$shared" /run/.stage/shared
 mount --bind "$dir/vendor-units" /run/.stage/vendor-units
 # The journald units are copied before anything covers the host's unit directory.

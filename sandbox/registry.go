@@ -28,6 +28,10 @@ const (
 	FaultUnauthorized = "unauthorized" // every request answered 401, as a registry wanting a login
 	FaultServerError  = "error"        // manifests answered 500
 	FaultCut          = "cut"          // manifests served, blobs cut off after a few bytes
+	FaultStall        = "stall"        // manifests served, blobs stop after a few bytes and never finish
+	FaultSilent       = "silent"       // every request read and never answered
+	// FaultNone passes every request to the sandbox's registry (SetFlakyRegistry).
+	FaultNone = "none"
 )
 
 // FaultHost is the registry host name under which StartRegistryFault serves fault. The
@@ -35,7 +39,15 @@ const (
 // started.
 func FaultHost(fault string) string { return fault + ".registry.rockon.test" }
 
-var faults = []string{FaultUnauthorized, FaultServerError, FaultCut}
+var faults = []string{FaultUnauthorized, FaultServerError, FaultCut, FaultStall, FaultSilent}
+
+// FlakyHost is a registry host name that SetFlakyRegistry serves on FlakyIP: the
+// sandbox's registry itself, or one of the faults, switched at will, so that an image
+// installed from it can later meet each fault.
+const (
+	FlakyHost = "flaky.registry.rockon.test"
+	FlakyIP   = "127.0.0.9"
+)
 
 // registryConfDir is where, inside the sandbox, the registry's configuration,
 // certificate and key live (the /etc overlay of the sandbox: the host's /etc is not
@@ -124,24 +136,28 @@ func faultHosts() []string {
 	for _, f := range faults {
 		hosts = append(hosts, FaultHost(f))
 	}
-	return hosts
+	return append(hosts, FlakyHost)
 }
 
 // faultScript answers one HTTP request read from stdin as registry fault $1 (socat runs
 // it per TLS connection; every answer closes the connection, so a client's next request
-// comes on a new one). The version check (/v2/) succeeds except for a registry wanting a
+// comes on a new one). Fault "none" hands the connection to the sandbox's registry. The version check (/v2/) succeeds except for a registry wanting a
 // login; the cut registry takes its manifests from the sandbox's registry, so that the
 // client goes on to the blobs, which then stop short of their length.
 const faultScript = `#!/bin/sh
+fault=$1
+[ "$fault" = none ] && exec socat - OPENSSL:127.0.0.1:443,verify=0
 read -r method path proto
 while read -r line; do [ "$(printf %s "$line" | tr -d '\r')" = "" ] && break; done
 answer() { printf 'HTTP/1.1 %s\r\nContent-Type: application/json\r\nDocker-Distribution-Api-Version: registry/2.0\r\nContent-Length: %s\r\nConnection: close\r\n%b\r\n%s' "$1" "${#2}" "$3" "$2"; }
-case "$1:$path" in
+case "$fault:$path" in
+silent:*) exec sleep 3600 ;;
 unauthorized:*) answer '401 Unauthorized' '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}' 'Www-Authenticate: Basic realm="rockon"\r\n' ;;
 *:/v2/) answer '200 OK' '{}' ;;
 error:*) answer '500 Internal Server Error' '{"errors":[{"code":"UNKNOWN","message":"internal server error"}]}' ;;
-cut:*/manifests/*) exec curl -s -i --http1.1 -X "$method" -H 'Accept: application/vnd.oci.image.manifest.v1+json' -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "https://registry-1.docker.io$path" ;;
+cut:*/manifests/*|stall:*/manifests/*) exec curl -s -i --http1.1 -X "$method" -H 'Accept: application/vnd.oci.image.manifest.v1+json' -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "https://registry-1.docker.io$path" ;;
 cut:*/blobs/*) printf 'HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 1048576\r\nConnection: close\r\n\r\n'; head -c 1000 /dev/zero ;;
+stall:*/blobs/*) printf 'HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 1048576\r\nConnection: close\r\n\r\n'; head -c 1000 /dev/zero; exec sleep 3600 ;;
 *) answer '404 Not Found' '{"errors":[{"code":"NAME_UNKNOWN","message":"unknown"}]}' ;;
 esac
 `
@@ -152,16 +168,49 @@ esac
 // have been started with Options.Registry.
 func (s *Sandbox) StartRegistryFault(t testing.TB, fault, ip string) {
 	t.Helper()
+	s.Run(t, "sh", "-c", fmt.Sprintf("echo '%s %s' >>/etc/hosts", ip, FaultHost(fault)))
+	s.serveFault(t, "registry-fault-"+fault, ip, fault)
+	if fault != FaultSilent {
+		s.waitRegistry(t, FaultHost(fault))
+	}
+}
+
+// serveFault runs unit, a server of faultScript as fault on ip:443.
+func (s *Sandbox) serveFault(t testing.TB, unit, ip, fault string) {
+	t.Helper()
 	script := registryConfDir + "/fault.sh"
 	if err := os.WriteFile(s.HostPath(script), []byte(faultScript), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s.Run(t, "sh", "-c", fmt.Sprintf("echo '%s %s' >>/etc/hosts", ip, FaultHost(fault)))
-	s.Run(t, "systemd-run", "--unit=registry-fault-"+fault, "socat",
+	// --collect: a stopped server's unit goes, so the name can serve again
+	s.Run(t, "systemd-run", "--collect", "--unit="+unit, "socat",
 		fmt.Sprintf("OPENSSL-LISTEN:443,bind=%s,fork,reuseaddr,verify=0,cert=%s/server.crt,key=%s/server.key", ip, registryConfDir, registryConfDir),
 		fmt.Sprintf("SYSTEM:%s %s", script, fault))
-	// ready once it answers (its version check, or its 401)
-	s.Run(t, "curl", "-s", "-o", "/dev/null", "--retry", "30", "--retry-delay", "1", "--retry-connrefused", "https://"+FaultHost(fault)+"/v2/")
+}
+
+// waitRegistry returns once host answers (its version check, or its 401).
+func (s *Sandbox) waitRegistry(t testing.TB, host string) {
+	t.Helper()
+	s.Run(t, "curl", "-s", "-o", "/dev/null", "--retry", "30", "--retry-delay", "1", "--retry-connrefused", "https://"+host+"/v2/")
+}
+
+// SetFlakyRegistry makes FlakyHost answer as fault: FaultNone serves the sandbox's
+// registry (every repository pushed is there under FlakyHost too), any other fault as
+// StartRegistryFault serves it. Each call starts a new server, so no connection a
+// client kept open reaches the previous one. The sandbox must have been started with
+// Options.Registry.
+func (s *Sandbox) SetFlakyRegistry(t testing.TB, fault string) {
+	t.Helper()
+	if strings.TrimSpace(s.Run(t, "systemctl", "list-units", "--no-legend", "registry-flaky-*")) != "" {
+		s.Run(t, "systemctl", "stop", "registry-flaky-*")
+	} else {
+		s.Run(t, "sh", "-c", fmt.Sprintf("grep -q ' %[2]s$' /etc/hosts || echo '%[1]s %[2]s' >>/etc/hosts", FlakyIP, FlakyHost))
+	}
+	// a new unit each time: the stopped one may not be unloaded yet
+	s.serveFault(t, fmt.Sprintf("registry-flaky-%d", time.Now().UnixNano()), FlakyIP, fault)
+	if fault != FaultSilent && fault != FaultStall {
+		s.waitRegistry(t, FlakyHost)
+	}
 }
 
 // PushTestImage pushes a version of the test image (one of TestImageVersions) to the

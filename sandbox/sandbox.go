@@ -45,6 +45,10 @@ type Options struct {
 	// their names resolve to it and its certificate is trusted system-wide. See
 	// PushTestImage.
 	Registry bool
+	// StorageSize, when set ("600m"), puts /var/lib/containers and /var/lib/docker each
+	// on a tmpfs of that size, a filesystem of their own that a test can fill (see
+	// FillStorage); their content does not survive Reboot.
+	StorageSize string
 	// Dir is the sandbox's persistent directory. Empty: a fresh directory under the base
 	// directory, removed when the sandbox stops (unless ROCKON_SANDBOX_KEEP=1).
 	Dir string
@@ -336,6 +340,7 @@ func (s *Sandbox) boot() error {
 		"SANDBOX_DOCKER=" + flag(s.opt.Docker),
 		"SANDBOX_VENDOR_UNITS=" + flag(s.opt.VendorUnits),
 		"SANDBOX_REGISTRY=" + flag(s.opt.Registry),
+		"SANDBOX_STORAGE_SIZE=" + s.opt.StorageSize,
 		"SANDBOX_NOFILE=" + strconv.FormatUint(hardLimit(syscall.RLIMIT_NOFILE, 65536), 10),
 		"SANDBOX_NPROC=" + strconv.FormatUint(hardLimit(rlimitNproc, 65536), 10),
 	}

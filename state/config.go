@@ -49,20 +49,24 @@ type Metastore struct {
 	// LocalDir holds local definition files (*.json), which take
 	// precedence over remote ones of the same name. Empty disables it.
 	LocalDir string `toml:"local_dir"`
-	// RefreshEvery is how often the running daemon fetches the catalog
-	// again (it does at start-up too); 0 turns the periodic refresh off.
+	// RefreshEvery is how often the running daemon itself fetches the
+	// catalog again (it does at start-up too); 0, the default, leaves it to
+	// rockon-catalog-refresh.timer. Kept for configurations that set it.
 	RefreshEvery Duration `toml:"refresh_every"`
 }
 
-// Update is the opt-in automatic update.
+// Update is the opt-in automatic update, which rockon-auto-update.timer
+// runs (rockon update --auto).
 type Update struct {
-	// Auto lists the installed rock-ons (by name) that are updated
-	// automatically: checked every AutoEvery, one at a time, and updated
-	// when a registry has a newer image for one of their containers (with
-	// the update's rollback when it does not start). Empty: none.
+	// Auto lists installed rock-ons (by name) opted in to the automatic
+	// update besides those opted in one by one (rockon config NAME
+	// --auto-update on): checked one at a time and updated when a registry
+	// has a newer image for one of their containers (with the update's
+	// rollback when it does not start). Empty: none.
 	Auto []string `toml:"auto"`
-	// AutoEvery is how often; 0 turns the schedule off (rockon update
-	// --auto still runs it once).
+	// AutoEvery is how often the daemon itself runs the automatic update;
+	// 0, the default, leaves it to rockon-auto-update.timer. Kept for
+	// configurations that set it.
 	AutoEvery Duration `toml:"auto_every"`
 }
 
@@ -153,11 +157,11 @@ func DefaultConfig() *Config {
 			RemoteURL: "https://rockstor.com/rockons",
 			RootFile:  "root.json",
 			LocalDir:  "/etc/rockon/rockons.d",
-			// the catalog changes a few times a month; a day is Rockstor's
-			// own refresh at most
-			RefreshEvery: Duration(24 * time.Hour),
+			// rockon-catalog-refresh.timer refreshes daily
+			RefreshEvery: 0,
 		},
-		Update: Update{Auto: []string{}, AutoEvery: Duration(24 * time.Hour)},
+		// rockon-auto-update.timer runs it, when enabled
+		Update: Update{Auto: []string{}, AutoEvery: 0},
 		// No engine: the one installed (ResolveEngine), so that the
 		// package's "Recommends: podman | docker.io" and the configuration
 		// agree whichever apt picked.

@@ -31,6 +31,10 @@ type Installed struct {
 	// Last is the state last observed.
 	Last LastState `toml:"last,omitempty"`
 
+	// AutoUpdate: the user opted this rock-on in to the automatic update
+	// (rockon-auto-update.timer, rockon update --auto).
+	AutoUpdate bool `toml:"auto_update,omitempty"`
+
 	InstalledAt time.Time `toml:"installed_at,omitempty"`
 	UpdatedAt   time.Time `toml:"updated_at,omitempty"`
 

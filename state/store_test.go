@@ -63,6 +63,7 @@ func fullInstalled(name string) *Installed {
 		PhaseSince:  t0.Add(5 * time.Hour),
 		Desired:     DesiredOn,
 		Last:        LastState{State: "partial", At: t0.Add(6 * time.Hour), Message: "rockon-x-db.service failed: exit code 1\n\"quoted\""},
+		AutoUpdate:  true,
 		InstalledAt: t0,
 		UpdatedAt:   t0.Add(time.Hour),
 		Source:      "http://rockstor.com/rockons/x.json",

@@ -183,7 +183,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				Usage:     "pull newer images and restart what changed (rolls back on failure); --check only asks the registries",
 				ArgsUsage: "NAME | --check [NAME...]",
 				Flags: []cli.Flag{
-					&cli.BoolFlag{Name: "auto", Usage: "run the automatic update of the rock-ons listed in rockond.toml's [update] auto now, one at a time"},
+					&cli.BoolFlag{Name: "auto", Usage: "run the automatic update now (what rockon-auto-update.timer runs): the rock-ons opted in with `rockon config NAME --auto-update on`, one at a time"},
 					&cli.BoolFlag{Name: "check", Usage: "compare each container's image with what its tag points at in the registry now; pulls and changes nothing (all installed rock-ons when no NAME)"},
 					&cli.BoolFlag{Name: "json", Usage: "print JSON (with --check: [{name, container, image, current_digest, latest_digest, update_available}])"},
 				},
@@ -215,10 +215,11 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			},
 			{
 				Name:      "config",
-				Usage:     "show an installed rock-on's settings as an install-config file (needs root or polkit; environment and custom values hidden unless --show-secrets)",
+				Usage:     "show an installed rock-on's settings as an install-config file (needs root or polkit; environment and custom values hidden unless --show-secrets); --auto-update on|off opts it in to or out of the automatic update",
 				ArgsUsage: "NAME",
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "show-secrets", Usage: "show environment and custom configuration values"},
+					&cli.StringFlag{Name: "auto-update", Usage: "`on`: rockon-auto-update.timer updates this rock-on when its registry has a newer image; off: it does not"},
 				},
 				Action:       a.onRockOn(nil, a.config),
 				BashComplete: nameComplete(true),

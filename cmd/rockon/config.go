@@ -19,6 +19,9 @@ const hiddenValue = "(hidden; --show-secrets shows it)"
 // `rockon reconfigure NAME --config FILE`. rockond authorizes it like any
 // change (root or polkit), since the values are secrets.
 func (a *app) config(ctx context.Context, c *cli.Context, d daemonClient, name string) error {
+	if c.IsSet("auto-update") {
+		return a.setAutoUpdate(ctx, d, name, c.String("auto-update"))
+	}
 	text, err := d.Config(ctx, name)
 	if err != nil {
 		return daemonError(err, name)
@@ -52,4 +55,28 @@ func (a *app) config(ctx context.Context, c *cli.Context, d daemonClient, name s
 	}
 	_, err = a.o.out.Write(b.Bytes())
 	return err
+}
+
+// setAutoUpdate is `rockon config NAME --auto-update on|off`.
+func (a *app) setAutoUpdate(ctx context.Context, d daemonClient, name, value string) error {
+	var on bool
+	switch value {
+	case "on":
+		on = true
+	case "off":
+	default:
+		return usageErrorf("--auto-update takes on or off, not %q", value)
+	}
+	if err := d.SetAutoUpdate(ctx, name, on); err != nil {
+		return daemonError(err, name)
+	}
+	if a.o.json {
+		return a.o.writeJSON(map[string]any{"name": name, "auto_update": on})
+	}
+	if on {
+		fmt.Fprintf(a.o.out, "%s: automatic update on (rockon-auto-update.timer must be enabled: systemctl enable --now rockon-auto-update.timer)\n", name)
+	} else {
+		fmt.Fprintf(a.o.out, "%s: automatic update off\n", name)
+	}
+	return nil
 }

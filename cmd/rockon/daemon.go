@@ -39,6 +39,7 @@ type daemonClient interface {
 	Update(ctx context.Context, name string, w rdbus.Watcher) error
 	CheckUpdates(ctx context.Context, names []string) ([]model.UpdateCheck, error)
 	AutoUpdate(ctx context.Context) ([]string, error)
+	SetAutoUpdate(ctx context.Context, name string, on bool) error
 	ReconfigureChoices(ctx context.Context, name string, ch model.Choices, w rdbus.Watcher) error
 	Diagnose(ctx context.Context) ([]model.Check, error)
 }
@@ -346,7 +347,7 @@ func (a *app) update(c *cli.Context) error {
 		return a.withDaemon(nil, a.checkUpdates)(c)
 	}
 	if c.Bool("auto") {
-		return a.withDaemon(noArgs("update --auto takes no NAME: it updates the rock-ons listed in rockond.toml's [update] auto"), a.autoUpdate)(c)
+		return a.withDaemon(noArgs("update --auto takes no NAME: it updates the rock-ons opted in with rockon config NAME --auto-update on"), a.autoUpdate)(c)
 	}
 	return a.job(c, "updating", "updated", func(ctx context.Context, d daemonClient, n string, w rdbus.Watcher) error { return d.Update(ctx, n, w) })
 }

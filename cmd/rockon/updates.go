@@ -75,7 +75,7 @@ func short(digest string) string {
 }
 
 // autoUpdate is `rockon update --auto`: the daemon's opt-in automatic
-// update, now; one line per rock-on.
+// update, now (rockon-auto-update.service runs it); one line per rock-on.
 func (a *app) autoUpdate(ctx context.Context, c *cli.Context, d daemonClient) error {
 	lines, err := d.AutoUpdate(ctx)
 	if err != nil {
@@ -88,7 +88,7 @@ func (a *app) autoUpdate(ctx context.Context, c *cli.Context, d daemonClient) er
 		return a.o.writeJSON(lines)
 	}
 	if len(lines) == 0 {
-		fmt.Fprintln(a.o.out, "no rock-on is set to update automatically ([update] auto in rockond.toml)")
+		fmt.Fprintln(a.o.out, "no rock-on is set to update automatically (rockon config NAME --auto-update on)")
 	}
 	for _, l := range lines {
 		fmt.Fprintln(a.o.out, sanitizeCell(l))
