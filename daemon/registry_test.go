@@ -434,6 +434,12 @@ func testTimers(t *testing.T, e *env) {
 	if got := autoProp("Flaky"); got != "b false" {
 		t.Errorf("AutoUpdate of Flaky: %q", got)
 	}
+	var st struct {
+		AutoUpdate *bool `json:"auto_update"`
+	}
+	if out := s.Run(t, rockon, "--json", "status", "Hub Test"); json.Unmarshal([]byte(out), &st) != nil || st.AutoUpdate == nil || !*st.AutoUpdate {
+		t.Errorf("rockon --json status Hub Test: auto_update not true:\n%s", out)
+	}
 	// Flaky's registry gets a newer image (it runs vol2)
 	s.Run(t, "skopeo", "copy", "--quiet", "docker://docker.io/rockontest/full:1", "docker://docker.io/rockontest/flaky:1")
 	flaky := func() {

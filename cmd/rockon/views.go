@@ -47,6 +47,7 @@ type statusJSON struct {
 	InstalledAt  string          `json:"installed_at,omitempty"` // RFC 3339
 	UpdatedAt    string          `json:"updated_at,omitempty"`
 	LastError    string          `json:"last_error,omitempty"`
+	AutoUpdate   bool            `json:"auto_update"`
 	Containers   []containerJSON `json:"containers"`
 	Ports        []portJSON      `json:"ports"`
 	Volumes      []volumeJSON    `json:"volumes"`
@@ -92,7 +93,7 @@ func toStatusJSON(p model.Properties) statusJSON {
 		Name: p.Name, Slug: p.Slug, Version: p.Version, Installed: p.Installed, State: p.State,
 		DesiredState: p.DesiredState, Engine: p.Engine, Target: p.Target, UIURL: p.UIURL,
 		InstalledAt: usecTime(p.InstalledAt), UpdatedAt: usecTime(p.UpdatedAt), LastError: p.LastError,
-		Containers: []containerJSON{}, Ports: []portJSON{}, Volumes: []volumeJSON{},
+		AutoUpdate: p.AutoUpdate, Containers: []containerJSON{}, Ports: []portJSON{}, Volumes: []volumeJSON{},
 	}
 	for _, c := range p.Containers {
 		s.Containers = append(s.Containers, containerJSON{
