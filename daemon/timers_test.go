@@ -46,7 +46,7 @@ func installTimers(t *testing.T, s *sandbox.Sandbox) {
 func fireTimer(t *testing.T, s *sandbox.Sandbox, name string) string {
 	t.Helper()
 	show := func() map[string]string {
-		out := s.Run(t, "systemctl", "show", "-p", "ExecMainExitTimestampMonotonic,ActiveState,InvocationID,Result", name+".service")
+		out := s.Run(t, "systemctl", "show", "-p", "ExecMainExitTimestampMonotonic,ActiveState,Result", name+".service")
 		m := map[string]string{}
 		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 			k, v, _ := strings.Cut(l, "=")
@@ -55,6 +55,16 @@ func fireTimer(t *testing.T, s *sandbox.Sandbox, name string) string {
 		return m
 	}
 	before := show()["ExecMainExitTimestampMonotonic"]
+	// where the journal is now: the run's lines come after it
+	cursor := ""
+	for _, l := range strings.Split(s.Run(t, "journalctl", "--no-pager", "-n", "1", "--show-cursor", "-o", "cat"), "\n") {
+		if c, ok := strings.CutPrefix(l, "-- cursor: "); ok {
+			cursor = c
+		}
+	}
+	if cursor == "" {
+		t.Fatal("journalctl gave no cursor")
+	}
 	triggered := s.Run(t, "systemctl", "show", "--value", "-p", "LastTriggerUSecMonotonic", name+".timer")
 	s.Run(t, "systemctl", "restart", name+".timer")
 	var now map[string]string
@@ -76,8 +86,10 @@ func fireTimer(t *testing.T, s *sandbox.Sandbox, name string) string {
 	var out string
 	for i := 0; i < 50; i++ {
 		s.Run(t, "journalctl", "--sync")
-		// the service's own lines (its command's output), not systemd's about it
-		out = s.Run(t, "journalctl", "--no-pager", "-o", "cat", "_SYSTEMD_INVOCATION_ID="+now["InvocationID"])
+		// the service's own lines (its command's output), not systemd's
+		// about it; by unit, not invocation: journald may handle a short
+		// run's output after its cgroup, which names the invocation, is gone
+		out = s.Run(t, "journalctl", "--no-pager", "-o", "cat", "--after-cursor="+cursor, "_TRANSPORT=stdout", "_SYSTEMD_UNIT="+name+".service")
 		if strings.TrimSpace(out) != "" {
 			break
 		}
