@@ -46,7 +46,7 @@ func installTimers(t *testing.T, s *sandbox.Sandbox) {
 func fireTimer(t *testing.T, s *sandbox.Sandbox, name string) string {
 	t.Helper()
 	show := func() map[string]string {
-		out := s.Run(t, "systemctl", "show", "-p", "ExecMainExitTimestampMonotonic,ActiveState,Result", name+".service")
+		out := s.Run(t, "systemctl", "show", "-p", "ExecMainExitTimestampMonotonic,ActiveState,InvocationID,Result", name+".service")
 		m := map[string]string{}
 		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 			k, v, _ := strings.Cut(l, "=")
@@ -87,9 +87,13 @@ func fireTimer(t *testing.T, s *sandbox.Sandbox, name string) string {
 	for i := 0; i < 50; i++ {
 		s.Run(t, "journalctl", "--sync")
 		// the service's own lines (its command's output), not systemd's
-		// about it; by unit, not invocation: journald may handle a short
-		// run's output after its cgroup, which names the invocation, is gone
-		out = s.Run(t, "journalctl", "--no-pager", "-o", "cat", "--after-cursor="+cursor, "_TRANSPORT=stdout", "_SYSTEMD_UNIT="+name+".service")
+		// about it: by invocation, or, as journald may take a short run's
+		// output after its cgroup (which names the invocation) is gone, by
+		// the command's name after the cursor
+		out = s.Run(t, "journalctl", "--no-pager", "-o", "cat", "_SYSTEMD_INVOCATION_ID="+now["InvocationID"])
+		if strings.TrimSpace(out) == "" {
+			out = s.Run(t, "journalctl", "--no-pager", "-o", "cat", "--after-cursor="+cursor, "SYSLOG_IDENTIFIER=rockon")
+		}
 		if strings.TrimSpace(out) != "" {
 			break
 		}
