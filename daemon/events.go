@@ -92,12 +92,16 @@ func (m *Manager) containerLocked(name string) (slug, unit string) {
 	return "", ""
 }
 
-// unitLocked is a unit's state as rockond shows it: systemd's, unless the
-// engine reported the container's death since systemd's last state
-// change. m.mu must be held.
+// unitLocked is a unit's state as rockond shows it: systemd's, unless
+// systemd still has the unit active and the engine reported the
+// container's death since systemd's last state change. Only an active
+// unit is overridden: the engine may log a death after systemd's own
+// change (podman's cleanup writes its event late on a stop), and a unit
+// systemd already has stopped, failed or restarting says more than the
+// death does. m.mu must be held.
 func (m *Manager) unitLocked(unit string) (unitInfo, bool) {
 	ui, ok := m.units[unit]
-	if d, died := m.deaths[unit]; died && ok {
+	if d, died := m.deaths[unit]; died && ok && ui.ActiveState == "active" {
 		ui.ActiveState, ui.SubState, ui.ExitStatus = "deactivating", "died", int32(d.ExitCode)
 	}
 	return ui, ok

@@ -54,8 +54,9 @@ func (m *Manager) setUnit(ui unitInfo) {
 	}
 	m.units[ui.Name] = ui
 	// systemd's word on the unit replaces the engine's on the container
-	// once systemd has seen the state change that followed the death
-	if d, ok := m.deaths[ui.Name]; ok && ui.Since >= usec(d.Time) {
+	// once systemd has seen the state change that followed the death, or
+	// has the unit anything but active (see unitLocked)
+	if d, ok := m.deaths[ui.Name]; ok && (ui.Since >= usec(d.Time) || ui.ActiveState != "active") {
 		delete(m.deaths, ui.Name)
 	}
 	m.bumpLocked()
