@@ -383,8 +383,9 @@ func testEndToEnd(t *testing.T, s *sandbox.Sandbox, engine string) {
 	}
 
 	// A killed engine client leaves no container running once its unit
-	// is stopped (docker's container is dockerd's: the removal after the
-	// stop takes it down; podman's dies with the unit's cgroup).
+	// is stopped: the removal after a stop that did not end in success
+	// takes it down (docker's container is dockerd's, and podman's is not
+	// all in the unit's cgroup on a cgroup v1 host).
 	waitFor(t, 90*time.Second, "e2e-cache active", func() bool { return show(t, s, cache, "ActiveState") == "active" })
 	s.Run(t, "systemctl", "kill", "--kill-whom=main", "--signal=KILL", cache)
 	waitFor(t, 90*time.Second, "e2e-cache waiting to restart", func() bool { return show(t, s, cache, "SubState") == "auto-restart" })
