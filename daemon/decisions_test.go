@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/rockon/rockon/catalog"
 	"github.com/rockon/rockon/model"
@@ -251,5 +253,52 @@ func TestUpdateRolledBackWhenStartFails(t *testing.T) {
 	if got.Phase != state.PhaseInstalled || got.Pending != nil || got.Choices.Containers["fa-web"].Env["GREETING"] != "hello" ||
 		got.Images[0].ID != "sha256:old" {
 		t.Errorf("record after the rollback: phase %s, pending %v, choices %v, images %v", got.Phase, got.Pending, got.Choices, got.Images)
+	}
+}
+
+// Starts beyond startConcurrency wait for a turn instead of all going to
+// systemd at once; each one still runs and succeeds.
+func TestStartsBounded(t *testing.T) {
+	b := newDecisionBed(t)
+	res := b.install(t, "hello")
+	slots := cap(b.m.startSlots)
+	b.eng.running = true
+	entered, gate := make(chan struct{}, 64), make(chan struct{})
+	var mu sync.Mutex
+	inflight, most := 0, 0
+	b.sd.onStart = func(string) string {
+		mu.Lock()
+		inflight++
+		most = max(most, inflight)
+		mu.Unlock()
+		entered <- struct{}{}
+		<-gate
+		mu.Lock()
+		inflight--
+		mu.Unlock()
+		return "active"
+	}
+	n := slots + 3
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- b.m.startChecked(t.Context(), res, nil, nil) }()
+	}
+	for range slots {
+		<-entered
+	}
+	// the others are queued: none gets to systemd while the first are busy
+	select {
+	case <-entered:
+		t.Errorf("a start went to systemd while %d were in progress", slots)
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(gate)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("start: %v", err)
+		}
+	}
+	if most > slots {
+		t.Errorf("%d starts in systemd at once, want at most %d", most, slots)
 	}
 }

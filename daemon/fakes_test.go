@@ -113,6 +113,8 @@ type fakeEngine struct {
 	images map[string]string
 	next   map[string]string
 	calls  []string
+	// running: what it says of every container
+	running bool
 }
 
 func (e *fakeEngine) call(format string, a ...any) {
@@ -160,7 +162,11 @@ func (e *fakeEngine) RemoveImage(_ context.Context, ref string) error {
 func (e *fakeEngine) RepoDigests(context.Context, string) ([]string, error)  { return nil, nil }
 func (e *fakeEngine) RegistryDigest(context.Context, string) (string, error) { return "", nil }
 func (e *fakeEngine) ContainerExists(context.Context, string) (bool, error)  { return false, nil }
-func (e *fakeEngine) ContainerRunning(context.Context, string) (bool, error) { return false, nil }
+func (e *fakeEngine) ContainerRunning(context.Context, string) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.running, nil
+}
 func (e *fakeEngine) ContainerAddrs(context.Context, string) (bool, []string, error) {
 	return false, nil, nil
 }

@@ -525,9 +525,33 @@ func (m *Manager) toggle(ctx context.Context, slug string, kind model.OpKind, r 
 // or the containers an apply changed), starts the rock-on's target and
 // checks that its containers come up (checkStarted).
 func (m *Manager) startChecked(ctx context.Context, res *unitgen.Result, stop []unitgen.ContainerUnit, ports map[string][]tcpPort) error {
+	// a turn among the starts in progress (startConcurrency), held until
+	// systemd has started the units; the wait for the ports is not work
+	// for the CPU and goes on outside it
+	if m.startSlots != nil {
+		select {
+		case m.startSlots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	since, before, err := m.startUnits(ctx, res, stop)
+	if m.startSlots != nil {
+		<-m.startSlots
+	}
+	if err != nil {
+		return err
+	}
+	return m.checkStarted(ctx, res, before, ports, since)
+}
+
+// startUnits is startChecked's part in systemd: the stops, then the start
+// job of the target. It returns when the start began and the units'
+// restart counts before it.
+func (m *Manager) startUnits(ctx context.Context, res *unitgen.Result, stop []unitgen.ContainerUnit) (time.Time, map[string]uint32, error) {
 	for i := len(stop) - 1; i >= 0; i-- {
 		if err := m.sd.job(ctx, "stop", stop[i].Unit, m.stopTimeout()); err != nil {
-			return err
+			return time.Time{}, nil, err
 		}
 	}
 	since := time.Now()
@@ -535,10 +559,7 @@ func (m *Manager) startChecked(ctx context.Context, res *unitgen.Result, stop []
 	for _, c := range res.Containers {
 		m.sd.resetFailed(ctx, c.Unit)
 	}
-	if err := m.sd.job(ctx, "start", res.Target, m.startTimeout()); err != nil {
-		return err
-	}
-	return m.checkStarted(ctx, res, before, ports, since)
+	return since, before, m.sd.job(ctx, "start", res.Target, m.startTimeout())
 }
 
 // startTimeout bounds a start job (rockond.toml's timeouts.start).

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -56,6 +57,8 @@ type Manager struct {
 	deaths  map[string]engine.Event
 	starts  map[string]time.Time
 	changed chan struct{} // see changes
+	// startSlots bounds the starts rockond runs at once (startChecked)
+	startSlots chan struct{}
 }
 
 // Options configure a Manager.
@@ -186,7 +189,18 @@ func newManager(ctx context.Context, cfg *state.Config, store *state.Store, eng 
 	return &Manager{cfg: cfg, store: store, eng: eng, sd: sd, log: log, ctx: ctx,
 		installed: map[string]*state.Installed{},
 		busy:      map[string]model.OpKind{}, units: map[string]unitInfo{}, logs: map[string]string{},
-		results: map[string]*unitgen.Result{}, updates: map[string]bool{}}
+		results: map[string]*unitgen.Result{}, updates: map[string]bool{},
+		startSlots: make(chan struct{}, startConcurrency())}
+}
+
+// startConcurrency is how many starts rockond runs at once: one per CPU,
+// at least two. Each start is an engine client creating a container, and
+// the engines serialise much of that on their own locks; dozens at once
+// (many clients, or a restore) only fight for the CPU, and each one's
+// start timeout would run out while it waits its turn inside systemd.
+// Queued here, a start's timeout counts from its turn.
+func startConcurrency() int {
+	return max(2, runtime.NumCPU())
 }
 
 func (m *Manager) loadInstalled() error {
