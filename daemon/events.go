@@ -66,7 +66,11 @@ func (m *Manager) engineEvent(ev engine.Event) {
 		}
 		m.deaths[unit] = ev
 	case "start":
-		delete(m.deaths, unit)
+		// a death told by the exit files may arrive before the stream's
+		// word of the start before it
+		if d, ok := m.deaths[unit]; ok && !d.Time.After(ev.Time) {
+			delete(m.deaths, unit)
+		}
 		if m.starts == nil {
 			m.starts = map[string]time.Time{}
 		}

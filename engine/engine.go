@@ -30,6 +30,9 @@ type Engine struct {
 	// Skopeo is the skopeo binary update checks ask registries with;
 	// "" means DefaultSkopeo.
 	Skopeo string
+	// ExitDir is where podman's conmon writes a container's exit status
+	// (the engine's tmp_dir + "/exits"); Follow watches it. "": not watched.
+	ExitDir string
 }
 
 // ErrNotFound is returned when an image, container or network does not exist.
@@ -49,7 +52,11 @@ func New(kind, binary string) (*Engine, error) {
 	if binary == "" {
 		binary = "/usr/bin/" + kind
 	}
-	return &Engine{Kind: kind, Binary: binary, Timeout: 2 * time.Minute, PullTimeout: 30 * time.Minute}, nil
+	e := &Engine{Kind: kind, Binary: binary, Timeout: 2 * time.Minute, PullTimeout: 30 * time.Minute}
+	if kind == "podman" {
+		e.ExitDir = "/run/libpod/exits" // root's tmp_dir by default
+	}
+	return e, nil
 }
 
 // LocalOnly reports whether ref names an image that no registry serves
