@@ -40,22 +40,11 @@ func compose(def *catalog.RockOn, res *unitgen.Result) ([]byte, []string, error)
 		r := cu.Run
 
 		svc := mapping("image", str(esc(r.Image)))
-		env := slices.Clone(r.Env)
-		ports := slices.Clone(r.Ports)
+		env, ports, opts := foldOpts(r)
 		var entrypoint, links, volumesFrom, tmpfs []string
 		scalars := map[string]*yaml.Node{}
-		for _, o := range r.Opts {
+		for _, o := range opts {
 			switch o.Flag {
-			case "--env":
-				if e, ok := envFromOpt(o.Value); ok {
-					env = append(env, e)
-					continue
-				}
-			case "--publish":
-				if p, ok := publishFromOpt(o.Value); ok {
-					ports = append(ports, p)
-					continue
-				}
 			case "--entrypoint":
 				entrypoint = []string{o.Value}
 				continue

@@ -19,6 +19,7 @@ package export
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -179,6 +180,32 @@ func encode(docs []*yaml.Node, head string) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// foldOpts returns a container's environment and published ports with the
+// definition's --env and --publish engine options folded in, in the order
+// the unit passes them, and the options left for the writer to map (an
+// option of a form the target has no key for stays among them, so that it
+// is noted as not carried over).
+func foldOpts(r unitgen.Run) (env []unitgen.EnvVar, ports []unitgen.PublishedPort, rest []unitgen.Opt) {
+	env = slices.Clone(r.Env)
+	ports = slices.Clone(r.Ports)
+	for _, o := range r.Opts {
+		switch o.Flag {
+		case "--env":
+			if e, ok := envFromOpt(o.Value); ok {
+				env = append(env, e)
+				continue
+			}
+		case "--publish":
+			if p, ok := publishFromOpt(o.Value); ok {
+				ports = append(ports, p)
+				continue
+			}
+		}
+		rest = append(rest, o)
+	}
+	return env, ports, rest
 }
 
 // envFromOpts returns the KEY=VALUE of a definition's -e option.

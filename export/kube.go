@@ -92,33 +92,26 @@ func kube(def *catalog.RockOn, res *unitgen.Result, opt Options) ([]byte, []stri
 		hostnames = append(hostnames, cu.Name)
 		hostnames = append(hostnames, r.Aliases...)
 
-		env := slices.Clone(r.Env)
-		ports := slices.Clone(r.Ports)
+		env, ports, opts := foldOpts(r)
 		var command []string
 		workdir := ""
 		readOnly := false
 		if r.HostNetwork {
 			n.add("container %q uses the host's network: in the pod it has the pod's network, and only the ports listed in its definition are published", cu.Name)
+			// the host network publishes nothing (r.Ports is empty):
+			// the definition's ports go before those of --publish opts
+			var hostPorts []unitgen.PublishedPort
 			for _, p := range c.Ports {
 				for _, proto := range p.Protocols() {
 					if p.HostDefault > 0 {
-						ports = append(ports, unitgen.PublishedPort{Host: p.ContainerPort, Container: p.ContainerPort, Protocol: proto})
+						hostPorts = append(hostPorts, unitgen.PublishedPort{Host: p.ContainerPort, Container: p.ContainerPort, Protocol: proto})
 					}
 				}
 			}
+			ports = append(hostPorts, ports...)
 		}
-		for _, o := range r.Opts {
+		for _, o := range opts {
 			switch o.Flag {
-			case "--env":
-				if e, ok := envFromOpt(o.Value); ok {
-					env = append(env, e)
-					continue
-				}
-			case "--publish":
-				if p, ok := publishFromOpt(o.Value); ok {
-					ports = append(ports, p)
-					continue
-				}
 			case "--entrypoint":
 				command = []string{o.Value}
 				continue
