@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -49,16 +48,24 @@ func reportRefresh(b *testing.B, res RefreshResult, durations []time.Duration) {
 
 func benchCold(b *testing.B, workers int, disk bool) {
 	ms, url := registryServer(b)
-	var res RefreshResult
-	var durations []time.Duration
-	for b.Loop() {
+	benchRefreshes(b, ms, func() StoreOptions {
 		cache := ""
 		if disk {
 			b.StopTimer()
 			cache = filepath.Join(b.TempDir(), "cache")
 			b.StartTimer()
 		}
-		s, err := NewStore(StoreOptions{RemoteURL: url, Workers: workers, CacheDir: cache})
+		return StoreOptions{RemoteURL: url, Workers: workers, CacheDir: cache}
+	})
+}
+
+// benchRefreshes times full refreshes of what ms serves, each into a new
+// store made with opts() and with no connection left from the one before.
+func benchRefreshes(b *testing.B, ms *metaServer, opts func() StoreOptions) {
+	var res RefreshResult
+	var durations []time.Duration
+	for b.Loop() {
+		s, err := NewStore(opts())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -99,22 +106,9 @@ func BenchmarkRefreshColdHTTP2(b *testing.B) {
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
 	b.Cleanup(srv.Close)
-	var res RefreshResult
-	var durations []time.Duration
-	for b.Loop() {
-		client := srv.Client() // trusts the test certificate
-		client.Transport.(*http.Transport).CloseIdleConnections()
-		s, err := NewStore(StoreOptions{RemoteURL: srv.URL + "/rockons", Client: client})
-		if err != nil {
-			b.Fatal(err)
-		}
-		res, err = s.Refresh(context.Background())
-		durations = append(durations, res.Duration)
-		if err != nil || res.RockOns != len(ms.files)-1 {
-			b.Fatalf("%d rock-ons: %v", res.RockOns, err)
-		}
-	}
-	reportRefresh(b, res, durations)
+	benchRefreshes(b, ms, func() StoreOptions {
+		return StoreOptions{RemoteURL: srv.URL + "/rockons", Client: srv.Client()} // trusts the test certificate
+	})
 }
 
 // BenchmarkRefreshUnchanged refreshes a store that already holds the
