@@ -156,22 +156,9 @@ func keyLine(data []byte, key toml.Key) int {
 	return 0
 }
 
-func closingBracket(s string) int {
-	q := byte(0)
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case q != 0:
-			if c == q {
-				q = 0
-			}
-		case c == '"' || c == '\'':
-			q = c
-		case c == ']':
-			return i
-		}
-	}
-	return -1
-}
+// closingBracket returns the index of the ']' that closes a table header,
+// or -1.
+func closingBracket(s string) int { return unquotedIndex(s, ']') }
 
 // keyEnd returns the index of the '=' that ends the key of a key/value line,
 // or -1 when the line does not start with a key.
@@ -181,6 +168,12 @@ func keyEnd(s string) int {
 		'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
 		return -1
 	}
+	return unquotedIndex(s, '=')
+}
+
+// unquotedIndex returns the index of the first b in s outside a quoted key
+// part (a basic string's escapes honoured), or -1.
+func unquotedIndex(s string, b byte) int {
 	q := byte(0)
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
@@ -192,7 +185,7 @@ func keyEnd(s string) int {
 			}
 		case c == '"' || c == '\'':
 			q = c
-		case c == '=':
+		case c == b:
 			return i
 		}
 	}
