@@ -48,23 +48,17 @@ func NewRecorder() *Recorder {
 			// images (minutes).
 			Buckets: []float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800},
 		}, []string{"operation"}),
-		pullBytes: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "rockon_image_pull_bytes_total",
-			Help: "Bytes of container images pulled by rockond.",
-		}),
+		pullBytes: counter("rockon_image_pull_bytes_total",
+			"Bytes of container images pulled by rockond."),
 		pullDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "rockon_image_pull_duration_seconds",
 			Help:    "Time taken by container image pulls.",
 			Buckets: []float64{0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800},
 		}),
-		refreshes: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "rockon_catalog_refreshes_total",
-			Help: "Catalog refresh attempts, successful or not.",
-		}),
-		refreshFails: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "rockon_catalog_refresh_failures_total",
-			Help: "Catalog refresh attempts that failed.",
-		}),
+		refreshes: counter("rockon_catalog_refreshes_total",
+			"Catalog refresh attempts, successful or not."),
+		refreshFails: counter("rockon_catalog_refresh_failures_total",
+			"Catalog refresh attempts that failed."),
 	}
 	// every kind's counters start at zero for both results, so that
 	// increase() works from the first operation
@@ -75,6 +69,11 @@ func NewRecorder() *Recorder {
 		r.opDuration.WithLabelValues(string(op))
 	}
 	return r
+}
+
+// counter is a counter without labels.
+func counter(name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
 }
 
 // ObserveOperation records one finished operation, result ResultSuccess
@@ -133,22 +132,21 @@ func (r *Recorder) lastRefresh() (ok time.Time, took time.Duration, seen bool) {
 	return r.lastRefreshOK, r.lastRefreshTook, r.refreshed
 }
 
+// metrics lists the recorder's metrics, for Describe and Collect.
+func (r *Recorder) metrics() []prometheus.Collector {
+	return []prometheus.Collector{r.operations, r.opDuration, r.pullBytes, r.pullDuration, r.refreshes, r.refreshFails}
+}
+
 // Describe implements prometheus.Collector.
 func (r *Recorder) Describe(ch chan<- *prometheus.Desc) {
-	r.operations.Describe(ch)
-	r.opDuration.Describe(ch)
-	r.pullBytes.Describe(ch)
-	r.pullDuration.Describe(ch)
-	r.refreshes.Describe(ch)
-	r.refreshFails.Describe(ch)
+	for _, m := range r.metrics() {
+		m.Describe(ch)
+	}
 }
 
 // Collect implements prometheus.Collector.
 func (r *Recorder) Collect(ch chan<- prometheus.Metric) {
-	r.operations.Collect(ch)
-	r.opDuration.Collect(ch)
-	r.pullBytes.Collect(ch)
-	r.pullDuration.Collect(ch)
-	r.refreshes.Collect(ch)
-	r.refreshFails.Collect(ch)
+	for _, m := range r.metrics() {
+		m.Collect(ch)
+	}
 }
