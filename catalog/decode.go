@@ -444,17 +444,43 @@ func (d *decoder) volumes(n *node) []Volume {
 var envNameRE = regexp.MustCompile(`^[^=\s\x00-\x1f\x7f]{1,256}$`)
 
 func (d *decoder) env(n *node) []Env {
-	if !d.mapOf(n, "environment") {
+	return d.userEntries(n, "environment", "an environment variable", func(key string) string {
+		if !envNameRE.MatchString(key) {
+			return "environment variable name must be 1-256 characters without '=', spaces or control characters"
+		}
+		return ""
+	})
+}
+
+func (d *decoder) devices(n *node) []Device {
+	var out []Device
+	for _, e := range d.userEntries(n, "devices", "a device", func(key string) string {
+		if key == "" || len(key) > 256 || checkText(key, false) != "" {
+			return "device name must be 1-256 printable characters"
+		}
+		return ""
+	}) {
+		out = append(out, Device(e))
+	}
+	return out
+}
+
+// userEntries decodes the object of entries the user fills in that
+// environment and devices hold: each a required label, a description and
+// an index, ordered by index then name. badName says what is wrong with
+// an entry's name ("" when nothing).
+func (d *decoder) userEntries(n *node, field, what string, badName func(string) string) []Env {
+	if !d.mapOf(n, field) {
 		return nil
 	}
 	var out []Env
 	for i, key := range n.keys {
 		v := n.vals[i]
 		e := Env{Name: key}
-		if !envNameRE.MatchString(key) {
-			d.errorf(v.path, "environment variable name must be 1-256 characters without '=', spaces or control characters")
+		if msg := badName(key); msg != "" {
+			d.errorf(v.path, "%s", msg)
 		}
-		if d.object(v, "an environment variable", map[string]func(*node){
+		if d.object(v, what, map[string]func(*node){
 			"label":       func(x *node) { e.Label = d.text(x, false) },
 			"description": func(x *node) { e.Description = d.text(x, true) },
 			"index": func(x *node) {
@@ -465,38 +491,6 @@ func (d *decoder) env(n *node) []Env {
 			d.require(v, "label")
 		}
 		out = append(out, e)
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Index != out[j].Index {
-			return out[i].Index < out[j].Index
-		}
-		return out[i].Name < out[j].Name
-	})
-	return out
-}
-
-func (d *decoder) devices(n *node) []Device {
-	if !d.mapOf(n, "devices") {
-		return nil
-	}
-	var out []Device
-	for i, key := range n.keys {
-		v := n.vals[i]
-		dev := Device{Name: key}
-		if key == "" || len(key) > 256 || checkText(key, false) != "" {
-			d.errorf(v.path, "device name must be 1-256 printable characters")
-		}
-		if d.object(v, "a device", map[string]func(*node){
-			"label":       func(x *node) { dev.Label = d.text(x, false) },
-			"description": func(x *node) { dev.Description = d.text(x, true) },
-			"index": func(x *node) {
-				ix, _ := d.integer(x, 0, 10000, "0-10000")
-				dev.Index = int(ix)
-			},
-		}) {
-			d.require(v, "label")
-		}
-		out = append(out, dev)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Index != out[j].Index {
