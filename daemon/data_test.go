@@ -12,28 +12,6 @@ import (
 	"github.com/rockon/rockon/model"
 )
 
-// volumeDef runs localhost/rockon-test:voldata, an image that declares the
-// VOLUMEs sandbox.TestImageVolumes (/data/db, nested under the mapped
-// /data, and /state, not mapped), like mongo's /data/db and /data/configdb
-// under UniFi's /data.
-const volumeDef = `{
-  "Volume Test": {
-    "description": "An image with declared volumes.",
-    "version": "1.0",
-    "website": "https://example.org/",
-    "containers": {
-      "vt-main": {
-        "image": "localhost/rockon-test",
-        "tag": "voldata",
-        "launch_order": 1,
-        "ports": {"8080": {"description": "Port.", "label": "Port [e.g. 18097]", "host_default": 18097, "protocol": "tcp", "ui": true}},
-        "volumes": {"/data": {"description": "Data.", "label": "Data"}},
-        "devices": {"GPU": {"description": "A directory of device nodes, as Plex's /dev/dri.", "label": "GPU"}}
-      }
-    }
-  }
-}`
-
 // The device is /dev/net (holding the node tun), a directory of device
 // nodes standing in for /dev/dri, which a test machine may not have.
 const volumeChoices = `
@@ -55,7 +33,11 @@ func testImageVolumesKept(t *testing.T, engine string) {
 	e := setup(t, engine)
 	dir := e.s.HostPath("/srv/rockon/catalog")
 	writeFile(t, filepath.Join(dir, "root.json"), `{"volume test": "volume-test.json"}`, 0o644)
-	writeFile(t, filepath.Join(dir, "volume-test.json"), volumeDef, 0o644)
+	// Volume Test runs localhost/rockon-test:voldata, an image that
+	// declares the VOLUMEs sandbox.TestImageVolumes (/data/db, nested under
+	// the mapped /data, and /state, not mapped), like mongo's /data/db and
+	// /data/configdb under UniFi's /data.
+	writeFile(t, filepath.Join(dir, "volume-test.json"), testDefinition(t, "volume-test.json"), 0o644)
 	if _, err := e.c.RefreshCatalog(e.ctx()); err != nil {
 		t.Fatal(err)
 	}

@@ -26,64 +26,6 @@ import (
 // (the sandbox has its own network namespace, so any port is free).
 const catalogPort = "8700"
 
-const testDef = `{
-  "Rockon Test": {
-    "description": "A two-container test app.",
-    "version": "1.0",
-    "website": "https://example.org/",
-    "ui": {"slug": "ui"},
-    "containers": {
-      "rt-web": {
-        "image": "localhost/rockon-test",
-        "tag": "%[1]s",
-        "launch_order": 1,
-        "ports": {"8080": {"description": "Web port.", "label": "Web [e.g. 18080]", "host_default": 18080, "protocol": "tcp", "ui": true}},
-        "volumes": {"/data": {"description": "Data.", "label": "Data [e.g. test]"}},
-        "environment": {"GREETING": {"description": "A greeting.", "label": "Greeting", "index": 1}}
-      },
-      "rt-api": {
-        "image": "localhost/rockon-test",
-        "tag": "%[1]s",
-        "launch_order": 2,
-        "ports": {"8080": {"description": "API port.", "label": "API [e.g. 18081]", "host_default": 18081, "protocol": "tcp"}}
-      }
-    }
-  }
-}`
-
-const otherDef = `{
-  "Other Test": {
-    "description": "A one-container test app.",
-    "version": "1.0",
-    "website": "https://example.org/",
-    "containers": {
-      "ot-main": {
-        "image": "localhost/rockon-test",
-        "tag": "1",
-        "launch_order": 1,
-        "ports": {"8080": {"description": "Port.", "label": "Port [e.g. 18090]", "host_default": 18090, "protocol": "tcp"}}
-      }
-    }
-  }
-}`
-
-// latestDef runs whatever localhost/rockon-test:latest is: an update looks
-// for a newer image under the same tag.
-const latestDef = `{
-  "Latest Test": {
-    "description": "A test app on a moving tag.",
-    "version": "1.0",
-    "website": "https://example.org/",
-    "containers": {
-      "lt-main": {
-        "image": "localhost/rockon-test",
-        "launch_order": 1,
-        "ports": {"8080": {"description": "Port.", "label": "Port [e.g. 18095]", "host_default": 18095, "protocol": "tcp"}}
-      }
-    }
-  }
-}`
-
 const testChoices = `
 [containers.rt-web.ports]
 "8080" = %d
@@ -209,13 +151,26 @@ func (e *env) connect() {
 	e.c = c
 }
 
-// setCatalog writes the served catalog with the given test image tag.
+// setCatalog writes the served catalog with the given test image tag:
+// rockon-test.json (two containers of the tag, its %[1]s), other-test.json
+// and latest-test.json (whatever localhost/rockon-test:latest is: an update
+// looks for a newer image under the same tag).
 func (e *env) setCatalog(tag string) {
 	dir := e.s.HostPath("/srv/rockon/catalog")
 	writeFile(e.t, filepath.Join(dir, "root.json"), `{"rockon test": "rockon-test.json", "other test": "other-test.json", "latest test": "latest-test.json"}`, 0o644)
-	writeFile(e.t, filepath.Join(dir, "latest-test.json"), latestDef, 0o644)
-	writeFile(e.t, filepath.Join(dir, "rockon-test.json"), fmt.Sprintf(testDef, tag), 0o644)
-	writeFile(e.t, filepath.Join(dir, "other-test.json"), otherDef, 0o644)
+	writeFile(e.t, filepath.Join(dir, "latest-test.json"), testDefinition(e.t, "latest-test.json"), 0o644)
+	writeFile(e.t, filepath.Join(dir, "rockon-test.json"), fmt.Sprintf(testDefinition(e.t, "rockon-test.json"), tag), 0o644)
+	writeFile(e.t, filepath.Join(dir, "other-test.json"), testDefinition(e.t, "other-test.json"), 0o644)
+}
+
+// testDefinition returns the test definition file testdata/catalog/name.
+func testDefinition(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "catalog", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func (e *env) ctx() context.Context {
