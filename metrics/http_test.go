@@ -180,11 +180,8 @@ func serve(t *testing.T, h http.Handler, web WebConfig) (addr string, stop func(
 }
 
 func TestServeBasicAuth(t *testing.T) {
-	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret pass"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	web := WebConfig{BasicAuthUsers: map[string]string{"prometheus": string(hash)}}
+	hash := hashPassword(t, "s3cret pass")
+	web := WebConfig{BasicAuthUsers: map[string]string{"prometheus": hash}}
 	addr, stop := serve(t, sampleRegistryHandler(), web)
 	url := "http://" + addr + "/metrics"
 	c := &http.Client{Timeout: 10 * time.Second}
@@ -229,6 +226,16 @@ func TestServeBasicAuth(t *testing.T) {
 	}
 }
 
+// hashPassword returns the bcrypt hash of pw a web configuration holds.
+func hashPassword(t *testing.T, pw string) string {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(hash)
+}
+
 // writeCert writes a fresh self-signed certificate for 127.0.0.1 and
 // returns its pool.
 func writeCert(t *testing.T, certFile, keyFile, cn string) *x509.CertPool {
@@ -254,11 +261,8 @@ func TestServeTLSWithAuth(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	pool := writeCert(t, certFile, keyFile, "first")
-	hash, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	web := WebConfig{TLSCertFile: certFile, TLSKeyFile: keyFile, BasicAuthUsers: map[string]string{"u": string(hash)}}
+	hash := hashPassword(t, "pw")
+	web := WebConfig{TLSCertFile: certFile, TLSKeyFile: keyFile, BasicAuthUsers: map[string]string{"u": hash}}
 	addr, stop := serve(t, sampleRegistryHandler(), web)
 
 	client := func(pool *x509.CertPool) *http.Client {
@@ -304,10 +308,7 @@ func TestWebConfigValidate(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	writeCert(t, certFile, keyFile, "v")
-	good, err := bcrypt.GenerateFromPassword([]byte("x"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := hashPassword(t, "x")
 	for _, tc := range []struct {
 		name string
 		web  WebConfig
@@ -315,13 +316,13 @@ func TestWebConfigValidate(t *testing.T) {
 	}{
 		{"empty", WebConfig{}, ""},
 		{"tls", WebConfig{TLSCertFile: certFile, TLSKeyFile: keyFile}, ""},
-		{"auth", WebConfig{BasicAuthUsers: map[string]string{"a": string(good)}}, ""},
+		{"auth", WebConfig{BasicAuthUsers: map[string]string{"a": good}}, ""},
 		{"cert without key", WebConfig{TLSCertFile: certFile}, "must be set together"},
 		{"key without cert", WebConfig{TLSKeyFile: keyFile}, "must be set together"},
 		{"missing files", WebConfig{TLSCertFile: certFile + ".no", TLSKeyFile: keyFile}, "cert.pem.no"},
 		{"swapped files", WebConfig{TLSCertFile: keyFile, TLSKeyFile: certFile}, "loading"},
 		{"plain password", WebConfig{BasicAuthUsers: map[string]string{"a": "hunter2"}}, `user "a"`},
-		{"empty user", WebConfig{BasicAuthUsers: map[string]string{"": string(good)}}, "empty user"},
+		{"empty user", WebConfig{BasicAuthUsers: map[string]string{"": good}}, "empty user"},
 	} {
 		err := tc.web.Validate()
 		switch {

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // TestRealPrometheusTLSBasicAuth has a real Prometheus server scrape Serve
@@ -29,13 +27,10 @@ func TestRealPrometheusTLSBasicAuth(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	writeCert(t, certFile, keyFile, "rockond")
-	hash, err := bcrypt.GenerateFromPassword([]byte("scrape-pass"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := hashPassword(t, "scrape-pass")
 	addr, stop := serve(t, sampleRegistryHandler(), WebConfig{
 		TLSCertFile: certFile, TLSKeyFile: keyFile,
-		BasicAuthUsers: map[string]string{"prometheus": string(hash)},
+		BasicAuthUsers: map[string]string{"prometheus": hash},
 	})
 	defer stop()
 
