@@ -2,8 +2,8 @@ package state
 
 import (
 	"bytes"
-	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/BurntSushi/toml"
@@ -64,45 +64,51 @@ func migrate0to1(doc map[string]any) error {
 		doc["installed_at"] = v
 		delete(doc, "installed")
 	}
-	if v, ok := doc["images"]; ok {
-		m, ok := v.(map[string]any)
+	if err := tableToList(doc, "images", "images", func(container string, v any) (map[string]any, error) {
+		im, ok := v.(map[string]any)
 		if !ok {
-			return fmt.Errorf("images must be a table, not %T", v)
+			return nil, fmt.Errorf("images.%s must be a table, not %T", container, v)
 		}
-		var list []map[string]any
-		for container, iv := range m {
-			im, ok := iv.(map[string]any)
-			if !ok {
-				return fmt.Errorf("images.%s must be a table, not %T", container, iv)
-			}
-			e := map[string]any{"container": container}
-			for k, v := range im {
-				e[k] = v
-			}
-			list = append(list, e)
+		e := map[string]any{"container": container}
+		for k, v := range im {
+			e[k] = v
 		}
-		slices.SortFunc(list, func(a, b map[string]any) int {
-			return cmp.Compare(a["container"].(string), b["container"].(string))
-		})
-		doc["images"] = list
+		return e, nil
+	}); err != nil {
+		return err
 	}
-	if v, ok := doc["unit_hashes"]; ok {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return fmt.Errorf("unit_hashes must be a table, not %T", v)
-		}
-		var list []map[string]any
-		for name, h := range m {
-			list = append(list, map[string]any{"name": name, "sha256": h})
-		}
-		slices.SortFunc(list, func(a, b map[string]any) int {
-			return cmp.Compare(a["name"].(string), b["name"].(string))
-		})
-		doc["units"] = list
-		delete(doc, "unit_hashes")
+	if err := tableToList(doc, "unit_hashes", "units", func(name string, h any) (map[string]any, error) {
+		return map[string]any{"name": name, "sha256": h}, nil
+	}); err != nil {
+		return err
 	}
 	if _, ok := doc["phase"]; !ok {
 		doc["phase"] = string(PhaseInstalled)
 	}
+	return nil
+}
+
+// tableToList replaces doc[from], a table of entries by name, with
+// doc[to], an array of the tables entry makes of them in the order of
+// their names.
+func tableToList(doc map[string]any, from, to string, entry func(name string, v any) (map[string]any, error)) error {
+	v, ok := doc[from]
+	if !ok {
+		return nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("%s must be a table, not %T", from, v)
+	}
+	var list []map[string]any
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		e, err := entry(name, m[name])
+		if err != nil {
+			return err
+		}
+		list = append(list, e)
+	}
+	delete(doc, from)
+	doc[to] = list
 	return nil
 }

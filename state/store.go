@@ -230,25 +230,21 @@ func (s *Store) List() ([]*Installed, []error) {
 // refuses to replace a file it cannot read (ErrUnreadable: move it aside
 // with Quarantine first) or one that holds another rock-on whose name has
 // the same slug. in is not modified.
-func (s *Store) Save(in *Installed) error {
-	unlock, err := s.lock(in.Name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	return s.save(in, false)
-}
+func (s *Store) Save(in *Installed) error { return s.lockedSave(in, false) }
 
 // Create is Save for a new record: it fails with an error wrapping
 // fs.ErrExist when the rock-on already has one. Checking and writing under
 // one lock makes two concurrent installs of the same rock-on impossible.
-func (s *Store) Create(in *Installed) error {
+func (s *Store) Create(in *Installed) error { return s.lockedSave(in, true) }
+
+// lockedSave is save under the rock-on's lock.
+func (s *Store) lockedSave(in *Installed, create bool) error {
 	unlock, err := s.lock(in.Name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	return s.save(in, true)
+	return s.save(in, create)
 }
 
 // Update loads the record of name, lets fn change it and saves it, all
