@@ -213,13 +213,18 @@ func TestDecodeUIDGID(t *testing.T) {
 		t.Errorf("forgejo-runner: uid %v gid %v", f.UID, f.GID)
 	}
 	// Environment without index sorts by name.
-	var env []string
-	for _, e := range f.Env {
-		env = append(env, e.Name)
-	}
-	if !reflect.DeepEqual(env, []string{"INSTANCE", "LABELS", "NAME", "TOKEN"}) {
+	if env := envNames(f); !reflect.DeepEqual(env, []string{"INSTANCE", "LABELS", "NAME", "TOKEN"}) {
 		t.Errorf("env order = %v", env)
 	}
+}
+
+// envNames lists the names of c's environment variables in their order.
+func envNames(c Container) []string {
+	var names []string
+	for _, e := range c.Env {
+		names = append(names, e.Name)
+	}
+	return names
 }
 
 func TestDecodeDevicesAndEnvIndex(t *testing.T) {
@@ -233,11 +238,7 @@ func TestDecodeDevicesAndEnvIndex(t *testing.T) {
 	}
 	// Sorted by index (USER_ID 1, GROUP_ID 2, ..._PRESET 3, ..._FORMAT 4),
 	// not by name or document order.
-	var env []string
-	for _, e := range h.Env {
-		env = append(env, e.Name)
-	}
-	if !reflect.DeepEqual(env, []string{"USER_ID", "GROUP_ID", "AUTOMATED_CONVERSION_PRESET", "AUTOMATED_CONVERSION_FORMAT"}) {
+	if env := envNames(h); !reflect.DeepEqual(env, []string{"USER_ID", "GROUP_ID", "AUTOMATED_CONVERSION_PRESET", "AUTOMATED_CONVERSION_FORMAT"}) {
 		t.Errorf("env order = %v", env)
 	}
 }
