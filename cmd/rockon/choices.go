@@ -41,24 +41,14 @@ func applyChoiceArgs(def *catalog.RockOn, ch *model.Choices, a choiceArgs) error
 		if err != nil {
 			return err
 		}
-		cc := containerChoices(ch, cname)
-		if cc.Ports == nil {
-			cc.Ports = map[string]int{}
-		}
-		cc.Ports[portKey] = host
-		ch.Containers[cname] = cc
+		updateContainers(ch, []string{cname}, func(cc *model.ContainerChoices) { setKey(&cc.Ports, portKey, host) })
 	}
 	for _, arg := range a.unpublish {
 		cname, portKey, err := resolvePort(def, arg, "--unpublish", arg)
 		if err != nil {
 			return err
 		}
-		cc := containerChoices(ch, cname)
-		if cc.Ports == nil {
-			cc.Ports = map[string]int{}
-		}
-		cc.Ports[portKey] = 0
-		ch.Containers[cname] = cc
+		updateContainers(ch, []string{cname}, func(cc *model.ContainerChoices) { setKey(&cc.Ports, portKey, 0) })
 	}
 	for _, arg := range a.volumes {
 		key, val, err := splitKV("--volume", arg, "PATH=HOSTPATH")
@@ -70,14 +60,7 @@ func applyChoiceArgs(def *catalog.RockOn, ch *model.Choices, a choiceArgs) error
 		if err != nil {
 			return err
 		}
-		for _, n := range names {
-			cc := containerChoices(ch, n)
-			if cc.Volumes == nil {
-				cc.Volumes = map[string]string{}
-			}
-			cc.Volumes[path] = val
-			ch.Containers[n] = cc
-		}
+		updateContainers(ch, names, func(cc *model.ContainerChoices) { setKey(&cc.Volumes, path, val) })
 	}
 	for _, arg := range a.envs {
 		key, val, err := splitKV("--env", arg, "K=V")
@@ -101,14 +84,7 @@ func applyChoiceArgs(def *catalog.RockOn, ch *model.Choices, a choiceArgs) error
 				return err
 			}
 		}
-		for _, n := range names {
-			cc := containerChoices(ch, n)
-			if cc.Env == nil {
-				cc.Env = map[string]string{}
-			}
-			cc.Env[name] = val
-			ch.Containers[n] = cc
-		}
+		updateContainers(ch, names, func(cc *model.ContainerChoices) { setKey(&cc.Env, name, val) })
 	}
 	for _, arg := range a.devices {
 		key, val, err := splitKV("--device", arg, "NAME=PATH")
@@ -126,14 +102,7 @@ func applyChoiceArgs(def *catalog.RockOn, ch *model.Choices, a choiceArgs) error
 		if err != nil {
 			return err
 		}
-		for _, n := range names {
-			cc := containerChoices(ch, n)
-			if cc.Devices == nil {
-				cc.Devices = map[string]string{}
-			}
-			cc.Devices[name] = val
-			ch.Containers[n] = cc
-		}
+		updateContainers(ch, names, func(cc *model.ContainerChoices) { setKey(&cc.Devices, name, val) })
 	}
 	for _, arg := range a.labels {
 		key, val, err := splitKV("--label", arg, "K=V")
@@ -144,27 +113,18 @@ func applyChoiceArgs(def *catalog.RockOn, ch *model.Choices, a choiceArgs) error
 		if name == "" {
 			return usageErrorf("--label %s: the label key is empty; write --label K=V", arg)
 		}
-		for _, n := range containersOrAll(def, cname) {
-			cc := containerChoices(ch, n)
-			if cc.Labels == nil {
-				cc.Labels = map[string]string{}
-			}
-			cc.Labels[name] = val
-			ch.Containers[n] = cc
-		}
+		updateContainers(ch, containersOrAll(def, cname), func(cc *model.ContainerChoices) { setKey(&cc.Labels, name, val) })
 	}
 	for _, arg := range a.networks {
 		cname, name := splitContainer(def, arg)
 		if name == "" {
 			return usageErrorf("--network %q: the network name is empty", arg)
 		}
-		for _, n := range containersOrAll(def, cname) {
-			cc := containerChoices(ch, n)
+		updateContainers(ch, containersOrAll(def, cname), func(cc *model.ContainerChoices) {
 			if !contains(cc.Networks, name) {
 				cc.Networks = append(cc.Networks, name)
 			}
-			ch.Containers[n] = cc
-		}
+		})
 	}
 	// limits: "512M" for every container, or "CONTAINER:512M"
 	for _, lim := range []struct {
@@ -180,11 +140,7 @@ func applyChoiceArgs(def *catalog.RockOn, ch *model.Choices, a choiceArgs) error
 			if val == "" {
 				return usageErrorf("%s %q: the limit is empty", lim.flag, arg)
 			}
-			for _, n := range containersOrAll(def, cname) {
-				cc := containerChoices(ch, n)
-				lim.set(&cc, val)
-				ch.Containers[n] = cc
-			}
+			updateContainers(ch, containersOrAll(def, cname), func(cc *model.ContainerChoices) { lim.set(cc, val) })
 		}
 	}
 	for _, arg := range a.custom {
@@ -204,10 +160,7 @@ func applyChoiceArgs(def *catalog.RockOn, ch *model.Choices, a choiceArgs) error
 			}
 			return usageErrorf("--custom %s: %s has no custom setting %q (it has: %s)", arg, def.Name, key, strings.Join(keys, ", "))
 		}
-		if ch.CustomConfig == nil {
-			ch.CustomConfig = map[string]string{}
-		}
-		ch.CustomConfig[key] = val
+		setKey(&ch.CustomConfig, key, val)
 	}
 	for _, tok := range a.consent {
 		if tok == "" {
@@ -234,6 +187,23 @@ func containerChoices(ch *model.Choices, name string) model.ContainerChoices {
 		ch.Containers = map[string]model.ContainerChoices{}
 	}
 	return ch.Containers[name]
+}
+
+// updateContainers lets set change the choices of each container named.
+func updateContainers(ch *model.Choices, names []string, set func(*model.ContainerChoices)) {
+	for _, n := range names {
+		cc := containerChoices(ch, n)
+		set(&cc)
+		ch.Containers[n] = cc
+	}
+}
+
+// setKey sets (*m)[k], making the map when there is none yet.
+func setKey[V any](m *map[string]V, k string, v V) {
+	if *m == nil {
+		*m = map[string]V{}
+	}
+	(*m)[k] = v
 }
 
 // splitKV splits "KEY=VALUE" at the first '='.
@@ -532,10 +502,7 @@ func missingChoices(def *catalog.RockOn, ch *model.Choices, hostDefaults map[str
 // setChoice records the answer to a missing choice.
 func setChoice(ch *model.Choices, m missingChoice, value string) error {
 	if m.kind == "custom" {
-		if ch.CustomConfig == nil {
-			ch.CustomConfig = map[string]string{}
-		}
-		ch.CustomConfig[m.key] = value
+		setKey(&ch.CustomConfig, m.key, value)
 		return nil
 	}
 	cc := containerChoices(ch, m.container)
@@ -545,28 +512,16 @@ func setChoice(ch *model.Choices, m missingChoice, value string) error {
 		if err != nil {
 			return err
 		}
-		if cc.Ports == nil {
-			cc.Ports = map[string]int{}
-		}
-		cc.Ports[strings.TrimSuffix(strings.TrimSuffix(m.key, "/tcp"), "/udp")] = n
+		setKey(&cc.Ports, strings.TrimSuffix(strings.TrimSuffix(m.key, "/tcp"), "/udp"), n)
 	case "volume":
 		if value == "" {
 			return fmt.Errorf("a host directory or share name is required")
 		}
-		if cc.Volumes == nil {
-			cc.Volumes = map[string]string{}
-		}
-		cc.Volumes[m.key] = value
+		setKey(&cc.Volumes, m.key, value)
 	case "env":
-		if cc.Env == nil {
-			cc.Env = map[string]string{}
-		}
-		cc.Env[m.key] = value
+		setKey(&cc.Env, m.key, value)
 	case "device":
-		if cc.Devices == nil {
-			cc.Devices = map[string]string{}
-		}
-		cc.Devices[m.key] = value
+		setKey(&cc.Devices, m.key, value)
 	}
 	ch.Containers[m.container] = cc
 	return nil
