@@ -207,6 +207,15 @@ func (c *Client) StatusAt(ctx context.Context, path godbus.ObjectPath) (model.Pr
 	return p, nil
 }
 
+// Statuses lists the state of every installed rock-on (installedOnly), or
+// of every catalog entry too, in one call (ListStatuses), in no particular
+// order.
+func (c *Client) Statuses(ctx context.Context, installedOnly bool) ([]model.Status, error) {
+	var l []model.Status
+	err := c.call(ctx, "ListStatuses", []any{&l}, installedOnly)
+	return l, err
+}
+
 // StatusAll returns the properties of every installed rock-on in one
 // call (the ObjectManager's GetManagedObjects, which carries every
 // rock-on object's properties), in no particular order.

@@ -35,6 +35,10 @@ type Server struct {
 type rockonObject struct {
 	path  godbus.ObjectPath
 	props *propObject
+	// status is its ListStatuses element, kept up to date with props
+	// (under Server.mu): the call copies these, it neither asks the
+	// backend nor reads the property maps
+	status model.Status
 }
 
 // NewServer exports the Manager and one object per rock-on on conn. It does
@@ -144,6 +148,7 @@ func (s *Server) sync(name string) {
 			s.sync("")
 			return
 		}
+		s.setStatus(o, p)
 		o.props.update(p)
 		return
 	}
@@ -159,6 +164,7 @@ func (s *Server) sync(name string) {
 		o := s.objects[sum.Slug]
 		s.mu.Unlock()
 		if o != nil {
+			s.setStatus(o, p)
 			o.props.update(p)
 			continue
 		}
@@ -206,7 +212,7 @@ func (o objects) GetManagedObjects() (map[godbus.ObjectPath]map[string]map[strin
 
 func (s *Server) exportRockOn(p model.Properties) error {
 	path := RockOnPath(p.Slug)
-	o := &rockonObject{path: path, props: newPropObject(s.conn, path, RockOnInterface, p)}
+	o := &rockonObject{path: path, props: newPropObject(s.conn, path, RockOnInterface, p), status: statusOf(p, path)}
 	if err := s.conn.Export(o.props, path, "org.freedesktop.DBus.Properties"); err != nil {
 		return err
 	}
@@ -224,6 +230,25 @@ func (s *Server) exportRockOn(p model.Properties) error {
 	props, _ := o.props.GetAll(RockOnInterface)
 	_ = s.conn.Emit(ManagerPath, objectManager+".InterfacesAdded", path, map[string]map[string]godbus.Variant{RockOnInterface: props})
 	return nil
+}
+
+func (s *Server) setStatus(o *rockonObject, p model.Properties) {
+	st := statusOf(p, o.path)
+	s.mu.Lock()
+	o.status = st
+	s.mu.Unlock()
+}
+
+// statusOf is the ListStatuses element of the rock-on object at path.
+func statusOf(p model.Properties, path godbus.ObjectPath) model.Status {
+	st := model.Status{Name: p.Name, Slug: p.Slug, Version: p.Version, Installed: p.Installed,
+		DesiredState: p.DesiredState, State: p.State, Containers: uint32(len(p.Containers)), UIURL: p.UIURL, Path: path}
+	for _, c := range p.Containers {
+		if c.State == "running" {
+			st.Running++
+		}
+	}
+	return st
 }
 
 func (s *Server) rockonChildren() []string {
@@ -312,6 +337,7 @@ func managerIface(m *manager) ifaceDesc {
 		Methods: []methodDesc{
 			{Name: "RefreshCatalog", Out: []string{"entries"}},
 			{Name: "ListRockOns", In: []string{"installed_only"}, Out: []string{"rockons"}},
+			{Name: "ListStatuses", In: []string{"installed_only"}, Out: []string{"statuses"}},
 			{Name: "GetRockOn", In: []string{"name"}, Out: []string{"rockon"}},
 			{Name: "GetDefinition", In: []string{"name"}, Out: []string{"json"}},
 			{Name: "GetConsent", In: []string{"name"}, Out: []string{"consent"}},
@@ -425,6 +451,24 @@ func (m *manager) ListRockOns(installedOnly bool) ([]model.Summary, *godbus.Erro
 		l[i].Path = RockOnPath(l[i].Slug)
 	}
 	return l, nil
+}
+
+// ListStatuses lists the state of every rock-on object (installed ones
+// only: Installed, or a DesiredState while it installs) as one array of
+// flat structs, for a status of all: GetManagedObjects carries the same
+// objects as a dictionary of variants per object, whose encoding and
+// decoding cost most of such a call with 1,000 installed. The values are
+// those the objects hold, so they agree with their PropertiesChanged.
+func (m *manager) ListStatuses(installedOnly bool) ([]model.Status, *godbus.Error) {
+	m.s.mu.Lock()
+	out := make([]model.Status, 0, len(m.s.objects))
+	for _, o := range m.s.objects {
+		if !installedOnly || o.status.Installed || o.status.DesiredState != "" {
+			out = append(out, o.status)
+		}
+	}
+	m.s.mu.Unlock()
+	return out, nil
 }
 
 func (m *manager) GetRockOn(name string) (godbus.ObjectPath, *godbus.Error) {

@@ -17,6 +17,23 @@ type Summary struct {
 	Path         godbus.ObjectPath // filled by the D-Bus server
 }
 
+// Status is one element of ListStatuses: a rock-on's state as `rockon
+// status` lists every installed one, without the per-container detail
+// (Properties has it). Its D-Bus shape, (sssbssuuso), is part of the API:
+// a later change of the fields is a new method, not a change of this one.
+type Status struct {
+	Name         string
+	Slug         string
+	Version      string
+	Installed    bool
+	DesiredState string // on, off, "" when not installed
+	State        string // as Properties.State
+	Running      uint32 // containers whose State is running
+	Containers   uint32 // containers in all
+	UIURL        string
+	Path         godbus.ObjectPath // its object
+}
+
 // Container is the live state of one container of an installed rock-on,
 // as systemd reports its unit.
 type Container struct {

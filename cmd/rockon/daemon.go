@@ -28,6 +28,7 @@ type daemonClient interface {
 	Backup(ctx context.Context) (string, error)
 	Restore(ctx context.Context, name, definition, config string, start, dryRun bool, w rdbus.Watcher) error
 	Status(ctx context.Context, name string) (model.Properties, error)
+	Statuses(ctx context.Context, installedOnly bool) ([]model.Status, error)
 	StatusAll(ctx context.Context) ([]model.Properties, error)
 	InstallChoices(ctx context.Context, name string, ch model.Choices, start bool, w rdbus.Watcher) error
 	Uninstall(ctx context.Context, name string, w rdbus.Watcher) error

@@ -107,6 +107,10 @@ func (t *table) write(o *output) error {
 		return err
 	}
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	// one write for the table: a line each was a system call each, 1,000
+	// of them for a status of 1,000 rock-ons
+	var out strings.Builder
+	out.Grow(b.Len())
 	for i, line := range lines {
 		line = strings.TrimRight(line, " ")
 		if i == 0 && len(t.header) > 0 {
@@ -118,11 +122,11 @@ func (t *table) write(o *output) error {
 			}
 			line = t.paintLine(row, line)
 		}
-		if _, err := fmt.Fprintln(o.out, line); err != nil {
-			return err
-		}
+		out.WriteString(line)
+		out.WriteByte('\n')
 	}
-	return nil
+	_, err := io.WriteString(o.out, out.String())
+	return err
 }
 
 // paintLine colours the cells of one aligned line: it finds each cell's
