@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -346,6 +347,12 @@ func testLifecycle(t *testing.T, engine string) {
 	if got := e.s.Run(t, "gdbus", "call", "--system", "--dest", "org.rockon.rockon1", "--object-path", "/org/rockon/rockon1",
 		"--method", "org.rockon.rockon1.Manager.ListRockOns", "true"); !strings.Contains(got, "'Rockon Test'") {
 		t.Errorf("gdbus ListRockOns: %s", got)
+	}
+	// the flat status of all, as gdbus decodes it from the reply's own signature
+	if got := e.s.Run(t, "gdbus", "call", "--system", "--dest", "org.rockon.rockon1", "--object-path", "/org/rockon/rockon1",
+		"--method", "org.rockon.rockon1.Manager.ListStatuses", "true"); !regexp.MustCompile(
+		`\('Rockon Test', 'rockon-test', '[^']+', true, 'on', 'running', (uint32 )?2, (uint32 )?2, 'http://localhost:18080/[^']*', (objectpath )?'/org/rockon/rockon1/rockon/rockon_2dtest'\)`).MatchString(got) {
+		t.Errorf("gdbus ListStatuses: %s", got)
 	}
 
 	// kill one container: degraded, then systemd restarts it

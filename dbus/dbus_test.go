@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"reflect"
 	"slices"
@@ -207,6 +208,14 @@ func TestServerClient(t *testing.T) {
 	if err != nil || len(l) != 1 || l[0].Path != RockOnPath("rockon-test") {
 		t.Fatalf("List = %+v, %v", l, err)
 	}
+	// the flat status of all: nothing installed yet, the catalog entry
+	// on asking for every object
+	if sts, err := c.Statuses(ctx, true); err != nil || len(sts) != 0 {
+		t.Fatalf("Statuses(installed) before the install = %+v, %v", sts, err)
+	}
+	if sts, err := c.Statuses(ctx, false); err != nil || len(sts) != 1 || sts[0].Installed || sts[0].State != "not-installed" {
+		t.Fatalf("Statuses(all) = %+v, %v", sts, err)
+	}
 	if _, err := c.Status(ctx, "nope"); !errors.Is(err, model.ErrNoSuchRockOn) {
 		t.Fatalf("Status(nope) = %v", err)
 	}
@@ -261,6 +270,11 @@ func TestServerClient(t *testing.T) {
 	if all, err := c.StatusAll(ctx); err != nil || len(all) != 1 || !reflect.DeepEqual(all[0], p) {
 		t.Fatalf("StatusAll = %+v, %v; want [%+v]", all, err, p)
 	}
+	// and in the flat rows, agreeing with the object
+	want := model.Status{Name: p.Name, Slug: p.Slug, Installed: true, State: "running", Path: RockOnPath("rockon-test")}
+	if sts, err := c.Statuses(ctx, true); err != nil || len(sts) != 1 || sts[0] != want {
+		t.Fatalf("Statuses = %+v, %v; want [%+v]", sts, err, want)
+	}
 	if err := c.Install(ctx, "Rockon Test", "", true, nil); !errors.Is(err, model.ErrAlreadyInstalled) {
 		t.Fatalf("second Install = %v", err)
 	}
@@ -304,10 +318,14 @@ func TestServerClient(t *testing.T) {
 	if err != nil {
 		t.Skipf("busctl: %v: %s", err, out)
 	}
-	for _, want := range []string{".Install", "sa{sv}a{sv}", ".JobRemoved", "uossss", ".ListRockOns", "a(ssssbsso)"} {
+	for _, want := range []string{".Install", "sa{sv}a{sv}", ".JobRemoved", "uossss", ".ListRockOns", "a(ssssbsso)", ".ListStatuses", "a(sssbssuuso)"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("introspection lacks %q:\n%s", want, out)
 		}
+	}
+	out, err = exec.Command("busctl", "--address="+addr, "call", BusName, ManagerPath, ManagerInterface, "ListStatuses", "b", "false").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != `a(sssbssuuso) 1 "Rockon Test" "rockon-test" "" false "" "" 0 0 "" "`+string(RockOnPath("rockon-test"))+`"` {
+		t.Errorf("busctl call ListStatuses: %v\n%s", err, out)
 	}
 	out, err = exec.Command("busctl", "--address="+addr, "tree", "--list", BusName).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), string(RockOnPath("rockon-test"))+"\n") || !strings.Contains(string(out), ManagerPath+"\n") {
@@ -316,6 +334,32 @@ func TestServerClient(t *testing.T) {
 	out, err = exec.Command("busctl", "--address="+addr, "introspect", BusName, string(RockOnPath("rockon-test"))).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), ".Containers") || !strings.Contains(string(out), "a(sssssssiuts)") {
 		t.Errorf("rock-on introspection: %v\n%s", err, out)
+	}
+}
+
+func TestStatusOf(t *testing.T) {
+	p := model.Properties{Name: "A", Slug: "a", Version: "1", Installed: true, DesiredState: "on", State: "degraded",
+		UIURL: "http://localhost:80/", Containers: []model.Container{{Name: "web", State: "running"}, {Name: "db", State: "failed"}, {Name: "x", State: "running"}}}
+	want := model.Status{Name: "A", Slug: "a", Version: "1", Installed: true, DesiredState: "on", State: "degraded",
+		Running: 2, Containers: 3, UIURL: "http://localhost:80/", Path: RockOnPath("a")}
+	if got := statusOf(p, RockOnPath("a")); got != want {
+		t.Errorf("statusOf = %+v, want %+v", got, want)
+	}
+}
+
+// TestStatusShape keeps ListStatuses' reply as documented: its shape is
+// part of the API (model.Status), and a changed field must show here.
+func TestStatusShape(t *testing.T) {
+	sig := godbus.SignatureOfType(reflect.TypeOf([]model.Status{})).String()
+	if sig != "a(sssbssuuso)" {
+		t.Errorf("ListStatuses returns %s: a new shape is a new method (model.Status)", sig)
+	}
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line := "ListStatuses(b installed_only) -> (" + sig + " statuses)"; !strings.Contains(string(doc), line) {
+		t.Errorf("doc.go does not document %q", line)
 	}
 }
 

@@ -16,6 +16,11 @@
 //
 //	RefreshCatalog() -> (u entries)                          org.rockon.rockon1.refresh-catalog
 //	ListRockOns(b installed_only) -> (a(ssssbsso) rockons)   name, slug, version, description, installed, desired state, state, object
+//	ListStatuses(b installed_only) -> (a(sssbssuuso) statuses) name, slug, version, installed, desired state, state,
+//	                                                          containers running, containers, UI address, object: the
+//	                                                          state of every rock-on (installed ones: installed or
+//	                                                          installing) in one flat reply, as the objects' properties
+//	                                                          have it; this shape is fixed (another is another method)
 //	GetRockOn(s name) -> (o rockon)
 //	GetDefinition(s name) -> (s json)                        the catalog definition, as the registry file has it
 //	GetConsent(s name) -> (a(ss) consent)                    the consents installing it needs (Choices "consent"):

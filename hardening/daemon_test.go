@@ -278,6 +278,7 @@ func TestDaemon(t *testing.T) {
 			{"Install", []any{"Plain App", "not a dict", true}},
 			{"Stop", []any{[]string{"a"}}},
 			{"ListRockOns", []any{"yes"}},
+			{"ListStatuses", []any{"yes"}},
 			{"GetRockOn", nil},
 		} {
 			err := obj.CallWithContext(ctx, api.ManagerInterface+"."+call.method, 0, call.args...).Err
@@ -565,7 +566,7 @@ type introNode struct {
 
 // readOnly are the methods open to every caller.
 var readOnly = map[string]bool{
-	"ListRockOns": true, "GetRockOn": true, "GetDefinition": true, "GetConsent": true, "GetPortUse": true, "ListShares": true, "GetManagedObjects": true,
+	"ListRockOns": true, "ListStatuses": true, "GetRockOn": true, "GetDefinition": true, "GetConsent": true, "GetPortUse": true, "ListShares": true, "GetManagedObjects": true,
 	"Introspect": true, "Get": true, "GetAll": true, "Ping": true, "GetMachineId": true,
 	"Diagnose": true, // doctor: open to every caller like the other reads
 }

@@ -1,0 +1,21 @@
+package main
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/rockon/rockon/model"
+)
+
+func TestSortByName(t *testing.T) {
+	l := []model.Status{{Name: "beta"}, {Name: "Alpha", State: "1"}, {Name: "gamma"}, {Name: "alpha", State: "2"}, {Name: "Beta2"}}
+	sortByName(l, func(s *model.Status) string { return s.Name })
+	var got []string
+	for _, s := range l {
+		got = append(got, s.Name+s.State)
+	}
+	// case ignored, equal names kept in the daemon's order
+	if want := []string{"Alpha1", "alpha2", "beta", "Beta2", "gamma"}; !slices.Equal(got, want) {
+		t.Errorf("sorted %q, want %q", got, want)
+	}
+}
