@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Decode reads one registry file: an object mapping rock-on names to
@@ -441,11 +442,16 @@ func (d *decoder) volumes(n *node) []Volume {
 
 // envNameRE: Rockstor passes names as they are ("$DBOX_SKIP_UPDATE" is in
 // the registry); rockon only refuses what breaks "NAME=value" or an env file.
-var envNameRE = regexp.MustCompile(`^[^=\s\x00-\x1f\x7f]{1,256}$`)
+// At most maxEnvName characters, counted apart: as {1,256} the expression
+// compiled to 256 copies of its class at every start of the CLI (0.8 ms,
+// 2,800 allocations).
+var envNameRE = regexp.MustCompile(`^[^=\s\x00-\x1f\x7f]+$`)
+
+const maxEnvName = 256
 
 func (d *decoder) env(n *node) []Env {
 	return d.userEntries(n, "environment", "an environment variable", func(key string) string {
-		if !envNameRE.MatchString(key) {
+		if !envNameRE.MatchString(key) || utf8.RuneCountInString(key) > maxEnvName {
 			return "environment variable name must be 1-256 characters without '=', spaces or control characters"
 		}
 		return ""

@@ -411,6 +411,28 @@ func TestDecodeValidReferences(t *testing.T) {
 	}
 }
 
+// TestLengthBounds: the bounds the expressions no longer carry, at the
+// edge (tags in bytes of ASCII, environment names in characters).
+func TestLengthBounds(t *testing.T) {
+	for tag, ok := range map[string]bool{strings.Repeat("a", 128): true, strings.Repeat("a", 129): false, "_" + strings.Repeat(".", 127): true} {
+		if got := checkTag(tag) == ""; got != ok {
+			t.Errorf("tag of %d bytes accepted = %v", len(tag), got)
+		}
+	}
+	env := func(name string) string {
+		return wrap(`{"image": "a", "launch_order": 1, "environment": {"` + name + `": {"label": "l"}}}`)
+	}
+	for name, ok := range map[string]bool{strings.Repeat("é", 256): true, strings.Repeat("é", 257): false, strings.Repeat("A", 257): false, "$DBOX_SKIP_UPDATE": true} {
+		refused := false
+		for _, p := range decodeProblems(t, env(name)) {
+			refused = refused || strings.Contains(p, "environment variable name must be")
+		}
+		if refused == ok {
+			t.Errorf("environment name of %d characters refused = %v", len([]rune(name)), refused)
+		}
+	}
+}
+
 func TestDecodeKeepsValidSiblings(t *testing.T) {
 	doc := `{"Good": {"description": "d", "version": "1", "website": "w", "containers": {"g": {"image": "a", "launch_order": 1}}},
 	         "Bad": {"description": "d", "version": "1", "website": "w", "containers": {"b": {"launch_order": 1}}}}`

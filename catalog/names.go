@@ -17,7 +17,9 @@ var (
 	domainComponent = `(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])`
 	domainRE        = regexp.MustCompile(`^(?:` + domainComponent + `(?:\.` + domainComponent + `)*|\[[0-9a-fA-F:]+\])(?::[0-9]{1,5})?$`)
 	pathComponentRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-	tagRE           = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	// at most maxTagLen, counted apart (as {0,127} the expression
+	// compiled to 127 copies of its class at every start of the CLI)
+	tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 	// Engine object names (containers, networks): what docker and podman
 	// accept.
 	engineNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
@@ -26,6 +28,7 @@ var (
 const (
 	maxImageLen      = 255
 	maxEngineNameLen = 128
+	maxTagLen        = 128
 )
 
 // checkImage reports why s is not a usable image name, or "" when it is.
@@ -60,7 +63,7 @@ func checkImage(s string) string {
 }
 
 func checkTag(s string) string {
-	if !tagRE.MatchString(s) {
+	if !tagRE.MatchString(s) || len(s) > maxTagLen {
 		return "must be 1-128 characters of letters, digits, '_', '.' and '-', not starting with '.' or '-'"
 	}
 	return ""
