@@ -33,6 +33,10 @@ type Engine struct {
 	// ExitDir is where podman's conmon writes a container's exit status
 	// (the engine's tmp_dir + "/exits"); Follow watches it. "": not watched.
 	ExitDir string
+	// Containerd lists the sockets of the containerd docker may use, in
+	// dockerd's own order of preference (the system's, else its own);
+	// Follow reads the first that exists's task events with ctr.
+	Containerd []string
 }
 
 // ErrNotFound is returned when an image, container or network does not exist.
@@ -55,6 +59,8 @@ func New(kind, binary string) (*Engine, error) {
 	e := &Engine{Kind: kind, Binary: binary, Timeout: 2 * time.Minute, PullTimeout: 30 * time.Minute}
 	if kind == "podman" {
 		e.ExitDir = "/run/libpod/exits" // root's tmp_dir by default
+	} else {
+		e.Containerd = []string{"/run/containerd/containerd.sock", "/var/run/docker/containerd/containerd.sock"}
 	}
 	return e, nil
 }

@@ -35,8 +35,9 @@ type Event struct {
 // ctx ends or the client exits; it then returns why. The client blocks on
 // the engine's log (journal, socket) between events: following costs no
 // wake-ups while nothing happens. Beside the stream it watches the exit
-// files of podman's conmon (watchExits), which tell a death long before the
-// journal does. f is called from one goroutine at a time.
+// files of podman's conmon (watchExits) or docker's containerd task events
+// (watchTaskExits), which tell a death long before the engine's stream
+// does. f is called from one goroutine at a time.
 func (e *Engine) Follow(ctx context.Context, f func(Event)) error {
 	bin, args := e.Binary, []string{"events", "--format", "{{json .}}", "--filter", "type=container"}
 	if e.Kind == "podman" {
@@ -71,6 +72,12 @@ func (e *Engine) Follow(ctx context.Context, f func(Event)) error {
 		defer close(exitsDone)
 		if e.ExitDir != "" {
 			e.watchExits(exitsCtx, fl, e.ExitDir)
+		}
+		for _, sock := range e.Containerd {
+			if _, err := os.Stat(sock); err == nil {
+				e.watchTaskExits(exitsCtx, fl, sock)
+				break
+			}
 		}
 	}()
 	sc := bufio.NewScanner(out)
@@ -133,6 +140,85 @@ func (fl *follower) tell(ev Event) {
 	fl.f(ev)
 }
 
+// learnRunning adds the containers that run already, started before the
+// stream began, to fl's names.
+func (e *Engine) learnRunning(ctx context.Context, fl *follower) {
+	ps, err := e.run(ctx, e.Timeout, "ps", "--no-trunc", "--format", "{{.ID}} {{.Names}}")
+	if err != nil {
+		return
+	}
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	for _, line := range strings.Split(ps, "\n") {
+		if id, name, ok := strings.Cut(strings.TrimSpace(line), " "); ok && fl.names[id] == "" {
+			fl.names[id] = name
+		}
+	}
+}
+
+// died tells the death of the container id, when the stream saw it start.
+func (fl *follower) died(id string, code int, at time.Time) {
+	fl.mu.Lock()
+	name := fl.names[id]
+	fl.mu.Unlock()
+	if name != "" {
+		fl.tell(Event{Name: name, ID: id, Action: "died", ExitCode: code, Time: at})
+	}
+}
+
+// watchTaskExits tells each docker container death as containerd
+// publishes it (its /tasks/exit event, read with containerd's own client
+// ctr): docker's "die" comes after dockerd has handled the exit (730 ms
+// after it measured at load 25, containerd's event 17 ms). ctr blocks on
+// containerd's socket: no wake-ups while nothing happens (measured 0 in
+// 30 s). Without ctr the stream alone tells.
+func (e *Engine) watchTaskExits(ctx context.Context, fl *follower, sock string) {
+	cmd := exec.CommandContext(ctx, "ctr", "--address", sock, "events")
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return
+	}
+	if err := cmd.Start(); err != nil {
+		return
+	}
+	defer func() { _ = cmd.Wait() }()
+	e.learnRunning(ctx, fl)
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		if id, code, at, ok := parseTaskExit(sc.Text()); ok {
+			fl.died(id, code, at)
+		}
+	}
+	_, _ = io.Copy(io.Discard, out)
+}
+
+// parseTaskExit reads one line of `ctr events`: "TIME moby /tasks/exit
+// {JSON}" is the end of a process of docker's (namespace moby); only the
+// container's own first process (id = container_id, not a `docker exec`)
+// is the container's death.
+func parseTaskExit(line string) (id string, code int, at time.Time, ok bool) {
+	const topic = " moby /tasks/exit "
+	i := strings.Index(line, topic)
+	if i < 0 {
+		return "", 0, time.Time{}, false
+	}
+	var j struct {
+		ContainerID string    `json:"container_id"`
+		ID          string    `json:"id"`
+		ExitStatus  int       `json:"exit_status"`
+		ExitedAt    time.Time `json:"exited_at"`
+	}
+	if err := json.Unmarshal([]byte(line[i+len(topic):]), &j); err != nil || j.ContainerID == "" || j.ID != j.ContainerID {
+		return "", 0, time.Time{}, false
+	}
+	if j.ExitedAt.IsZero() {
+		j.ExitedAt = time.Now()
+	}
+	return j.ContainerID, j.ExitStatus, j.ExitedAt, true
+}
+
 // watchExits tells each container death that conmon records in dir (one
 // file per container ID holding its exit status, written the moment the
 // container exits; measured 3-35 ms after the exit). The journal has the
@@ -153,16 +239,7 @@ func (e *Engine) watchExits(ctx context.Context, fl *follower, dir string) {
 	}
 	stop := context.AfterFunc(ctx, func() { _ = file.Close() })
 	defer stop()
-	// the containers that run already, started before the stream began
-	if ps, err := e.run(ctx, e.Timeout, "ps", "--no-trunc", "--format", "{{.ID}} {{.Names}}"); err == nil {
-		fl.mu.Lock()
-		for _, line := range strings.Split(ps, "\n") {
-			if id, name, ok := strings.Cut(strings.TrimSpace(line), " "); ok && fl.names[id] == "" {
-				fl.names[id] = name
-			}
-		}
-		fl.mu.Unlock()
-	}
+	e.learnRunning(ctx, fl)
 	buf := make([]byte, 64*1024)
 	for {
 		n, err := file.Read(buf)
@@ -178,11 +255,8 @@ func (e *Engine) watchExits(ctx context.Context, fl *follower, dir string) {
 			}
 			id := string(bytes.TrimRight(buf[start:start+l], "\x00"))
 			off = start + l
-			fl.mu.Lock()
-			name := fl.names[id]
-			fl.mu.Unlock()
-			if name == "" || id == "" {
-				continue // not one the stream saw start: the stream tells
+			if id == "" {
+				continue
 			}
 			path := filepath.Join(dir, id)
 			b, err := os.ReadFile(path)
@@ -197,7 +271,7 @@ func (e *Engine) watchExits(ctx context.Context, fl *follower, dir string) {
 			if fi, err := os.Stat(path); err == nil {
 				at = fi.ModTime()
 			}
-			fl.tell(Event{Name: name, ID: id, Action: "died", ExitCode: code, Time: at})
+			fl.died(id, code, at)
 		}
 	}
 }

@@ -95,3 +95,25 @@ func TestWatchExitsTellsADeathFromItsExitFile(t *testing.T) {
 		}
 	}
 }
+
+// Lines of `ctr events` (containerd 1.6): a container's own process ends,
+// with status 0 (omitted) and 3; a `docker exec` ends; another namespace.
+func TestParseTaskExit(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		id   string
+		code int
+		ok   bool
+	}{
+		{`2026-11-30 04:24:38.06648101 +0000 UTC moby /tasks/exit {"container_id":"0132","id":"0132","pid":1659,"exited_at":"2026-11-30T04:24:38.066358708Z"}`, "0132", 0, true},
+		{`2026-11-30 04:06:56.667555339 +0000 UTC moby /tasks/exit {"container_id":"aa07","id":"aa07","pid":979,"exit_status":3,"exited_at":"2026-11-30T04:06:56.650358708Z"}`, "aa07", 3, true},
+		{`2026-11-30 04:06:56.667555339 +0000 UTC moby /tasks/exit {"container_id":"aa07","id":"9f1e","pid":990,"exit_status":1,"exited_at":"2026-11-30T04:06:56.650358708Z"}`, "", 0, false},
+		{`2026-11-30 04:06:56.667555339 +0000 UTC k8s.io /tasks/exit {"container_id":"aa07","id":"aa07","pid":979,"exit_status":3}`, "", 0, false},
+		{`2026-11-30 04:06:56.842049767 +0000 UTC moby /tasks/delete {"container_id":"aa07","pid":979,"exit_status":3}`, "", 0, false},
+	} {
+		id, code, at, ok := parseTaskExit(tc.line)
+		if ok != tc.ok || id != tc.id || code != tc.code || ok && at.IsZero() {
+			t.Errorf("parseTaskExit(%s) = %q, %d, %v, %v; want %q, %d, %v", tc.line, id, code, at, ok, tc.id, tc.code, tc.ok)
+		}
+	}
+}
