@@ -41,7 +41,7 @@ func benchManager(b *testing.B, n int) *Manager {
 		def := defs[0]
 		ch := model.Choices{Containers: map[string]model.ContainerChoices{
 			fmt.Sprintf("b%d-web", i): {Env: map[string]string{"GREETING": "hello"}}}}
-		res, err := unitgen.Compile(def, ch, cfg.UnitgenOptions())
+		res, err := unitgen.Compile(def, ch, unitgen.Options{Host: cfg.Host()})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -714,14 +714,12 @@ func (m *Manager) recordOutcome(slug string, kind model.OpKind, err error) {
 // imgs are the images the containers run (nil before the first pull): their
 // declared VOLUMEs become named volumes of the rock-on.
 func (m *Manager) compile(def *catalog.RockOn, ch model.Choices, imgs []state.Image) (*unitgen.Result, error) {
-	opt := m.cfg.UnitgenOptions()
+	opt := unitgen.HostOptions(m.cfg.Host())
 	opt.VolumeCheck = m.volumeCheck
 	opt.ImageVolumes = map[string][]string{}
 	for _, im := range imgs {
 		opt.ImageVolumes[im.Container] = im.Volumes
 	}
-	opt.PathOwner = unitgen.StatOwner
-	opt.DockerGID = unitgen.DockerGroupID
 	res, err := unitgen.Compile(def, ch, opt)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", model.ErrInvalidArgs, err)

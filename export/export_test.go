@@ -22,8 +22,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // map.
 func options() unitgen.Options {
 	return unitgen.Options{
-		Engine:       unitgen.Podman,
-		SharesRoot:   "/srv",
+		Host:         model.Host{Engine: unitgen.Podman, SharesRoot: "/srv"},
 		PathOwner:    func(string) (int, int, error) { return 1000, 100, nil },
 		DockerGID:    func() (int, error) { return 998, nil },
 		ImageVolumes: map[string][]string{"cache": {"/data"}},

@@ -71,7 +71,7 @@ func TestLoad_50Clients200RockOns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := unitgen.Compile(defs[0], model.Choices{}, cfg.UnitgenOptions())
+			res, err := unitgen.Compile(defs[0], model.Choices{}, unitgen.Options{Host: cfg.Host()})
 			if err != nil {
 				t.Fatal(err)
 			}

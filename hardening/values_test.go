@@ -57,7 +57,7 @@ func decodeOne(t *testing.T, data []byte) *catalog.RockOn {
 }
 
 func options() unitgen.Options {
-	return unitgen.Options{Engine: unitgen.Podman, SharesRoot: "/srv/rockon/shares",
+	return unitgen.Options{Host: model.Host{Engine: unitgen.Podman, SharesRoot: "/srv/rockon/shares"},
 		PathOwner: func(string) (int, int, error) { return 1000, 1000, nil },
 		DockerGID: func() (int, error) { return 998, nil }}
 }

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rockon/rockon/unitgen"
+	"github.com/rockon/rockon/model"
 )
 
 // DefaultConfigPath is where rockond reads its configuration unless told
@@ -233,9 +233,10 @@ func (c *Config) Validate() error {
 	return errors.Join(out...)
 }
 
-// UnitgenOptions are the parts of the configuration unitgen.Compile needs.
-func (c *Config) UnitgenOptions() unitgen.Options {
-	return unitgen.Options{
+// Host is the part of the configuration compiling units needs (what
+// unitgen.Options carries).
+func (c *Config) Host() model.Host {
+	return model.Host{
 		Engine:       c.Engine.Name,
 		EngineBinary: c.Engine.Binary,
 		SharesRoot:   c.Volumes.SharesRoot,

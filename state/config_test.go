@@ -216,10 +216,10 @@ f = 5
 	}
 }
 
-func TestUnitgenOptions(t *testing.T) {
+func TestHost(t *testing.T) {
 	c := DefaultConfig()
 	c.Engine = Engine{Name: "docker", Binary: "/usr/bin/docker"}
-	o := c.UnitgenOptions()
+	o := c.Host()
 	if o.Engine != "docker" || o.EngineBinary != "/usr/bin/docker" || o.SharesRoot != "/srv" || o.EnvDir != "/var/lib/rockon/env" {
 		t.Errorf("got %+v", o)
 	}

@@ -20,17 +20,16 @@
 // from text templates, so output is deterministic.
 package unitgen
 
-import "io/fs"
+import (
+	"io/fs"
 
-// Options are how the host runs containers; they come from rockond.toml.
+	"github.com/rockon/rockon/model"
+)
+
+// Options are how the host runs containers. Host comes from rockond.toml
+// (state.Config.Host); HostOptions adds this host's lookups.
 type Options struct {
-	Engine       string // "docker" or "podman"
-	EngineBinary string // default /usr/bin/docker or /usr/bin/podman
-	SharesRoot   string // where named shares live, default /mnt2
-	EnvDir       string // directory of the root-only env files, default /var/lib/rockon/env
-	// AllowedRoots are, besides SharesRoot, the directories a volume's
-	// host directory must resolve into (rockond.toml's allowed_roots).
-	AllowedRoots []string
+	model.Host
 	// VolumeCheck is the absolute path of rockond. When set, every unit
 	// of a container with volumes runs `VolumeCheck check-volumes` before
 	// each start (systemd's restarts and boot included), which refuses to

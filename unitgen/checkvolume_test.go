@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rockon/rockon/model"
 )
 
 // TestCheckVolumeDir: on a real file system, a directory in a root passes;
@@ -56,7 +58,7 @@ func TestCheckVolumeDir(t *testing.T) {
 // or without volumes, there is none.
 func TestVolumeCheckInUnits(t *testing.T) {
 	def := testDef()
-	opt := Options{Engine: Podman, VolumeCheck: "/usr/libexec/rockon/rockond", AllowedRoots: []string{"/srv"},
+	opt := Options{Host: model.Host{Engine: Podman, AllowedRoots: []string{"/srv"}}, VolumeCheck: "/usr/libexec/rockon/rockond",
 		PathOwner: func(string) (int, int, error) { return 1, 1, nil }, DockerGID: func() (int, error) { return 2, nil }}
 	for _, engine := range []string{Podman, Docker} {
 		opt.Engine = engine

@@ -15,12 +15,14 @@ import (
 	"syscall"
 
 	"github.com/rockon/rockon/catalog"
+	"github.com/rockon/rockon/model"
 )
 
-// HostOptions are options for this host: the engine's defaults, the owner
-// of a path from stat(2), and the docker group from the group database.
-func HostOptions(engine string) Options {
-	return Options{Engine: engine, PathOwner: StatOwner, DockerGID: DockerGroupID}.withDefaults()
+// HostOptions are options for this host: h (rockond.toml's, or the
+// engine alone offline) with the engine's defaults, the owner of a path
+// from stat(2), and the docker group from the group database.
+func HostOptions(h model.Host) Options {
+	return Options{Host: h, PathOwner: StatOwner, DockerGID: DockerGroupID}.withDefaults()
 }
 
 // StatOwner returns the owner and group of path.

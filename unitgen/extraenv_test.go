@@ -22,7 +22,7 @@ func TestExtraAndOptionalEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	def := defs[0]
-	opt := Options{Engine: Podman}
+	opt := Options{Host: model.Host{Engine: Podman}}
 	ch := model.Choices{Containers: map[string]model.ContainerChoices{"web": {Env: map[string]string{"PASSWORD": "s3cret", "TZ": "Europe/Berlin"}}}}
 	if err := ValidateChoices(ch, def, opt); err != nil {
 		t.Fatalf("an optional variable left empty and an extra TZ refused: %v", err)

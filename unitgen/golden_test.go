@@ -20,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 // every volume is owned by 1000:100, the docker group is 998.
 func goldenOptions(engine string) Options {
 	return Options{
-		Engine:    engine,
+		Host:      model.Host{Engine: engine},
 		PathOwner: func(string) (int, int, error) { return 1000, 100, nil },
 		DockerGID: func() (int, error) { return 998, nil },
 	}

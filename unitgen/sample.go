@@ -70,7 +70,7 @@ func SampleChoices(def *catalog.RockOn, sampleRoot string) model.Choices {
 // volume, docker group 999.
 func SampleOptions(engine string) Options {
 	return Options{
-		Engine:    engine,
+		Host:      model.Host{Engine: engine},
 		PathOwner: func(string) (int, int, error) { return 1000, 1000, nil },
 		DockerGID: func() (int, error) { return 999, nil },
 	}.withDefaults()

@@ -136,7 +136,7 @@ func testLink(t *testing.T, s *sandbox.Sandbox, engine string) {
 
 // sandboxOptions are the options the daemon would use inside the sandbox.
 func sandboxOptions(engine string) Options {
-	return Options{Engine: engine, SharesRoot: "/srv/rockon/shares", PathOwner: StatOwner, DockerGID: DockerGroupID}
+	return Options{Host: model.Host{Engine: engine, SharesRoot: "/srv/rockon/shares"}, PathOwner: StatOwner, DockerGID: DockerGroupID}
 }
 
 // install writes the compiled files where the daemon puts them and

@@ -89,7 +89,7 @@ func TestApplyChoiceArgs(t *testing.T) {
 	}
 	// The result is valid for unitgen, which checks names the same way.
 	// Variables the definition does not list (TZ, PUID) included.
-	if err := unitgen.ValidateChoices(*ch, def, unitgen.Options{SharesRoot: "/mnt2"}); err != nil && !strings.Contains(err.Error(), "consent") {
+	if err := unitgen.ValidateChoices(*ch, def, unitgen.Options{Host: model.Host{SharesRoot: "/mnt2"}}); err != nil && !strings.Contains(err.Error(), "consent") {
 		t.Errorf("unitgen refuses the choices: %v", err)
 	}
 }

@@ -30,14 +30,6 @@ func compileOne(def *catalog.RockOn, ch model.Choices, opt unitgen.Options) (*un
 	return res, nil
 }
 
-// hostOptions completes opt with lookups on this host: the owner of a
-// volume's directory (uid/gid -1) and the docker group (gid -2).
-func hostOptions(opt unitgen.Options) unitgen.Options {
-	opt.PathOwner = unitgen.StatOwner
-	opt.DockerGID = unitgen.DockerGroupID
-	return opt
-}
-
 // loadCatalog reads definitions from a registry directory or one file.
 // Problems of other definitions do not stop the one asked for: they are
 // returned to be shown as warnings.
@@ -123,7 +115,7 @@ func (a *app) compile(c *cli.Context) error {
 	if engine != unitgen.Docker && engine != unitgen.Podman {
 		return usageErrorf("--engine %q: use docker or podman", engine)
 	}
-	opt := hostOptions(unitgen.Options{Engine: engine})
+	opt := unitgen.HostOptions(model.Host{Engine: engine})
 	if sample {
 		// Sample volumes need not exist: fixed owners instead of lookups.
 		opt = unitgen.SampleOptions(engine)

@@ -263,7 +263,7 @@ func (a *app) dryRun(def *catalog.RockOn, ch *model.Choices) error {
 	if err != nil {
 		return err
 	}
-	res, err := compileOne(def, *ch, hostOptions(cfg.UnitgenOptions()))
+	res, err := compileOne(def, *ch, unitgen.HostOptions(cfg.Host()))
 	if err != nil {
 		return err
 	}
