@@ -29,6 +29,11 @@ type Choices struct {
 // ContainerChoices are the choices for one container. Field types are
 // limited to what the a{sv} form can carry: map[string]int (a{su}),
 // map[string]string (a{ss}), []string (as) and string (s).
+//
+// A string field is a setting (see Settings): its `arg` and `usage` tags
+// are its command-line flag's help, so a new one needs no code outside
+// this struct to travel from the command line, the file and D-Bus to
+// unitgen.
 type ContainerChoices struct {
 	// Ports maps a container port ("2283", or "53/udp" for one protocol of
 	// a protocol-less port) to the host port; 0 means not published.
@@ -47,8 +52,45 @@ type ContainerChoices struct {
 	// Memory limits the container's processes' memory (systemd's
 	// MemoryMax=: "512M", "2G"); CPUs their CPU time, in CPUs ("1.5":
 	// CPUQuota=150%). Empty: no limit.
-	Memory string `toml:"memory,omitempty"`
-	CPUs   string `toml:"cpus,omitempty"`
+	Memory string `toml:"memory,omitempty" arg:"SIZE" usage:"limit the memory of the containers' processes to SIZE (512M, 2G)"`
+	CPUs   string `toml:"cpus,omitempty" arg:"N" usage:"limit the containers' CPU time to N CPUs (1.5)"`
+}
+
+// A Setting is a string field of ContainerChoices: one value for a
+// container. The command line sets it with the flag --KEY (underscores as
+// dashes), for every container or, written CONTAINER:VALUE, for one.
+type Setting struct {
+	Key   string // the field's key in the file and in the a{sv} form
+	Arg   string // the value's name in the help, e.g. SIZE
+	Usage string // the flag's help, naming Arg
+}
+
+// Flag is the setting's command-line flag, without the dashes.
+func (s Setting) Flag() string { return strings.ReplaceAll(s.Key, "_", "-") }
+
+// Settings lists the string fields of ContainerChoices, in declaration
+// order, read from their tags.
+func Settings() []Setting {
+	t := reflect.TypeFor[ContainerChoices]()
+	var out []Setting
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Type.Kind() == reflect.String {
+			out = append(out, Setting{Key: tagName(f), Arg: f.Tag.Get("arg"), Usage: f.Tag.Get("usage")})
+		}
+	}
+	return out
+}
+
+// Set gives the setting key the value v; it reports false when key is not
+// a setting.
+func (c *ContainerChoices) Set(key, v string) bool {
+	f, ok := fieldByKey(reflect.ValueOf(c).Elem(), key)
+	if !ok || f.Kind() != reflect.String {
+		return false
+	}
+	f.SetString(v)
+	return true
 }
 
 // MaxConfigSize bounds an install config, as text or as D-Bus values: real

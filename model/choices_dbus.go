@@ -19,7 +19,7 @@ import (
 //	"containers"    a{sa{sv}}    container -> {"ports": a{su} (container port -> host port),
 //	                             "volumes": a{ss}, "env": a{ss}, "devices": a{ss},
 //	                             "labels": a{ss}, "networks": as,
-//	                             "memory": s, "cpus": s}
+//	                             and each setting as s: "memory", "cpus", ...}
 //	"custom_config" a{ss}
 //	"consent"       as
 //

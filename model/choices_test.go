@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -165,5 +166,37 @@ func TestChoicesFromVariantsRefused(t *testing.T) {
 		if !errors.Is(err, ErrInvalidArgs) || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestSettings: every string field of ContainerChoices is a setting whose
+// tags give its flag's help (a new field without them fails here), and Set
+// reaches exactly that field.
+func TestSettings(t *testing.T) {
+	got := Settings()
+	var keys []string
+	for _, s := range got {
+		keys = append(keys, s.Key)
+		if s.Arg == "" || !regexp.MustCompile(`\b`+regexp.QuoteMeta(s.Arg)+`\b`).MatchString(s.Usage) {
+			t.Errorf("setting %q: tag arg %q must be a word of tag usage %q", s.Key, s.Arg, s.Usage)
+		}
+		var c ContainerChoices
+		if !c.Set(s.Key, "v-"+s.Key) {
+			t.Errorf("Set(%q) refused", s.Key)
+		}
+		enc, err := EncodeChoices(Choices{Containers: map[string]ContainerChoices{"c": c}})
+		if err != nil || strings.Count(string(enc), "=") != 1 || !strings.Contains(string(enc), s.Key+` = "v-`+s.Key+`"`) {
+			t.Errorf("Set(%q) wrote %q (%v)", s.Key, enc, err)
+		}
+	}
+	if want := []string{"memory", "cpus"}; !reflect.DeepEqual(keys, want) {
+		t.Errorf("settings %v, want %v", keys, want)
+	}
+	if s := (Setting{Key: "shm_size"}); s.Flag() != "shm-size" {
+		t.Errorf("flag of shm_size: %q", s.Flag())
+	}
+	var c ContainerChoices
+	if c.Set("env", "x") || c.Set("nope", "x") {
+		t.Error("Set accepted a key that is not a setting")
 	}
 }

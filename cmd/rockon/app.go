@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
+	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/state"
 	"github.com/urfave/cli/v2"
 )
@@ -21,18 +23,34 @@ type app struct {
 
 // choiceFlags are the install-choice flags of install and reconfigure.
 func choiceFlags() []cli.Flag {
-	return []cli.Flag{
+	flags := []cli.Flag{
 		multiFlag(&cli.GenericFlag{Name: "port", Aliases: []string{"p"}, Usage: "publish container port `C=H` on host port H (C may be 53/udp, or CONTAINER:C; H=0 leaves it unpublished)"}),
 		multiFlag(&cli.GenericFlag{Name: "volume", Aliases: []string{"v"}, Usage: "map container path `PATH=HOSTPATH|SHARE` (absolute host path or share name; CONTAINER:PATH to pick a container)"}),
 		multiFlag(&cli.GenericFlag{Name: "env", Aliases: []string{"e"}, Usage: "set environment variable `K=V` (CONTAINER:K=V to pick a container)"}),
 		multiFlag(&cli.GenericFlag{Name: "device", Usage: "pass device `NAME=PATH` (empty PATH: not passed)"}),
 		multiFlag(&cli.GenericFlag{Name: "label", Usage: "add container label `K=V` (CONTAINER:K=V for one container)"}),
 		multiFlag(&cli.GenericFlag{Name: "custom", Usage: "set custom configuration value `K=V`"}),
-		multiFlag(&cli.GenericFlag{Name: "memory", Usage: "limit the memory of the containers' processes to `SIZE` (512M, 2G; CONTAINER:SIZE for one container)"}),
-		multiFlag(&cli.GenericFlag{Name: "cpus", Usage: "limit the containers' CPU time to `N` CPUs (1.5; CONTAINER:N for one container)"}),
+	}
+	flags = append(flags, settingFlags()...) // --memory, --cpus, ...
+	return append(flags,
 		multiFlag(&cli.GenericFlag{Name: "consent", Usage: "accept the risky privilege `TOKEN` the rock-on asks for (e.g. privileged)"}),
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "read choices from install-config `FILE.toml` (flags override it)"},
+	)
+}
+
+// settingFlags are the flags of the settings (model.Settings), made from
+// the fields' tags: --memory SIZE or --memory CONTAINER:SIZE.
+func settingFlags() []cli.Flag {
+	var out []cli.Flag
+	for _, s := range model.Settings() {
+		// The value's name in backquotes is the placeholder in the help.
+		usage := s.Usage
+		if at := regexp.MustCompile(`\b` + regexp.QuoteMeta(s.Arg) + `\b`).FindStringIndex(usage); at != nil {
+			usage = usage[:at[0]] + "`" + s.Arg + "`" + usage[at[1]:]
+		}
+		out = append(out, multiFlag(&cli.GenericFlag{Name: s.Flag(), Usage: usage + "; CONTAINER:" + s.Arg + " for one container"}))
 	}
+	return out
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {

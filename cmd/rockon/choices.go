@@ -15,13 +15,18 @@ import (
 type choiceArgs struct {
 	ports, volumes, envs, devices, labels, custom, consent []string
 	unpublish, networks                                    []string
-	memory, cpus                                           []string
+	// settings holds the flags of model.Settings by key ("memory").
+	settings map[string][]string
 }
 
 // empty reports whether no choice flag was given.
 func (a choiceArgs) empty() bool {
-	return len(a.ports)+len(a.volumes)+len(a.envs)+len(a.devices)+len(a.labels)+
-		len(a.custom)+len(a.consent)+len(a.unpublish)+len(a.networks)+len(a.memory)+len(a.cpus) == 0
+	n := len(a.ports) + len(a.volumes) + len(a.envs) + len(a.devices) + len(a.labels) +
+		len(a.custom) + len(a.consent) + len(a.unpublish) + len(a.networks)
+	for _, v := range a.settings {
+		n += len(v)
+	}
+	return n == 0
 }
 
 // applyChoiceArgs resolves the flags against the definition and writes
@@ -126,21 +131,14 @@ func applyChoiceArgs(def *catalog.RockOn, ch *model.Choices, a choiceArgs) error
 			}
 		})
 	}
-	// limits: "512M" for every container, or "CONTAINER:512M"
-	for _, lim := range []struct {
-		flag string
-		args []string
-		set  func(*model.ContainerChoices, string)
-	}{
-		{"--memory", a.memory, func(cc *model.ContainerChoices, v string) { cc.Memory = v }},
-		{"--cpus", a.cpus, func(cc *model.ContainerChoices, v string) { cc.CPUs = v }},
-	} {
-		for _, arg := range lim.args {
+	// settings: "512M" for every container, or "CONTAINER:512M"
+	for _, s := range model.Settings() {
+		for _, arg := range a.settings[s.Key] {
 			cname, val := splitContainer(def, arg)
 			if val == "" {
-				return usageErrorf("%s %q: the limit is empty", lim.flag, arg)
+				return usageErrorf("--%s %q: the value is empty; write --%[1]s %[3]s or --%[1]s CONTAINER:%[3]s", s.Flag(), arg, s.Arg)
 			}
-			updateContainers(ch, containersOrAll(def, cname), func(cc *model.ContainerChoices) { lim.set(cc, val) })
+			updateContainers(ch, containersOrAll(def, cname), func(cc *model.ContainerChoices) { cc.Set(s.Key, val) })
 		}
 	}
 	for _, arg := range a.custom {

@@ -11,6 +11,7 @@ import (
 	rdbus "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/unitgen"
+	"github.com/urfave/cli/v2"
 )
 
 const choicesDef = `{
@@ -60,6 +61,7 @@ func TestApplyChoiceArgs(t *testing.T) {
 		custom:   []string{"servername=vpn.example.org"},
 		consent:  []string{"privileged", "privileged"},
 		networks: []string{"b:proxy"},
+		settings: map[string][]string{"memory": {"512M"}, "cpus": {"b:1.5"}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +73,7 @@ func TestApplyChoiceArgs(t *testing.T) {
 				Volumes: map[string]string{"/data": "/srv/d"},
 				Env:     map[string]string{"TOKEN": "a=b, c", "TZ": "Europe/Berlin"},
 				Labels:  map[string]string{"traefik.http.routers.x.rule": "Host(`a:b`)", "k": "v"},
+				Memory:  "512M",
 			},
 			"b": {
 				Ports:    map[string]int{"8080": 0},
@@ -79,6 +82,8 @@ func TestApplyChoiceArgs(t *testing.T) {
 				Devices:  map[string]string{"GPU": "/dev/dri/renderD128"},
 				Labels:   map[string]string{"traefik.http.routers.x.rule": "Host(`a:b`)"},
 				Networks: []string{"proxy"},
+				Memory:   "512M",
+				CPUs:     "1.5",
 			},
 		},
 		CustomConfig: map[string]string{"servername": "vpn.example.org"},
@@ -110,6 +115,7 @@ func TestApplyChoiceArgsErrors(t *testing.T) {
 		{choiceArgs{volumes: []string{"data=x"}}, `the container path "data" must be absolute`},
 		{choiceArgs{custom: []string{"nope=1"}}, `Pair has no custom setting "nope" (it has: servername)`},
 		{choiceArgs{unpublish: []string{"7"}}, "--unpublish 7: Pair has no container port 7"},
+		{choiceArgs{settings: map[string][]string{"memory": {"a:"}}}, `--memory "a:": the value is empty; write --memory SIZE or --memory CONTAINER:SIZE`},
 	}
 	for _, tt := range tests {
 		err := applyChoiceArgs(def, &model.Choices{}, tt.args)
@@ -197,6 +203,32 @@ func TestInterspersedArgs(t *testing.T) {
 		got := strings.Join(interspersedArgs(app, strings.Fields(tt.in)), " ")
 		if got != tt.want {
 			t.Errorf("%s:\n got %s\nwant %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestSettingFlags: the flags of the settings come from model's tags, read
+// as install and reconfigure read them, with their help's placeholder.
+func TestSettingFlags(t *testing.T) {
+	var got choiceArgs
+	var help strings.Builder
+	app := &cli.App{Name: "x", Writer: &help, Flags: choiceFlags(), Action: func(c *cli.Context) error {
+		got = readChoiceArgs(c)
+		return nil
+	}}
+	if err := app.Run([]string{"x", "--memory", "1G", "--cpus", "b:2", "--memory", "a:64M"}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{"memory": {"1G", "a:64M"}, "cpus": {"b:2"}}
+	if !reflect.DeepEqual(got.settings, want) || got.empty() {
+		t.Errorf("settings %v, want %v", got.settings, want)
+	}
+	if err := app.Run([]string{"x", "--help"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range model.Settings() {
+		if line := fmt.Sprintf("--%s %s", s.Flag(), s.Arg); !strings.Contains(help.String(), line) {
+			t.Errorf("help has no %q:\n%s", line, help.String())
 		}
 	}
 }

@@ -24,12 +24,16 @@ import (
 const daemonConfigPath = "/etc/rockon/rockond.toml"
 
 func readChoiceArgs(c *cli.Context) choiceArgs {
-	return choiceArgs{
+	a := choiceArgs{
 		ports: multiValues(c, "port"), volumes: multiValues(c, "volume"), envs: multiValues(c, "env"),
 		devices: multiValues(c, "device"), labels: multiValues(c, "label"), custom: multiValues(c, "custom"),
 		consent: multiValues(c, "consent"), unpublish: multiValues(c, "unpublish"), networks: multiValues(c, "network"),
-		memory: multiValues(c, "memory"), cpus: multiValues(c, "cpus"),
+		settings: map[string][]string{},
 	}
+	for _, s := range model.Settings() {
+		a.settings[s.Key] = multiValues(c, s.Flag())
+	}
+	return a
 }
 
 // decodeChoices parses install-config TOML; unknown keys are errors, so
@@ -298,7 +302,11 @@ func envKeys(content []byte) []string {
 // reconfigureArgs checks that reconfigure got something to change.
 func reconfigureArgs(c *cli.Context, name string) error {
 	if readChoiceArgs(c).empty() && c.String("config") == "" {
-		return usageErrorf("reconfigure %s: nothing to change; give --port, --volume, --env, --device, --label, --custom, --unpublish, --network or --config", name)
+		flags := "--port, --volume, --env, --device, --label, --custom, --unpublish, --network"
+		for _, s := range model.Settings() {
+			flags += ", --" + s.Flag()
+		}
+		return usageErrorf("reconfigure %s: nothing to change; give %s or --config", name, flags)
 	}
 	return nil
 }
