@@ -31,7 +31,9 @@ func readChoiceArgs(c *cli.Context) choiceArgs {
 		settings: map[string][]string{},
 	}
 	for _, s := range model.Settings() {
-		a.settings[s.Key] = multiValues(c, s.Flag())
+		if v := multiValues(c, s.Flag()); len(v) > 0 {
+			a.settings[s.Key] = v
+		}
 	}
 	return a
 }
