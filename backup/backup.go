@@ -1,6 +1,6 @@
 // Package backup is the format of `rockon backup`: one TOML file with
 // rockond's configuration and every installed rock-on's definition,
-// choices and desired state, from which `rockon restore` installs them
+// choices, desired state and automatic-update opt-in, from which `rockon restore` installs them
 // again on a fresh host. It holds no container data, and it holds secrets
 // (the choices' environment and custom values).
 //
@@ -23,10 +23,11 @@ import (
 )
 
 // Format names the kind of file; Version is the version this rockon
-// writes.
+// writes. Version 2 added a rock-on's auto_update; a version 1 file reads
+// as one with none opted in.
 const (
 	Format  = "rockon-backup"
-	Version = 1
+	Version = 2
 )
 
 // File is a backup.
@@ -50,6 +51,9 @@ type RockOn struct {
 	// Definition is the definition JSON exactly as installed.
 	Definition state.Definition `toml:"definition"`
 	Choices    model.Choices    `toml:"choices,omitempty"`
+	// AutoUpdate: the rock-on was opted in to the automatic update one by
+	// one (state.Installed.AutoUpdate); a restore opts it in again.
+	AutoUpdate bool `toml:"auto_update,omitempty"`
 }
 
 // Encode writes f as TOML.

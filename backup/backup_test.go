@@ -17,7 +17,7 @@ const def = `{"Web": {"description": "d", "version": "1", "website": "https://ex
 func sample() *File {
 	return &File{Format: Format, Version: Version, CreatedAt: time.Date(2026, 11, 30, 1, 2, 3, 0, time.UTC), Host: "nas",
 		Config: *state.DefaultConfig(),
-		RockOns: []RockOn{{Name: "Web", Desired: state.DesiredOn, Source: "https://example.org/web.json", Definition: state.Definition(def),
+		RockOns: []RockOn{{Name: "Web", Desired: state.DesiredOn, AutoUpdate: true, Source: "https://example.org/web.json", Definition: state.Definition(def),
 			Choices: model.Choices{Containers: map[string]model.ContainerChoices{"web": {Env: map[string]string{"PASSWORD": "s3cret'''\"\n$x"}, Ports: map[string]int{"80": 8080}}}, Consent: []string{"privileged"}}}},
 	}
 }
@@ -52,9 +52,9 @@ func TestDecodeRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, tc := range map[string]struct{ from, to, want string }{
-		"newer":        {"version = 1", "version = 2", "version 2; this rockon reads versions 1 to 1"},
+		"newer":        {"version = 2", "version = 3", "version 3; this rockon reads versions 1 to 2"},
 		"other format": {`format = "rockon-backup"`, `format = "x"`, `not a rockon backup`},
-		"unknown key":  {"version = 1", "version = 1\nextra = 1", "unknown key extra"},
+		"unknown key":  {"version = 2", "version = 2\nextra = 1", "unknown key extra"},
 		"bad desired":  {`desired = "on"`, `desired = "maybe"`, `desired state "maybe"`},
 		"other name":   {`name = "Web"`, `name = "Other"`, `does not define "Other"`},
 	} {
@@ -71,6 +71,21 @@ func TestDecodeRefuses(t *testing.T) {
 	b, _ := Encode(f)
 	if _, err := Decode("b.toml", b); err == nil || !strings.Contains(err.Error(), "appears twice") {
 		t.Errorf("duplicate: %v", err)
+	}
+}
+
+// TestReadsVersion1: a file of version 1 (before auto_update) still
+// reads, with no rock-on opted in.
+func TestReadsVersion1(t *testing.T) {
+	f := sample()
+	f.Version, f.RockOns[0].AutoUpdate = 1, false
+	b, err := Encode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Decode("v1.toml", b)
+	if err != nil || g.Version != 1 || g.RockOns[0].AutoUpdate {
+		t.Errorf("version 1: %v, %+v", err, g)
 	}
 }
 

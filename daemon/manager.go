@@ -536,8 +536,8 @@ func givenDefinition(name, text string) (*catalog.RockOn, error) {
 }
 
 // Backup implements api.Backend: rockond's configuration and every
-// installed rock-on's definition, choices (secrets included) and desired
-// state, as a backup file. A rock-on being updated is saved as the
+// installed rock-on's definition, choices (secrets included), desired
+// state and automatic-update opt-in, as a backup file. A rock-on being updated is saved as the
 // version known to work; one being installed or uninstalled is left out.
 func (m *Manager) Backup() (string, error) {
 	f := &backup.File{Format: backup.Format, Version: backup.Version, CreatedAt: time.Now().UTC().Truncate(time.Second), Config: *m.cfg}
@@ -547,7 +547,8 @@ func (m *Manager) Backup() (string, error) {
 		if in.Phase != state.PhaseInstalled && in.Phase != state.PhaseUpdating {
 			continue
 		}
-		f.RockOns = append(f.RockOns, backup.RockOn{Name: in.Name, Desired: in.Desired, Source: in.Source, Definition: in.Definition, Choices: in.Choices})
+		f.RockOns = append(f.RockOns, backup.RockOn{Name: in.Name, Desired: in.Desired, Source: in.Source, Definition: in.Definition, Choices: in.Choices,
+			AutoUpdate: in.AutoUpdate})
 	}
 	m.mu.Unlock()
 	sort.Slice(f.RockOns, func(i, j int) bool { return f.RockOns[i].Name < f.RockOns[j].Name })

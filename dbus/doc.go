@@ -62,8 +62,8 @@
 //
 //	Backup() -> (s toml)                                     org.rockon.rockon1.backup
 //	    rockond's configuration and every installed rock-on's definition, choices (secrets
-//	    included) and desired state (package backup's format); `rockon restore` installs
-//	    them again with Install's "definition" option
+//	    included), desired state and auto-update opt-in (package backup's format); `rockon
+//	    restore` installs them again with Install's "definition" option, then SetAutoUpdate
 //
 // The manager's path also implements org.freedesktop.DBus.ObjectManager
 // (GetManagedObjects, InterfacesAdded, InterfacesRemoved) over the rock-on

@@ -97,6 +97,9 @@ func (a *app) restore(c *cli.Context) error {
 		cfg := string(b)
 		start := r.Desired == state.DesiredOn
 		want := string(r.Desired)
+		if r.AutoUpdate {
+			want += ", automatic update"
+		}
 		if isInstalled[model.Slug(r.Name)] {
 			if !replace {
 				say(r.Name, "left alone: already installed (--replace installs it again from the backup)")
@@ -109,6 +112,11 @@ func (a *app) restore(c *cli.Context) error {
 			if err := a.replace(ctx, d, r.Name, string(r.Definition), cfg, start); err != nil {
 				failed++
 				say(r.Name, "not replaced: %v", err)
+				continue
+			}
+			if err := optInAgain(ctx, d, r); err != nil {
+				failed++
+				say(r.Name, "replaced from the backup (%s), %v", r.Desired, err)
 				continue
 			}
 			say(r.Name, "replaced from the backup (%s)", want)
@@ -131,10 +139,27 @@ func (a *app) restore(c *cli.Context) error {
 			say(r.Name, "refused: %v", restoreReason(err, r.Name))
 			continue
 		}
+		if err := optInAgain(ctx, d, r); err != nil {
+			failed++
+			say(r.Name, "restored (%s), %v", r.Desired, err)
+			continue
+		}
 		say(r.Name, "restored (%s)", want)
 	}
 	if failed > 0 {
 		return withCode(exitFailed, fmt.Errorf("%d of %d rock-on(s) not restored; the reasons are above", failed, len(sel)))
+	}
+	return nil
+}
+
+// optInAgain opts a restored rock-on in to the automatic update when the
+// backup says it was: an install starts with no opt-in.
+func optInAgain(ctx context.Context, d daemonClient, r backup.RockOn) error {
+	if !r.AutoUpdate {
+		return nil
+	}
+	if err := d.SetAutoUpdate(ctx, r.Name, true); err != nil {
+		return fmt.Errorf("but not opted in to the automatic update again (rockon config %s --auto-update on): %v", r.Name, daemonError(err, r.Name))
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -38,7 +39,7 @@ func (e *daemonEnv) must(t *testing.T, name string, args ...string) string {
 }
 
 // settings are what must come back: each installed rock-on's desired
-// state and its settings with the secrets.
+// state, its settings with the secrets and its automatic-update opt-in.
 func (e *daemonEnv) settings(t *testing.T) map[string]string {
 	var list []struct {
 		Name         string `json:"name"`
@@ -49,14 +50,20 @@ func (e *daemonEnv) settings(t *testing.T) map[string]string {
 	}
 	out := map[string]string{}
 	for _, r := range list {
-		out[r.Name] = r.DesiredState + "\n" + e.must(t, "rockon", "config", r.Name, "--show-secrets")
+		var st struct {
+			AutoUpdate bool `json:"auto_update"`
+		}
+		if err := json.Unmarshal([]byte(e.must(t, "rockon", "--json", "status", r.Name)), &st); err != nil {
+			t.Fatal(err)
+		}
+		out[r.Name] = r.DesiredState + "\n" + e.must(t, "rockon", "config", r.Name, "--show-secrets") + fmt.Sprintf("auto_update %v\n", st.AutoUpdate)
 	}
 	return out
 }
 
 // testBackupRestore: rock-ons installed in one sandbox (one running, one
 // stopped, with secrets) come back in a fresh sandbox from the backup with
-// the same settings and desired states; a host port taken in the new
+// the same settings, desired states and automatic-update opt-in; a host port taken in the new
 // sandbox refuses that rock-on with its reason while the other comes back,
 // and it restores once the port is free.
 func testBackupRestore(t *testing.T, engine string) {
@@ -69,8 +76,10 @@ func testBackupRestore(t *testing.T, engine string) {
 		e := setupDaemonEngine(t, sandbox.New(t, sandbox.Options{Docker: engine == "docker"}), testCatalog, engine)
 		e.must(t, "rockon", "install", "CLI Web", "--no-input", "--volume", "/data=/srv/rockon/web", "--env", "GREETING=secret hello $x 'q'", "--port", "8080=18180")
 		e.must(t, "rockon", "install", "CLI Pair", "--no-input", "--no-start", "--env", "cp-b:PEER=cp-a", "--env", "cp-b:TOKEN=s3cret")
+		e.must(t, "rockon", "config", "CLI Pair", "--auto-update", "on")
 		want = e.settings(t)
-		if len(want) != 2 || !strings.HasPrefix(want["CLI Web"], "on\n") || !strings.HasPrefix(want["CLI Pair"], "off\n") || !strings.Contains(want["CLI Pair"], "s3cret") {
+		if len(want) != 2 || !strings.HasPrefix(want["CLI Web"], "on\n") || !strings.HasPrefix(want["CLI Pair"], "off\n") || !strings.Contains(want["CLI Pair"], "s3cret") ||
+			!strings.HasSuffix(want["CLI Pair"], "auto_update true\n") || !strings.HasSuffix(want["CLI Web"], "auto_update false\n") {
 			t.Fatalf("installed: %q", want)
 		}
 		out := e.must(t, "rockon", "backup", "--out", "/root/backup.toml")
@@ -104,7 +113,7 @@ func testBackupRestore(t *testing.T, engine string) {
 	}
 
 	out, _, err := e.run(t, "rockon", "restore", "/root/backup.toml", "--dry-run")
-	if err == nil || !strings.Contains(out, "CLI Pair: can be restored (off)") || !strings.Contains(out, "CLI Web: refused: port 18180/tcp") {
+	if err == nil || !strings.Contains(out, "CLI Pair: can be restored (off, automatic update)") || !strings.Contains(out, "CLI Web: refused: port 18180/tcp") {
 		t.Errorf("restore --dry-run: %v\n%s", err, out)
 	}
 	if got := e.settings(t); len(got) != 0 {
@@ -112,7 +121,7 @@ func testBackupRestore(t *testing.T, engine string) {
 	}
 
 	out, errs, err := e.run(t, "rockon", "restore", "/root/backup.toml")
-	if err == nil || !strings.Contains(out, "CLI Pair: restored (off)") || !strings.Contains(out, "CLI Web: refused: port 18180/tcp") ||
+	if err == nil || !strings.Contains(out, "CLI Pair: restored (off, automatic update)") || !strings.Contains(out, "CLI Web: refused: port 18180/tcp") ||
 		!strings.Contains(errs, "1 of 2 rock-on(s) not restored") {
 		t.Errorf("restore with the port taken: %v\n%s%s", err, out, errs)
 	}
@@ -148,9 +157,10 @@ func testBackupRestore(t *testing.T, engine string) {
 	}
 
 	// --replace installs an installed one again from the backup: a
-	// changed setting goes back to the backup's
+	// changed setting and opt-in go back to the backup's
 	e.must(t, "rockon", "reconfigure", "CLI Pair", "--env", "cp-b:TOKEN=changed")
-	if out := e.must(t, "rockon", "restore", "/root/backup.toml", "--only", "CLI Pair", "--replace"); !strings.Contains(out, "CLI Pair: replaced from the backup (off)") {
+	e.must(t, "rockon", "config", "CLI Pair", "--auto-update", "off")
+	if out := e.must(t, "rockon", "restore", "/root/backup.toml", "--only", "CLI Pair", "--replace"); !strings.Contains(out, "CLI Pair: replaced from the backup (off, automatic update)") {
 		t.Errorf("restore --replace:\n%s", out)
 	}
 	if got := e.settings(t); got["CLI Pair"] != want["CLI Pair"] || got["CLI Web"] != want["CLI Web"] {
