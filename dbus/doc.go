@@ -55,7 +55,8 @@
 // (model.Choices, the format of `rockon install --config`), or the same
 // structure as D-Bus values: "containers" a{sa{sv}} (container ->
 // "ports" a{su}, "volumes" a{ss}, "env" a{ss}, "devices" a{ss}, "labels"
-// a{ss}, "networks" as), "custom_config" a{ss}, "consent" as. options: "start" (b, default
+// a{ss}, "networks" as, each setting of model.Settings s: "memory", "cpus", ...),
+// "custom_config" a{ss}, "consent" as. options: "start" (b, default
 // true) starts the rock-on once installed; "definition" (s) installs this definition JSON
 // instead of the catalog's (it must define the name; restore); "dry_run" (b) checks
 // everything an install checks and installs nothing (the job path is then "/").
