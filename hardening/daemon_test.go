@@ -147,22 +147,11 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-func waitUntil(t *testing.T, d time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 func (e *daemonEnv) waitState(t *testing.T, name string, states ...string) model.Properties {
 	t.Helper()
 	var p model.Properties
 	var err error
-	waitUntil(t, 90*time.Second, name+" in "+strings.Join(states, "/"), func() bool {
+	sandbox.WaitUntil(t, 90*time.Second, name+" in "+strings.Join(states, "/"), func() bool {
 		p, err = e.c.Status(ctxFor(t, 10*time.Second), name)
 		for _, s := range states {
 			if err == nil && p.State == s {
@@ -669,7 +658,7 @@ func testDisconnect(t *testing.T, e *daemonEnv) {
 		_ = call
 		// wait for the job to end: neither installing nor busy
 		var p model.Properties
-		waitUntil(t, 2*time.Minute, "the orphaned install to end", func() bool {
+		sandbox.WaitUntil(t, 2*time.Minute, "the orphaned install to end", func() bool {
 			p, err = e.c.Status(ctx, "Dev App")
 			return err == nil && p.State != "installing" && p.State != "starting"
 		})

@@ -113,7 +113,7 @@ func testEscapes(t *testing.T, engine string) {
 	// the victim: a container of something else, holding a secret
 	e.s.Run(t, engine, "run", "-d", "--name", "esc-victim", "--net=host", "-e", "PORT=18556",
 		"-e", "VICTIM_SECRET="+victimSecret, "localhost/rockon-test:1")
-	waitUntil(t, time.Minute, "the victim container", func() bool {
+	sandbox.WaitUntil(t, time.Minute, "the victim container", func() bool {
 		out, err := e.s.Command(ctx, "curl", "-sf", "http://127.0.0.1:18556/").Output()
 		return err == nil && strings.HasPrefix(string(out), "ok")
 	})
@@ -185,7 +185,7 @@ func testVolumeSymlinked(t *testing.T, e *daemonEnv, engine string) {
 	}
 	e.s.Run(t, engine, "kill", "sym-main") // a crash: systemd restarts the unit
 	var p model.Properties
-	waitUntil(t, 2*time.Minute, "the refused restart in LastError", func() bool {
+	sandbox.WaitUntil(t, 2*time.Minute, "the refused restart in LastError", func() bool {
 		var err error
 		p, err = e.c.Status(ctx, "Sym App")
 		return err == nil && strings.Contains(p.LastError, "resolves to /etc")
@@ -268,7 +268,7 @@ func controlEscape(t *testing.T, e *daemonEnv, engine string, c escapeCase) {
 		t.Fatalf("control %q: %v\n%s", argv, err, out)
 	}
 	base := "http://127.0.0.1:" + port
-	waitUntil(t, time.Minute, "the control container", func() bool {
+	sandbox.WaitUntil(t, time.Minute, "the control container", func() bool {
 		out, err := e.s.Command(ctx, "curl", "-sf", base+"/").Output()
 		return err == nil && strings.HasPrefix(string(out), "ok")
 	})

@@ -5,7 +5,22 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
+
+// WaitUntil asks ok again and again until it says yes, and fails the test
+// when d has passed first: for what a sandbox reaches in its own time (a
+// unit's state, a container, a record the daemon writes).
+func WaitUntil(t testing.TB, d time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
 
 // HTTPGet asks the sandbox's curl for a URL on its loopback (the sandbox has
 // its own network namespace), retrying while the server comes up.

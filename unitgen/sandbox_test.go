@@ -86,7 +86,7 @@ func testNamedNetwork(t *testing.T, s *sandbox.Sandbox, engine string) {
 			t.Errorf("round %d: %s is %s (%s)", round, netUnit, st, r)
 		}
 		s.Run(t, "systemctl", "stop", res.Target)
-		waitFor(t, time.Minute, "named-network units stopped", func() bool {
+		sandbox.WaitUntil(t, time.Minute, "named-network units stopped", func() bool {
 			for _, c := range res.Containers {
 				if show(t, s, c.Unit, "ActiveState") != "inactive" {
 					return false
@@ -124,7 +124,7 @@ func testLink(t *testing.T, s *sandbox.Sandbox, engine string) {
 		t.Errorf("lk-app cannot reach its link alias: %q", got)
 	}
 	s.Run(t, "systemctl", "stop", res.Target)
-	waitFor(t, time.Minute, "link units stopped", func() bool {
+	sandbox.WaitUntil(t, time.Minute, "link units stopped", func() bool {
 		return show(t, s, res.Containers[0].Unit, "ActiveState") == "inactive"
 	})
 	// The container's output is in the unit's journal, once.
@@ -261,7 +261,7 @@ func testArgv(t *testing.T, s *sandbox.Sandbox, engine string) {
 		}
 	}
 	s.Run(t, "systemctl", "stop", "rockon-prop-test.target")
-	waitFor(t, time.Minute, "prop unit inactive", func() bool {
+	sandbox.WaitUntil(t, time.Minute, "prop unit inactive", func() bool {
 		return show(t, s, "rockon-prop-test-prop.service", "ActiveState") == "inactive"
 	})
 }
@@ -356,7 +356,7 @@ func testEndToEnd(t *testing.T, s *sandbox.Sandbox, engine string) {
 		t.Fatalf("e2e-cache pid %q", pid)
 	}
 	s.Run(t, "kill", "-KILL", pid)
-	waitFor(t, 90*time.Second, "e2e-cache restarted by systemd", func() bool {
+	sandbox.WaitUntil(t, 90*time.Second, "e2e-cache restarted by systemd", func() bool {
 		return show(t, s, cache, "NRestarts") != "0" && show(t, s, cache, "ActiveState") == "active"
 	})
 	if got := s.HTTPGet(t, web+"/connect?addr=e2e-cache:8080"); !strings.HasPrefix(got, "ok") {
@@ -375,7 +375,7 @@ func testEndToEnd(t *testing.T, s *sandbox.Sandbox, engine string) {
 	// ... and across a reboot, where the enabled target starts at boot.
 	s.Run(t, "systemctl", "enable", res.Target)
 	s.Reboot(t)
-	waitFor(t, 3*time.Minute, "rock-on started at boot", func() bool {
+	sandbox.WaitUntil(t, 3*time.Minute, "rock-on started at boot", func() bool {
 		return show(t, s, units[3], "ActiveState") == "active"
 	})
 	if got := s.HTTPGet(t, db+"/file?path=/store/keep.txt"); got != "kept" {
@@ -386,9 +386,9 @@ func testEndToEnd(t *testing.T, s *sandbox.Sandbox, engine string) {
 	// is stopped: the removal after a stop that did not end in success
 	// takes it down (docker's container is dockerd's, and podman's is not
 	// all in the unit's cgroup on a cgroup v1 host).
-	waitFor(t, 90*time.Second, "e2e-cache active", func() bool { return show(t, s, cache, "ActiveState") == "active" })
+	sandbox.WaitUntil(t, 90*time.Second, "e2e-cache active", func() bool { return show(t, s, cache, "ActiveState") == "active" })
 	s.Run(t, "systemctl", "kill", "--kill-whom=main", "--signal=KILL", cache)
-	waitFor(t, 90*time.Second, "e2e-cache waiting to restart", func() bool { return show(t, s, cache, "SubState") == "auto-restart" })
+	sandbox.WaitUntil(t, 90*time.Second, "e2e-cache waiting to restart", func() bool { return show(t, s, cache, "SubState") == "auto-restart" })
 	s.Run(t, "systemctl", "stop", cache)
 	if got := strings.TrimSpace(s.Run(t, engine, "ps", "--quiet", "--filter", "name=^e2e-cache$")); got != "" {
 		t.Errorf("after its client was killed and its unit stopped, e2e-cache still runs (%s)", got)
@@ -406,7 +406,7 @@ func stopAndCheck(t *testing.T, s *sandbox.Sandbox, target string, units, all []
 	// until nothing is deactivating.
 	s.Run(t, "sh", "-c", "rm -f /run/stopped-*")
 	s.Run(t, "systemctl", "stop", target)
-	waitFor(t, 2*time.Minute, "every unit stopped", func() bool {
+	sandbox.WaitUntil(t, 2*time.Minute, "every unit stopped", func() bool {
 		for _, u := range all {
 			if st := show(t, s, u, "ActiveState"); st == "active" || st == "deactivating" {
 				return false
@@ -467,16 +467,5 @@ func checkStopOrder(t *testing.T, s *sandbox.Sandbox, units []string) {
 			t.Errorf("%s stopped before %s: order is %s", u, units[i-1], strings.Join(units, ", "))
 		}
 		prev = v
-	}
-}
-
-func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Second)
 	}
 }
