@@ -64,30 +64,29 @@ func testReinstallPulls(t *testing.T, engine string) {
 	}
 	version := func() string { return strings.TrimSpace(e.mustCurl("http://127.0.0.1:18130/version")) }
 
-	if err := e.c.Install(e.ctx(), "Reinstall Test", "", true, watch); err != nil {
-		t.Fatalf("install: %v", err)
+	// install installs with the registry up: no warning, and the
+	// container runs the image version want
+	install := func(step, want string) {
+		t.Helper()
+		if err := e.c.Install(e.ctx(), "Reinstall Test", "", true, watch); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if got := version(); got != want {
+			t.Fatalf("%s: version %q, want %s", step, got, want)
+		}
+		if w := warnings(); len(w) != 0 {
+			t.Errorf("%s: warnings with the registry up: %q", step, w)
+		}
 	}
-	if got := version(); got != "1" {
-		t.Fatalf("first install: version %q, want 1", got)
-	}
-	if w := warnings(); len(w) != 0 {
-		t.Errorf("warnings with the registry up: %q", w)
-	}
+
+	install("first install", "1")
 
 	// a newer image under the same tag: a reinstall runs it
 	s.PushTestImage(t, "2", "rockontest/reinstall:1")
 	if err := e.c.Uninstall(e.ctx(), "Reinstall Test", nil); err != nil {
 		t.Fatalf("uninstall: %v", err)
 	}
-	if err := e.c.Install(e.ctx(), "Reinstall Test", "", true, watch); err != nil {
-		t.Fatalf("reinstall: %v", err)
-	}
-	if got := version(); got != "2" {
-		t.Errorf("after a reinstall: version %q, want 2 (the image now under the tag)", got)
-	}
-	if w := warnings(); len(w) != 0 {
-		t.Errorf("warnings with the registry up: %q", w)
-	}
+	install("reinstall (the image now under the tag)", "2")
 
 	// the registry down: the local image is used, with a warning
 	s.Run(t, "systemctl", "stop", "registry.service")
