@@ -100,14 +100,8 @@ func testEngine(t *testing.T, s *sandbox.Sandbox, e *Engine) {
 	if id, _ := e.ImageID(ctx, "localhost/rockon-test:tagged"); id != id1 {
 		t.Errorf("tagged image ID %q, want %q", id, id1)
 	}
-	for range 2 {
-		if err := e.RemoveImage(ctx, "localhost/rockon-test:tagged"); err != nil {
-			t.Errorf("RemoveImage: %v", err)
-		}
-	}
-	if ok, err := e.ImageExists(ctx, "localhost/rockon-test:tagged"); ok || err != nil {
-		t.Errorf("ImageExists after removal = %v, %v", ok, err)
-	}
+	removeTwice(t, "image", func() error { return e.RemoveImage(ctx, "localhost/rockon-test:tagged") },
+		func() (bool, error) { return e.ImageExists(ctx, "localhost/rockon-test:tagged") })
 
 	if ok, err := e.ContainerExists(ctx, "etest"); ok || err != nil {
 		t.Fatalf("ContainerExists before = %v, %v", ok, err)
@@ -125,14 +119,8 @@ func testEngine(t *testing.T, s *sandbox.Sandbox, e *Engine) {
 	if l, err := e.Containers(ctx, "etes"); err != nil || len(l) != 1 || l[0] != "etest" {
 		t.Errorf("Containers = %q, %v", l, err)
 	}
-	for range 2 {
-		if err := e.RemoveContainer(ctx, "etest"); err != nil {
-			t.Errorf("RemoveContainer: %v", err)
-		}
-	}
-	if ok, _ := e.ContainerExists(ctx, "etest"); ok {
-		t.Error("container still exists")
-	}
+	removeTwice(t, "container", func() error { return e.RemoveContainer(ctx, "etest") },
+		func() (bool, error) { return e.ContainerExists(ctx, "etest") })
 
 	s.Run(t, filepath.Base(e.Binary), "network", "create", "rockon-etest")
 	if ok, err := e.NetworkExists(ctx, "rockon-etest"); !ok || err != nil {
@@ -141,14 +129,8 @@ func testEngine(t *testing.T, s *sandbox.Sandbox, e *Engine) {
 	if l, err := e.Networks(ctx, "rockon-"); err != nil || len(l) != 1 {
 		t.Errorf("Networks = %q, %v", l, err)
 	}
-	for range 2 {
-		if err := e.RemoveNetwork(ctx, "rockon-etest"); err != nil {
-			t.Errorf("RemoveNetwork: %v", err)
-		}
-	}
-	if ok, _ := e.NetworkExists(ctx, "rockon-etest"); ok {
-		t.Error("network still exists")
-	}
+	removeTwice(t, "network", func() error { return e.RemoveNetwork(ctx, "rockon-etest") },
+		func() (bool, error) { return e.NetworkExists(ctx, "rockon-etest") })
 
 	// labels, and a network a container is attached to
 	if _, err := e.NetworkLabels(ctx, "rockon-etest"); !errors.Is(err, ErrNotFound) {
@@ -182,6 +164,20 @@ func testEngine(t *testing.T, s *sandbox.Sandbox, e *Engine) {
 }
 
 // TestTimeout: a hung engine client does not hang the caller.
+// removeTwice removes a thing twice, the second time one that is gone
+// already, which must not fail either, and checks that it is gone.
+func removeTwice(t *testing.T, what string, remove func() error, exists func() (bool, error)) {
+	t.Helper()
+	for i := range 2 {
+		if err := remove(); err != nil {
+			t.Errorf("removing the %s (time %d): %v", what, i+1, err)
+		}
+	}
+	if ok, err := exists(); ok || err != nil {
+		t.Errorf("%s exists after removal = %v, %v, want false, nil", what, ok, err)
+	}
+}
+
 func TestTimeout(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hung")
 	if err := os.WriteFile(path, []byte("#!/bin/sh\nexec sleep 30\n"), 0o755); err != nil {
