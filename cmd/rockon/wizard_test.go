@@ -64,20 +64,13 @@ func (tm *terminal) expect(s string) {
 	tm.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		tm.mu.Lock()
-		out := tm.buf.String()
-		tm.mu.Unlock()
-		if i := strings.Index(out[tm.seen:], s); i >= 0 {
-			tm.seen += i + len(s)
+		out := tm.output()
+		if tm.consume(out, s) {
 			return
 		}
 		select {
 		case <-tm.done:
-			tm.mu.Lock()
-			out = tm.buf.String()
-			tm.mu.Unlock()
-			if i := strings.Index(out[tm.seen:], s); i >= 0 {
-				tm.seen += i + len(s)
+			if out = tm.output(); tm.consume(out, s) {
 				return
 			}
 			tm.t.Fatalf("program ended without writing %q; it wrote:\n%s", s, out)
@@ -85,6 +78,22 @@ func (tm *terminal) expect(s string) {
 		}
 	}
 	tm.t.Fatalf("timed out waiting for %q; the program wrote:\n%s", s, tm.output())
+}
+
+// consume moves past s when out holds it after what was consumed.
+func (tm *terminal) consume(out, s string) bool {
+	i := strings.Index(out[tm.seen:], s)
+	if i >= 0 {
+		tm.seen += i + len(s)
+	}
+	return i >= 0
+}
+
+// reply waits for the prompt and types a line.
+func (tm *terminal) reply(prompt, line string) {
+	tm.t.Helper()
+	tm.expect(prompt)
+	tm.answer(line)
 }
 
 // answer types a line.
@@ -126,16 +135,12 @@ func testWizard(t *testing.T, e *daemonEnv) {
 	// Cancelled at the confirmation: nothing installed, exit 1.
 	tm := startTerminal(t, e.command(ctx, "/", "", e.bin+"/rockon", "install", "CLI Pair"))
 	tm.expect("CLI Pair needs 3 more value(s)")
-	tm.expect("Host port for container port 8080/tcp [18190]: ")
-	tm.answer("")
-	tm.expect("Host port for container port 8080/tcp [18191]: ")
-	tm.answer("")
+	tm.reply("Host port for container port 8080/tcp [18190]: ", "")
+	tm.reply("Host port for container port 8080/tcp [18191]: ", "")
 	tm.expect("Peer [e.g. cp-a]")
 	tm.expect("Who B talks to.")
-	tm.expect("Value of PEER: ")
-	tm.answer("cp-a")
-	tm.expect("Install CLI Pair now? [Y/n] ")
-	tm.answer("n")
+	tm.reply("Value of PEER: ", "cp-a")
+	tm.reply("Install CLI Pair now? [Y/n] ", "n")
 	tm.expect("cancelled; nothing was changed")
 	if code := tm.wait(); code != exitFailed {
 		t.Fatalf("cancelled wizard: exit code %d, want %d\n%s", code, exitFailed, tm.output())
@@ -150,18 +155,13 @@ func testWizard(t *testing.T, e *daemonEnv) {
 	tm.expect("CLI Pair needs 2 more value(s)")
 	tm.expect("Container cp-b")
 	tm.expect("B port")
-	tm.expect("Host port for container port 8080/tcp [18191]: ")
-	tm.answer("not-a-port")
+	tm.reply("Host port for container port 8080/tcp [18191]: ", "not-a-port")
 	tm.expect("a port number 1-65535 is required")
-	tm.expect("Host port for container port 8080/tcp [18191]: ")
-	tm.answer("18291")
-	tm.expect("Value of PEER: ")
-	tm.answer("")
+	tm.reply("Host port for container port 8080/tcp [18191]: ", "18291")
+	tm.reply("Value of PEER: ", "")
 	tm.expect("a value is required")
-	tm.expect("Value of PEER: ")
-	tm.answer("cp-a says hi")
-	tm.expect("Install CLI Pair now? [Y/n] ")
-	tm.answer("")
+	tm.reply("Value of PEER: ", "cp-a says hi")
+	tm.reply("Install CLI Pair now? [Y/n] ", "")
 	tm.expect("CLI Pair installed and started")
 	if code := tm.wait(); code != 0 {
 		t.Fatalf("wizard install: exit code %d\n%s", code, tm.output())
@@ -194,18 +194,13 @@ func testWizard(t *testing.T, e *daemonEnv) {
 	// A volume answer is checked on the spot: a missing directory is
 	// asked again.
 	tm = startTerminal(t, e.command(ctx, "/", "", e.bin+"/rockon", "install", "--no-start", "CLI Web"))
-	tm.expect("Host port for container port 8080/tcp [18180]: ")
-	tm.answer("")
+	tm.reply("Host port for container port 8080/tcp [18180]: ", "")
 	tm.expect("Data [e.g. web-data]")
-	tm.expect("Host directory or share for /data: ")
-	tm.answer("/srv/rockon/not-there")
+	tm.reply("Host directory or share for /data: ", "/srv/rockon/not-there")
 	tm.expect("/srv/rockon/not-there does not exist")
-	tm.expect("Host directory or share for /data: ")
-	tm.answer("/srv/rockon/web2")
-	tm.expect("Value of GREETING: ")
-	tm.answer("hi")
-	tm.expect("Install CLI Web now? [Y/n] ")
-	tm.answer("y")
+	tm.reply("Host directory or share for /data: ", "/srv/rockon/web2")
+	tm.reply("Value of GREETING: ", "hi")
+	tm.reply("Install CLI Web now? [Y/n] ", "y")
 	tm.expect("CLI Web installed (stopped")
 	if code := tm.wait(); code != 0 {
 		t.Fatalf("wizard with a volume: exit code %d\n%s", code, tm.output())
@@ -223,17 +218,14 @@ func testWizard(t *testing.T, e *daemonEnv) {
 	// A risky privilege is confirmed, and refusing it installs nothing.
 	tm = startTerminal(t, e.command(ctx, "/", "", e.bin+"/rockon", "install", "CLI Priv"))
 	tm.expect("CLI Priv asks for a risky privilege: cap-add:SYS_ADMIN (a kernel capability beyond the engines' default set)")
-	tm.expect("Allow it? [y/N] ")
-	tm.answer("")
+	tm.reply("Allow it? [y/N] ", "")
 	tm.expect(`CLI Priv cannot be installed without "cap-add:SYS_ADMIN"; nothing was changed`)
 	if code := tm.wait(); code != exitFailed {
 		t.Fatalf("refused consent: exit code %d, want %d\n%s", code, exitFailed, tm.output())
 	}
 	tm = startTerminal(t, e.command(ctx, "/", "", e.bin+"/rockon", "install", "--no-start", "CLI Priv"))
-	tm.expect("Allow it? [y/N] ")
-	tm.answer("yes")
-	tm.expect("Install CLI Priv now? [Y/n] ")
-	tm.answer("y")
+	tm.reply("Allow it? [y/N] ", "yes")
+	tm.reply("Install CLI Priv now? [Y/n] ", "y")
 	tm.expect("CLI Priv installed (stopped")
 	if code := tm.wait(); code != 0 {
 		t.Fatalf("accepted consent: exit code %d\n%s", code, tm.output())
