@@ -8,13 +8,23 @@ import (
 	"github.com/creack/pty"
 )
 
-func TestColorOnlyOnATerminal(t *testing.T) {
+// openPTY opens a pseudo-terminal, closed when the test ends: its master
+// and its terminal side.
+func openPTY(t *testing.T) (ptmx, tty *os.File) {
+	t.Helper()
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ptmx.Close()
-	defer tty.Close()
+	t.Cleanup(func() {
+		tty.Close()
+		ptmx.Close()
+	})
+	return ptmx, tty
+}
+
+func TestColorOnlyOnATerminal(t *testing.T) {
+	_, tty := openPTY(t)
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"github.com/rockon/rockon/catalog"
 	"github.com/rockon/rockon/model"
 )
@@ -17,12 +16,7 @@ import (
 // secret, token or key is read with the terminal's echo off, and the recap
 // before the install shows it hidden, the other values as given.
 func TestWizardHidesSecrets(t *testing.T) {
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ptmx.Close()
-	defer tty.Close()
+	ptmx, tty := openPTY(t)
 	var echoed bytes.Buffer
 	var mu sync.Mutex
 	done := make(chan struct{})
