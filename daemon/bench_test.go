@@ -1,19 +1,17 @@
 package daemon
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"os/exec"
-	"strings"
 	"testing"
 
 	godbus "github.com/godbus/dbus/v5"
 	"github.com/rockon/rockon/catalog"
 	api "github.com/rockon/rockon/dbus"
 	"github.com/rockon/rockon/model"
+	"github.com/rockon/rockon/sandbox"
 	"github.com/rockon/rockon/state"
 	"github.com/rockon/rockon/unitgen"
 )
@@ -91,20 +89,7 @@ func BenchmarkProperties(b *testing.B) {
 // serveOverDBus exports m on a private dbus-daemon and returns a client
 // connected to it.
 func serveOverDBus(b *testing.B, m *Manager) *api.Client {
-	cmd := exec.Command("dbus-daemon", "--session", "--nofork", "--print-address", "--address=unix:tmpdir="+b.TempDir())
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Skipf("dbus-daemon: %v", err)
-	}
-	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	addr, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr = strings.TrimSpace(addr)
+	addr := sandbox.PrivateBus(b)
 	conn, err := godbus.Connect(addr)
 	if err != nil {
 		b.Fatal(err)

@@ -1,7 +1,6 @@
 package dbus
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 
 	godbus "github.com/godbus/dbus/v5"
 	"github.com/rockon/rockon/model"
+	"github.com/rockon/rockon/sandbox"
 )
 
 func TestPathEncode(t *testing.T) {
@@ -155,26 +155,8 @@ func (a allow) Authorize(context.Context, string, string) error {
 	return fmt.Errorf("%w: test says no", model.ErrAccessDenied)
 }
 
-// privateBus starts a dbus-daemon for the test and returns its address.
-func privateBus(t *testing.T) string {
-	cmd := exec.Command("dbus-daemon", "--session", "--nofork", "--print-address", "--address=unix:tmpdir="+t.TempDir())
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Skipf("dbus-daemon: %v", err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	addr, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(addr)
-}
-
 func serve(t *testing.T, auth Authorizer) (*backend, *Client, string) {
-	addr := privateBus(t)
+	addr := sandbox.PrivateBus(t)
 	conn, err := godbus.Connect(addr)
 	if err != nil {
 		t.Fatal(err)
