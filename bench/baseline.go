@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"path"
 	"strings"
 )
 
@@ -76,7 +77,7 @@ func baselineRun(unit, engine string) ([]string, error) {
 				out = append(out, a)
 			}
 			return out, nil
-		case engine == "docker" && k == "ExecStartPre" && w[1] == "create":
+		case engine == "docker" && path.Base(w[0]) == "docker" && (k == "ExecStart" && w[1] == "run" || k == "ExecStartPre" && w[1] == "create"):
 			return append([]string{w[0], "run", "-d"}, w[2:]...), nil
 		}
 	}

@@ -119,6 +119,18 @@ ExecStart="/usr/bin/docker" "attach" "--no-stdin" "--sig-proxy=true" "gotify"
 	if containerName(got) != "gotify" {
 		t.Errorf("container name = %q", containerName(got))
 	}
+	// the unit of a container with no network to connect runs it at once
+	docker = `[Service]
+ExecStartPre=-"/usr/bin/docker" "rm" "--force" "gotify"
+ExecStart="/usr/bin/docker" "run" "--rm" "--name" "gotify" "-p" "8070:80/tcp" "gotify/server:latest"
+`
+	got, err = baselineRun(docker, "docker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := strings.Join(got, " "); g != "/usr/bin/docker run -d --rm --name gotify -p 8070:80/tcp gotify/server:latest" {
+		t.Errorf("docker baseline of a run unit = %s", g)
+	}
 	if _, err := baselineRun(podman, "docker"); err == nil {
 		t.Error("a podman unit gave a docker command")
 	}
