@@ -255,7 +255,7 @@ func (g *generator) network(catalogName string) (*netPlan, error) {
 // rockon's own namespace: networks named rockon-... belong to one rock-on
 // and are removed with it.
 func (g *generator) sharedNetwork(name string) (*netPlan, error) {
-	if !engineNameRE.MatchString(name) {
+	if !validEngineName(name) {
 		return nil, fmt.Errorf("network %q is not a valid engine network name ([a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128 characters)", name)
 	}
 	if strings.HasPrefix(name, "rockon-") {
@@ -295,7 +295,7 @@ func (g *generator) run() (*Result, error) {
 	}
 	for i := range def.Containers {
 		c := &def.Containers[i]
-		if !engineNameRE.MatchString(c.Name) {
+		if !validEngineName(c.Name) {
 			return nil, fmt.Errorf("container name %q is not a valid engine name", c.Name)
 		}
 		cs, err := model.CheckSlug(c.Name)

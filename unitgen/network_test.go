@@ -196,3 +196,12 @@ func hasPair(argv []string, a, b string) bool {
 	}
 	return false
 }
+
+// TestValidEngineName: the length bound engineNameRE no longer carries.
+func TestValidEngineName(t *testing.T) {
+	for name, ok := range map[string]bool{strings.Repeat("n", 128): true, strings.Repeat("n", 129): false, "a.b_c-d": true, "-a": false, "": false} {
+		if validEngineName(name) != ok {
+			t.Errorf("validEngineName(%d bytes %.8q) = %v", len(name), name, !ok)
+		}
+	}
+}

@@ -198,7 +198,7 @@ func bindSource(flag, src string) (need []string, why string) {
 		return []string{ConsentHostDevices}, ""
 	case strings.HasPrefix(src, "/"):
 		return []string{ConsentHostPaths}, ""
-	case engineNameRE.MatchString(src) && !strings.HasPrefix(src, "."):
+	case validEngineName(src) && !strings.HasPrefix(src, "."):
 		return nil, fmt.Sprintf("%s: engine volume %q by name is not allowed (it outlives the rock-on and may hold another rock-on's data); declare a volume in the definition", flag, src)
 	}
 	return nil, fmt.Sprintf("%s: host path %q is not absolute (the engine resolves it against /)", flag, src)
@@ -297,7 +297,7 @@ func checkOpt(o Opt, x optCtx) (need []string, why string) {
 		if strings.Contains(o.Value, ",") {
 			return nil, fmt.Sprintf("--network %s: one network per option", o.Value)
 		}
-		if isUserNetwork(o.Value) && !engineNameRE.MatchString(o.Value) {
+		if isUserNetwork(o.Value) && !validEngineName(o.Value) {
 			return nil, fmt.Sprintf("--network %q is not a valid network name", o.Value)
 		}
 		return x.joinNamespace(o.Flag, o.Value, "") // host: allowed, reported

@@ -27,8 +27,16 @@ func (e *ChoicesError) Error() string {
 
 var (
 	envKeyRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	engineNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
+	engineNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 )
+
+// maxEngineName bounds engine object names (containers, networks): what
+// docker and podman accept. Checked apart from engineNameRE: as {0,127}
+// the expression compiled to 127 copies of its class at every start of
+// the CLI.
+const maxEngineName = 128
+
+func validEngineName(s string) bool { return len(s) <= maxEngineName && engineNameRE.MatchString(s) }
 
 // maxValueLen bounds env values: the engines read env files with a
 // 64 KiB line buffer.
@@ -272,7 +280,7 @@ func ValidateChoices(ch model.Choices, def *catalog.RockOn, opt Options) error {
 			}
 		}
 		for _, n := range cc.Networks {
-			if !engineNameRE.MatchString(n) {
+			if !validEngineName(n) {
 				bad("%s: network %q is not a valid network name", where, n)
 			}
 		}
