@@ -215,11 +215,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		c.Metrics.BasicAuthUsers = nil
 	}
 	if errs := c.check(); len(errs) > 0 {
-		out := make([]error, len(errs))
-		for i, e := range errs {
-			out[i] = &FileError{File: file, Line: keyLine(data, splitDotted(e.key)), Key: e.key, Err: e.err}
-		}
-		return nil, errors.Join(out...)
+		return nil, fileErrors(file, data, errs)
 	}
 	return c, nil
 }
@@ -248,6 +244,16 @@ func (c *Config) Host() model.Host {
 type keyErr struct {
 	key string
 	err error
+}
+
+// fileErrors makes the problems check found in a file's values errors
+// that name the file, the key and the key's line.
+func fileErrors(file string, data []byte, errs []keyErr) error {
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = &FileError{File: file, Line: keyLine(data, splitDotted(e.key)), Key: e.key, Err: e.err}
+	}
+	return errors.Join(out...)
 }
 
 func (c *Config) check() []keyErr {

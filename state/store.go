@@ -465,11 +465,7 @@ func finishDecode(file string, data []byte, in *Installed) (*Installed, error) {
 	normalizeTimes(in)
 	canonical(in)
 	if errs := in.check(); len(errs) > 0 {
-		out := make([]error, len(errs))
-		for i, e := range errs {
-			out[i] = &FileError{File: file, Line: keyLine(data, splitDotted(e.key)), Key: e.key, Err: e.err}
-		}
-		return nil, errors.Join(out...)
+		return nil, fileErrors(file, data, errs)
 	}
 	return in, nil
 }
