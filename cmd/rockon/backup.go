@@ -100,6 +100,16 @@ func (a *app) restore(c *cli.Context) error {
 		if r.AutoUpdate {
 			want += ", automatic update"
 		}
+		// optedIn ends an install from the backup (done says which) by
+		// opting the rock-on in to the automatic update again
+		optedIn := func(done string) {
+			if err := optInAgain(ctx, d, r); err != nil {
+				failed++
+				say(r.Name, "%s (%s), %v", done, r.Desired, err)
+				return
+			}
+			say(r.Name, "%s (%s)", done, want)
+		}
 		if isInstalled[model.Slug(r.Name)] {
 			if !replace {
 				say(r.Name, "left alone: already installed (--replace installs it again from the backup)")
@@ -114,12 +124,7 @@ func (a *app) restore(c *cli.Context) error {
 				say(r.Name, "not replaced: %v", err)
 				continue
 			}
-			if err := optInAgain(ctx, d, r); err != nil {
-				failed++
-				say(r.Name, "replaced from the backup (%s), %v", r.Desired, err)
-				continue
-			}
-			say(r.Name, "replaced from the backup (%s)", want)
+			optedIn("replaced from the backup")
 			continue
 		}
 		if dry {
@@ -139,12 +144,7 @@ func (a *app) restore(c *cli.Context) error {
 			say(r.Name, "refused: %v", restoreReason(err, r.Name))
 			continue
 		}
-		if err := optInAgain(ctx, d, r); err != nil {
-			failed++
-			say(r.Name, "restored (%s), %v", r.Desired, err)
-			continue
-		}
-		say(r.Name, "restored (%s)", want)
+		optedIn("restored")
 	}
 	if failed > 0 {
 		return withCode(exitFailed, fmt.Errorf("%d of %d rock-on(s) not restored; the reasons are above", failed, len(sel)))
