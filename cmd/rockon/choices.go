@@ -55,70 +55,64 @@ func applyChoiceArgs(def *catalog.RockOn, ch *model.Choices, a choiceArgs) error
 		}
 		updateContainers(ch, []string{cname}, func(cc *model.ContainerChoices) { setKey(&cc.Ports, portKey, 0) })
 	}
-	for _, arg := range a.volumes {
-		key, val, err := splitKV("--volume", arg, "PATH=HOSTPATH")
-		if err != nil {
-			return err
-		}
-		cname, path := splitContainer(def, key)
-		names, err := volumeContainers(def, cname, path, arg)
-		if err != nil {
-			return err
-		}
-		updateContainers(ch, names, func(cc *model.ContainerChoices) { setKey(&cc.Volumes, path, val) })
-	}
-	for _, arg := range a.envs {
-		key, val, err := splitKV("--env", arg, "K=V")
-		if err != nil {
-			return err
-		}
-		cname, name := splitContainer(def, key)
-		names, err := namedContainers(def, cname, name, "--env", arg, "environment variable", func(c *catalog.Container) []string {
-			var s []string
-			for _, e := range c.Env {
-				s = append(s, e.Name)
+	// KEY=VALUE flags: each for the containers that have KEY, or the one
+	// a CONTAINER: prefix names
+	for _, kv := range []struct {
+		flag, form string
+		args       []string
+		containers func(cname, key, arg string) ([]string, error)
+		field      func(*model.ContainerChoices) *map[string]string
+	}{
+		{"--volume", "PATH=HOSTPATH", a.volumes, func(cname, path, arg string) ([]string, error) {
+			return volumeContainers(def, cname, path, arg)
+		}, func(cc *model.ContainerChoices) *map[string]string { return &cc.Volumes }},
+		{"--env", "K=V", a.envs, func(cname, name, arg string) ([]string, error) {
+			names, err := namedContainers(def, cname, name, "--env", arg, "environment variable", func(c *catalog.Container) []string {
+				var s []string
+				for _, e := range c.Env {
+					s = append(s, e.Name)
+				}
+				return s
+			})
+			if err != nil {
+				// A variable the definition does not list (TZ, PUID,
+				// ...) goes to the container named, or to every
+				// container; rockond checks its name and value as any
+				// other.
+				if extra := extraEnvContainers(def, cname); len(extra) > 0 {
+					return extra, nil
+				}
 			}
-			return s
-		})
-		if err != nil {
-			// A variable the definition does not list (TZ, PUID, ...)
-			// goes to the container named, or to every container;
-			// rockond checks its name and value as any other.
-			names = extraEnvContainers(def, cname)
-			if len(names) == 0 {
+			return names, err
+		}, func(cc *model.ContainerChoices) *map[string]string { return &cc.Env }},
+		{"--device", "NAME=PATH", a.devices, func(cname, name, arg string) ([]string, error) {
+			return namedContainers(def, cname, name, "--device", arg, "device", func(c *catalog.Container) []string {
+				var s []string
+				for _, d := range c.Devices {
+					s = append(s, d.Name)
+				}
+				return s
+			})
+		}, func(cc *model.ContainerChoices) *map[string]string { return &cc.Devices }},
+		{"--label", "K=V", a.labels, func(cname, name, arg string) ([]string, error) {
+			if name == "" {
+				return nil, usageErrorf("--label %s: the label key is empty; write --label K=V", arg)
+			}
+			return containersOrAll(def, cname), nil
+		}, func(cc *model.ContainerChoices) *map[string]string { return &cc.Labels }},
+	} {
+		for _, arg := range kv.args {
+			key, val, err := splitKV(kv.flag, arg, kv.form)
+			if err != nil {
 				return err
 			}
-		}
-		updateContainers(ch, names, func(cc *model.ContainerChoices) { setKey(&cc.Env, name, val) })
-	}
-	for _, arg := range a.devices {
-		key, val, err := splitKV("--device", arg, "NAME=PATH")
-		if err != nil {
-			return err
-		}
-		cname, name := splitContainer(def, key)
-		names, err := namedContainers(def, cname, name, "--device", arg, "device", func(c *catalog.Container) []string {
-			var s []string
-			for _, d := range c.Devices {
-				s = append(s, d.Name)
+			cname, name := splitContainer(def, key)
+			names, err := kv.containers(cname, name, arg)
+			if err != nil {
+				return err
 			}
-			return s
-		})
-		if err != nil {
-			return err
+			updateContainers(ch, names, func(cc *model.ContainerChoices) { setKey(kv.field(cc), name, val) })
 		}
-		updateContainers(ch, names, func(cc *model.ContainerChoices) { setKey(&cc.Devices, name, val) })
-	}
-	for _, arg := range a.labels {
-		key, val, err := splitKV("--label", arg, "K=V")
-		if err != nil {
-			return err
-		}
-		cname, name := splitContainer(def, key)
-		if name == "" {
-			return usageErrorf("--label %s: the label key is empty; write --label K=V", arg)
-		}
-		updateContainers(ch, containersOrAll(def, cname), func(cc *model.ContainerChoices) { setKey(&cc.Labels, name, val) })
 	}
 	for _, arg := range a.networks {
 		cname, name := splitContainer(def, arg)
