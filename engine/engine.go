@@ -113,30 +113,44 @@ func (e *Engine) run(ctx context.Context, timeout time.Duration, args ...string)
 
 // ImageID returns the ID of a local image, or ErrNotFound.
 func (e *Engine) ImageID(ctx context.Context, ref string) (string, error) {
-	if err := checkRef(ref); err != nil {
-		return "", err
-	}
-	out, err := e.run(ctx, e.Timeout, "image", "inspect", "--format", "{{.Id}}", "--", ref)
+	out, err := e.inspect(ctx, "image", ref, "{{.Id}}")
 	if err != nil {
-		if isMissing(err) {
-			return "", fmt.Errorf("image %s: %w", ref, ErrNotFound)
-		}
 		return "", err
 	}
 	return strings.TrimSpace(out), nil
 }
 
+// inspect runs `KIND inspect` on one object, with a --format when format is
+// not empty. An object the engine does not have is an error wrapping
+// ErrNotFound.
+func (e *Engine) inspect(ctx context.Context, kind, name, format string) (string, error) {
+	if err := checkRef(name); err != nil {
+		return "", err
+	}
+	args := []string{kind, "inspect"}
+	if format != "" {
+		args = append(args, "--format", format)
+	}
+	out, err := e.run(ctx, e.Timeout, append(args, "--", name)...)
+	if err != nil && isMissing(err) {
+		return "", fmt.Errorf("%s %s: %w", kind, name, ErrNotFound)
+	}
+	return out, err
+}
+
+// exists turns inspect's answer into whether the object exists.
+func exists(err error) (bool, error) {
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // ImageVolumes returns the VOLUMEs a local image declares (its config's
 // Volumes), sorted.
 func (e *Engine) ImageVolumes(ctx context.Context, ref string) ([]string, error) {
-	if err := checkRef(ref); err != nil {
-		return nil, err
-	}
-	out, err := e.run(ctx, e.Timeout, "image", "inspect", "--format", "{{range $k, $v := .Config.Volumes}}{{$k}}\n{{end}}", "--", ref)
+	out, err := e.inspect(ctx, "image", ref, "{{range $k, $v := .Config.Volumes}}{{$k}}\n{{end}}")
 	if err != nil {
-		if isMissing(err) {
-			return nil, fmt.Errorf("image %s: %w", ref, ErrNotFound)
-		}
 		return nil, err
 	}
 	var vols []string
@@ -189,10 +203,7 @@ func (e *Engine) ImageSize(ctx context.Context, ref string) (int64, error) {
 // ImageExists reports whether ref is present locally.
 func (e *Engine) ImageExists(ctx context.Context, ref string) (bool, error) {
 	_, err := e.ImageID(ctx, ref)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
+	return exists(err)
 }
 
 // isMissing tells "no such object" failures from others by the exit status
@@ -295,10 +306,16 @@ func (e *Engine) Tag(ctx context.Context, src, dst string) error {
 
 // RemoveImage removes an image name; a missing image is not an error.
 func (e *Engine) RemoveImage(ctx context.Context, ref string) error {
-	if err := checkRef(ref); err != nil {
+	return e.remove(ctx, ref, "image", "rm")
+}
+
+// remove runs the removal command of one object; one the engine does not
+// have is not an error.
+func (e *Engine) remove(ctx context.Context, name string, command ...string) error {
+	if err := checkRef(name); err != nil {
 		return err
 	}
-	_, err := e.run(ctx, e.Timeout, "image", "rm", "--", ref)
+	_, err := e.run(ctx, e.Timeout, append(command, "--", name)...)
 	if err != nil && isMissing(err) {
 		return nil
 	}
@@ -307,29 +324,14 @@ func (e *Engine) RemoveImage(ctx context.Context, ref string) error {
 
 // ContainerExists reports whether a container of that name exists.
 func (e *Engine) ContainerExists(ctx context.Context, name string) (bool, error) {
-	if err := checkRef(name); err != nil {
-		return false, err
-	}
-	_, err := e.run(ctx, e.Timeout, "container", "inspect", "--format", "{{.Id}}", "--", name)
-	if err != nil {
-		if isMissing(err) {
-			return false, nil
-		}
-		return false, err
-	}
-	return true, nil
+	_, err := e.inspect(ctx, "container", name, "{{.Id}}")
+	return exists(err)
 }
 
 // ContainerRunning tells whether a container exists and is running.
 func (e *Engine) ContainerRunning(ctx context.Context, name string) (bool, error) {
-	if err := checkRef(name); err != nil {
-		return false, err
-	}
-	out, err := e.run(ctx, e.Timeout, "container", "inspect", "--format", "{{.State.Running}}", "--", name)
-	if err != nil {
-		if isMissing(err) {
-			return false, nil
-		}
+	out, err := e.inspect(ctx, "container", name, "{{.State.Running}}")
+	if ok, err := exists(err); !ok {
 		return false, err
 	}
 	return strings.TrimSpace(out) == "true", nil
@@ -338,15 +340,8 @@ func (e *Engine) ContainerRunning(ctx context.Context, name string) (bool, error
 // ContainerAddrs tells whether a container runs and gives its IP
 // addresses on its networks (none on the host's network).
 func (e *Engine) ContainerAddrs(ctx context.Context, name string) (bool, []string, error) {
-	if err := checkRef(name); err != nil {
-		return false, nil, err
-	}
-	out, err := e.run(ctx, e.Timeout, "container", "inspect", "--format",
-		"{{.State.Running}}{{range .NetworkSettings.Networks}} {{.IPAddress}}{{end}}", "--", name)
-	if err != nil {
-		if isMissing(err) {
-			return false, nil, nil
-		}
+	out, err := e.inspect(ctx, "container", name, "{{.State.Running}}{{range .NetworkSettings.Networks}} {{.IPAddress}}{{end}}")
+	if ok, err := exists(err); !ok {
 		return false, nil, err
 	}
 	f := strings.Fields(out)
@@ -358,13 +353,7 @@ func (e *Engine) ContainerAddrs(ctx context.Context, name string) (bool, []strin
 
 // RemoveContainer force-removes a container; a missing one is not an error.
 func (e *Engine) RemoveContainer(ctx context.Context, name string) error {
-	if err := checkRef(name); err != nil {
-		return err
-	}
-	_, err := e.run(ctx, e.Timeout, "rm", "--force", "--", name)
-	if err != nil && isMissing(err) {
-		return nil
-	}
+	err := e.remove(ctx, name, "rm", "--force")
 	if err != nil && strings.Contains(err.Error(), "already in progress") {
 		// someone else (the unit's own clean-up, or --rm) is removing it:
 		// wait for that to finish
@@ -386,17 +375,8 @@ func (e *Engine) RemoveContainer(ctx context.Context, name string) error {
 
 // NetworkExists reports whether a network of that name exists.
 func (e *Engine) NetworkExists(ctx context.Context, name string) (bool, error) {
-	if err := checkRef(name); err != nil {
-		return false, err
-	}
-	_, err := e.run(ctx, e.Timeout, "network", "inspect", "--", name)
-	if err != nil {
-		if isMissing(err) {
-			return false, nil
-		}
-		return false, err
-	}
-	return true, nil
+	_, err := e.inspect(ctx, "network", name, "")
+	return exists(err)
 }
 
 // ErrNetworkInUse is returned (wrapped) when the engine refuses to remove
@@ -407,13 +387,7 @@ var ErrNetworkInUse = errors.New("network in use")
 // network containers are still attached to stays, with an error wrapping
 // ErrNetworkInUse.
 func (e *Engine) RemoveNetwork(ctx context.Context, name string) error {
-	if err := checkRef(name); err != nil {
-		return err
-	}
-	_, err := e.run(ctx, e.Timeout, "network", "rm", "--", name)
-	if err != nil && isMissing(err) {
-		return nil
-	}
+	err := e.remove(ctx, name, "network", "rm")
 	if err != nil && isInUse(err) {
 		return fmt.Errorf("%w: %v", ErrNetworkInUse, err)
 	}
@@ -436,14 +410,8 @@ func isInUse(err error) bool {
 // NetworkLabels returns the labels of a network (an empty map when it has
 // none), or an error wrapping ErrNotFound when it does not exist.
 func (e *Engine) NetworkLabels(ctx context.Context, name string) (map[string]string, error) {
-	if err := checkRef(name); err != nil {
-		return nil, err
-	}
-	out, err := e.run(ctx, e.Timeout, "network", "inspect", "--format", "{{json .Labels}}", "--", name)
+	out, err := e.inspect(ctx, "network", name, "{{json .Labels}}")
 	if err != nil {
-		if isMissing(err) {
-			return nil, fmt.Errorf("network %s: %w", name, ErrNotFound)
-		}
 		return nil, err
 	}
 	labels := map[string]string{}

@@ -18,14 +18,8 @@ const DefaultSkopeo = "/usr/bin/skopeo"
 // RepoDigests returns the manifest digests ("repository@sha256:...") the
 // engine recorded for a local image (by ID or name) when it was pulled.
 func (e *Engine) RepoDigests(ctx context.Context, image string) ([]string, error) {
-	if err := checkRef(image); err != nil {
-		return nil, err
-	}
-	out, err := e.run(ctx, e.Timeout, "image", "inspect", "--format", "{{json .RepoDigests}}", "--", image)
+	out, err := e.inspect(ctx, "image", image, "{{json .RepoDigests}}")
 	if err != nil {
-		if isMissing(err) {
-			return nil, fmt.Errorf("image %s: %w", image, ErrNotFound)
-		}
 		return nil, err
 	}
 	var digests []string
