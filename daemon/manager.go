@@ -370,7 +370,7 @@ func (m *Manager) List(installedOnly bool) []model.Summary {
 		}
 	}
 	m.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Name) < strings.ToLower(out[j].Name) })
+	model.SortByName(out, func(s *model.Summary) string { return s.Name })
 	return out
 }
 

@@ -1,9 +1,33 @@
 package model
 
-import godbus "github.com/godbus/dbus/v5"
+import (
+	"slices"
+	"strings"
+
+	godbus "github.com/godbus/dbus/v5"
+)
 
 // The read views the API serves: what ListRockOns, GetProperties and the
 // other read methods return, as the daemon builds them.
+
+// SortByName sorts views the way lists show them: by name, case ignored,
+// equal names in their given order. Each name is lowered once (lowering
+// in the comparison was two allocations a comparison, two thirds of
+// ListRockOns' time with 200 installed).
+func SortByName[T any](l []T, name func(*T) string) {
+	type keyed struct {
+		key string
+		v   T
+	}
+	k := make([]keyed, len(l))
+	for i := range l {
+		k[i] = keyed{strings.ToLower(name(&l[i])), l[i]}
+	}
+	slices.SortStableFunc(k, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	for i := range k {
+		l[i] = k[i].v
+	}
+}
 
 // Summary is one element of ListRockOns.
 type Summary struct {
