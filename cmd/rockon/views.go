@@ -206,6 +206,9 @@ func uiURL(ui *catalog.UI, hostPort int, host string) string {
 // which is rarely on the server itself. rockond is on this host's system
 // bus, so this host's name is its name.
 func hostUIURL(u string) string {
+	if !strings.Contains(u, "localhost") {
+		return u // no UI, or a host name already: no parse (a status of all asks per row)
+	}
 	pu, err := url.Parse(u)
 	if err != nil || pu.Hostname() != "localhost" {
 		return u
