@@ -35,10 +35,10 @@ type decisionBed struct {
 }
 
 const decisionDef = `{"Fake App": {"description": "d", "version": "1", "website": "https://example.org/",
- "containers": {"fa-web": {"image": "localhost/rockon-test", "tag": "1", "launch_order": 1,
+ "containers": {"fa-web": {"image": "registry.example/rockon-test", "tag": "1", "launch_order": 1,
    "environment": {"GREETING": {"description": "g", "label": "Greeting"}}}}}}`
 
-const decisionRef = "localhost/rockon-test:1"
+const decisionRef = "registry.example/rockon-test:1"
 
 func newDecisionBed(t *testing.T) *decisionBed {
 	dir := t.TempDir()
@@ -300,5 +300,40 @@ func TestStartsBounded(t *testing.T) {
 	}
 	if most > slots {
 		t.Errorf("%d starts in systemd at once, want at most %d", most, slots)
+	}
+}
+
+// TestInstallLocalOnlyImage: an install looks for a newer image (as
+// Rockstor pulls at every install), but no registry serves a localhost/
+// image: a present one is used as it is, a missing one is an error
+// naming it, before anything is written.
+func TestInstallLocalOnlyImage(t *testing.T) {
+	b := newDecisionBed(t)
+	local := strings.Replace(decisionDef, "registry.example/", "localhost/", 1)
+	defs, err := catalog.Decode("fake.json", []byte(local))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.def = defs[0]
+	b.eng.images["localhost/rockon-test:1"] = "sha256:local"
+	b.install(t, "hello")
+	if got := b.m.get("fake-app"); got == nil || got.Images[0].ID != "sha256:local" {
+		t.Fatalf("record of the install: %+v", got)
+	}
+	if len(b.eng.calls) != 0 {
+		t.Errorf("engine calls for a present local-only image: %q", b.eng.calls)
+	}
+	other := newDecisionBed(t)
+	other.def = defs[0]
+	res, err := other.m.compile(other.def, greeting("hello"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = other.m.install(t.Context(), "fake-app", other.def, greeting("hello"), res, false, noReport)
+	if err == nil || !strings.Contains(err.Error(), "localhost/rockon-test:1 is local-only and not present") {
+		t.Fatalf("install of a missing local-only image: %v", err)
+	}
+	if files := other.files(t); len(files) != 0 || slices.ContainsFunc(other.eng.calls, func(c string) bool { return strings.HasPrefix(c, "pull") }) {
+		t.Errorf("files %v and engine calls %q after the refused install", slices.Sorted(maps.Keys(files)), other.eng.calls)
 	}
 }

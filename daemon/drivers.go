@@ -31,15 +31,16 @@ type unitManager interface {
 
 // containerEngine is what the manager asks of docker or podman.
 type containerEngine interface {
-	ImageID(ctx context.Context, ref string) (string, error)
-	ImageVolumes(ctx context.Context, ref string) ([]string, error)
-	ImageSize(ctx context.Context, ref string) (int64, error)
-	Ensure(ctx context.Context, ref string, always bool, progress engine.Progress) (pulled bool, err error)
+	// Images inspects images with one engine process; the missing ones
+	// are not in the map.
+	Images(ctx context.Context, refs []string) (map[string]engine.Image, error)
+	Pull(ctx context.Context, ref string, progress engine.Progress) error
 	Tag(ctx context.Context, src, dst string) error
 	RemoveImage(ctx context.Context, ref string) error
 	RepoDigests(ctx context.Context, image string) ([]string, error)
 	RegistryDigest(ctx context.Context, ref string) (string, error)
-	ContainerExists(ctx context.Context, name string) (bool, error)
+	// Containers lists the names of all containers starting with prefix.
+	Containers(ctx context.Context, prefix string) ([]string, error)
 	ContainerRunning(ctx context.Context, name string) (bool, error)
 	ContainerAddrs(ctx context.Context, name string) (bool, []string, error)
 	RemoveContainer(ctx context.Context, name string) error

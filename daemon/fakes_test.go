@@ -123,16 +123,19 @@ func (e *fakeEngine) call(format string, a ...any) {
 	e.calls = append(e.calls, fmt.Sprintf(format, a...))
 }
 
-func (e *fakeEngine) ImageID(_ context.Context, ref string) (string, error) {
+func (e *fakeEngine) Images(_ context.Context, refs []string) (map[string]engine.Image, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if id, ok := e.images[ref]; ok {
-		return id, nil
+	out := map[string]engine.Image{}
+	for _, ref := range refs {
+		if id, ok := e.images[ref]; ok {
+			out[ref] = engine.Image{ID: id}
+		}
 	}
-	return "", engine.ErrNotFound
+	return out, nil
 }
 
-func (e *fakeEngine) Ensure(_ context.Context, ref string, always bool, _ engine.Progress) (bool, error) {
+func (e *fakeEngine) Pull(_ context.Context, ref string, _ engine.Progress) error {
 	e.call("pull %s", ref)
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -140,9 +143,9 @@ func (e *fakeEngine) Ensure(_ context.Context, ref string, always bool, _ engine
 		e.images[ref] = id
 	}
 	if _, ok := e.images[ref]; !ok {
-		return false, errors.New("manifest unknown")
+		return errors.New("manifest unknown")
 	}
-	return true, nil
+	return nil
 }
 
 func (e *fakeEngine) Tag(_ context.Context, src, dst string) error {
@@ -153,15 +156,13 @@ func (e *fakeEngine) Tag(_ context.Context, src, dst string) error {
 	return nil
 }
 
-func (e *fakeEngine) ImageVolumes(context.Context, string) ([]string, error) { return nil, nil }
-func (e *fakeEngine) ImageSize(context.Context, string) (int64, error)       { return 0, nil }
 func (e *fakeEngine) RemoveImage(_ context.Context, ref string) error {
 	e.call("rmi %s", ref)
 	return nil
 }
 func (e *fakeEngine) RepoDigests(context.Context, string) ([]string, error)  { return nil, nil }
 func (e *fakeEngine) RegistryDigest(context.Context, string) (string, error) { return "", nil }
-func (e *fakeEngine) ContainerExists(context.Context, string) (bool, error)  { return false, nil }
+func (e *fakeEngine) Containers(context.Context, string) ([]string, error)   { return nil, nil }
 func (e *fakeEngine) ContainerRunning(context.Context, string) (bool, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

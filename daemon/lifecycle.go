@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,62 +48,66 @@ const (
 // one is unpacked); the first failure cancels the others.
 func (m *Manager) pullImages(ctx context.Context, def *catalog.RockOn, mode pullMode, r model.Report, from, to float64) ([]state.Image, error) {
 	// Each engine command is a process start (0.1-0.3 s on a small
-	// machine): an image present is looked at once, by its ID, and an
-	// image several containers share only for the first of them.
-	ids := map[string]string{}
-	var missing []string
+	// machine, seconds under load): the images are looked at with one
+	// inspect for all of them before the pulls (present?, ID, VOLUMEs) and
+	// one after them for the images pulled.
+	var refs []string
 	for _, c := range def.Containers {
-		ref := imageRef(c)
-		if _, seen := ids[ref]; seen {
-			continue
+		if ref := imageRef(c); !slices.Contains(refs, ref) {
+			refs = append(refs, ref)
 		}
-		ids[ref] = ""
-		if mode == pullMissing {
-			got, err := m.eng.ImageID(ctx, ref)
-			if err != nil && !errors.Is(err, engine.ErrNotFound) {
-				return nil, err
-			}
-			if err == nil {
-				ids[ref] = got
-				continue
-			}
+	}
+	local, err := m.eng.Images(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, ref := range refs {
+		_, present := local[ref]
+		switch {
+		case present && (mode == pullMissing || engine.LocalOnly(ref)):
+			// a present local-only image is never pulled: no registry has it
+		case !present && engine.LocalOnly(ref):
+			return nil, fmt.Errorf("image %s is local-only and not present", ref)
+		default:
+			missing = append(missing, ref)
 		}
-		missing = append(missing, ref)
 	}
 	if len(missing) > 0 {
 		r(from, "pulling "+strings.Join(missing, ", "))
 		pctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		var (
-			mu    sync.Mutex
-			wg    sync.WaitGroup
-			first error
-			done  int
+			mu     sync.Mutex
+			wg     sync.WaitGroup
+			first  error
+			done   int
+			pulled []string
+			took   = map[string]time.Duration{}
 		)
 		for _, ref := range missing {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				id, err := m.pullOne(pctx, ref, mode != pullMissing, func(line string) {
+				start := time.Now()
+				err := m.pullOne(pctx, ref, func(line string) {
 					mu.Lock()
 					frac := from + (to-from)*float64(done)/float64(len(missing))
 					mu.Unlock()
 					r(frac, ref+": "+line)
 				})
-				if err != nil && mode == pullRefresh && pctx.Err() == nil {
-					// the image present, if any, is kept: the install goes on with it
-					if local, ierr := m.eng.ImageID(pctx, ref); ierr == nil {
-						msg := "warning: " + err.Error() + "; the local image " + shortImageID(local) + " is used"
-						m.log.Warn("pull failed, local image kept", "image", ref, "id", local, "err", err)
-						mu.Lock()
-						frac := from + (to-from)*float64(done)/float64(len(missing))
-						mu.Unlock()
-						r(frac, msg)
-						id, err = local, nil
-					}
-				}
 				mu.Lock()
 				defer mu.Unlock()
+				if err != nil && mode == pullRefresh && pctx.Err() == nil {
+					// the image present, if any, is kept: the install goes on with it
+					if im, ok := local[ref]; ok {
+						msg := "warning: " + err.Error() + "; the local image " + shortImageID(im.ID) + " is used"
+						m.log.Warn("pull failed, local image kept", "image", ref, "id", im.ID, "err", err)
+						r(from+(to-from)*float64(done)/float64(len(missing)), msg)
+						done++
+						return
+					}
+				}
 				if err != nil {
 					if first == nil {
 						first = err
@@ -110,7 +115,8 @@ func (m *Manager) pullImages(ctx context.Context, def *catalog.RockOn, mode pull
 					}
 					return
 				}
-				ids[ref] = id
+				pulled = append(pulled, ref)
+				took[ref] = time.Since(start)
 				done++
 				r(from+(to-from)*float64(done)/float64(len(missing)), "pulled "+ref)
 			}()
@@ -119,21 +125,29 @@ func (m *Manager) pullImages(ctx context.Context, def *catalog.RockOn, mode pull
 		if first != nil {
 			return nil, first
 		}
+		if len(pulled) > 0 {
+			got, err := m.eng.Images(ctx, pulled)
+			if err != nil {
+				return nil, err
+			}
+			for _, ref := range pulled {
+				im, ok := got[ref]
+				if !ok {
+					return nil, fmt.Errorf("image %s: pulled, then not found", ref)
+				}
+				local[ref] = im
+				if m.rec != nil {
+					m.rec.ObservePull(im.Size, took[ref])
+				}
+			}
+		}
 	}
 	var imgs []state.Image
 	now := time.Now().UTC()
-	vols := map[string][]string{}
 	for _, c := range def.Containers {
 		ref := imageRef(c)
-		v, seen := vols[ref]
-		if !seen {
-			var err error
-			if v, err = m.eng.ImageVolumes(ctx, ref); err != nil {
-				return nil, err
-			}
-			vols[ref] = v
-		}
-		imgs = append(imgs, state.Image{Container: c.Name, Ref: ref, ID: ids[ref], PulledAt: now, Volumes: v})
+		im := local[ref]
+		imgs = append(imgs, state.Image{Container: c.Name, Ref: ref, ID: im.ID, PulledAt: now, Volumes: im.Volumes})
 	}
 	return imgs, nil
 }
@@ -147,28 +161,18 @@ func shortImageID(id string) string {
 	return id
 }
 
-// pullOne makes one image available and returns its ID. A failure is one
-// line naming the image and its registry, whatever failed.
-func (m *Manager) pullOne(ctx context.Context, ref string, always bool, progress engine.Progress) (string, error) {
-	start := time.Now()
-	pulled, err := m.eng.Ensure(ctx, ref, always, progress)
-	if err != nil {
+// pullOne pulls one image. A failure is one line naming the image and its
+// registry, whatever failed.
+func (m *Manager) pullOne(ctx context.Context, ref string, progress engine.Progress) error {
+	if err := m.eng.Pull(ctx, ref, progress); err != nil {
 		msg := strings.ReplaceAll(err.Error(), "\n", " ")
 		if strings.Contains(msg, "no space left on device") {
 			// said first: the engine's own words bury it at the end of a long line
 			msg = "the engine's image storage is full (no space left on device): " + msg
 		}
-		return "", fmt.Errorf("image %s from registry %s: %s", ref, catalog.RegistryHost(ref), msg)
+		return fmt.Errorf("image %s from registry %s: %s", ref, catalog.RegistryHost(ref), msg)
 	}
-	id, err := m.eng.ImageID(ctx, ref)
-	if err != nil {
-		return "", err
-	}
-	if pulled && m.rec != nil {
-		size, _ := m.eng.ImageSize(ctx, ref)
-		m.rec.ObservePull(size, time.Since(start))
-	}
-	return id, nil
+	return nil
 }
 
 func (m *Manager) install(ctx context.Context, slug string, def *catalog.RockOn, ch model.Choices, res *unitgen.Result, start bool, r model.Report) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/rockon/rockon/model"
 	"github.com/rockon/rockon/unitgen"
@@ -40,16 +41,25 @@ func (m *Manager) checkContainerNames(slug string, res *unitgen.Result) error {
 // at install): rockon would replace it (podman run --replace, docker rm
 // --force), destroying something it does not own.
 func (m *Manager) checkForeignContainers(ctx context.Context, res, old *unitgen.Result) error {
+	var check []string
 	for _, c := range res.Containers {
 		if old != nil && slices.ContainsFunc(old.Containers, func(o unitgen.ContainerUnit) bool { return o.Name == c.Name }) {
 			continue
 		}
-		exists, err := m.eng.ContainerExists(ctx, c.Name)
-		if err != nil {
-			return fmt.Errorf("%w: checking whether container name %q is free: %v", model.ErrFailed, c.Name, err)
-		}
-		if exists {
-			return fmt.Errorf("%w: container name %q is taken by a container rockon does not own; rockon never replaces it: remove or rename that container first", model.ErrInvalidArgs, c.Name)
+		check = append(check, c.Name)
+	}
+	if len(check) == 0 {
+		return nil
+	}
+	// one engine process for all of them (an install of three containers
+	// asked three times before)
+	have, err := m.eng.Containers(ctx, "")
+	if err != nil {
+		return fmt.Errorf("%w: checking whether container names %s are free: %v", model.ErrFailed, strings.Join(check, ", "), err)
+	}
+	for _, c := range check {
+		if slices.Contains(have, c) {
+			return fmt.Errorf("%w: container name %q is taken by a container rockon does not own; rockon never replaces it: remove or rename that container first", model.ErrInvalidArgs, c)
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -66,28 +67,27 @@ func TestEngines(t *testing.T) {
 func testEngine(t *testing.T, s *sandbox.Sandbox, e *Engine) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	id1, err := e.ImageID(ctx, "localhost/rockon-test:1")
-	if err != nil || id1 == "" {
-		t.Fatalf("ImageID(:1) = %q, %v", id1, err)
+	// one process for several images; a missing one is left out
+	imgs, err := e.Images(ctx, []string{"localhost/rockon-test:1", "localhost/rockon-test:vol1"})
+	if err != nil || len(imgs) != 2 {
+		t.Fatalf("Images(:1, :vol1) = %v, %v", imgs, err)
 	}
-	id2, err := e.ImageID(ctx, "localhost/rockon-test:2")
-	if err != nil || id2 == id1 {
-		t.Fatalf("ImageID(:2) = %q, %v (id1 %q)", id2, err, id1)
+	id1, vol := imgs["localhost/rockon-test:1"], imgs["localhost/rockon-test:vol1"]
+	if id1.ID == "" || id1.ID == vol.ID || len(id1.Volumes) != 0 || id1.Size < 100_000 {
+		t.Errorf("Images(:1) = %+v (the test program alone is larger than 100 kB; :vol1 %+v)", id1, vol)
 	}
-	if n, err := e.ImageSize(ctx, "localhost/rockon-test:1"); err != nil || n < 100_000 {
-		t.Errorf("ImageSize = %d, %v (the test program alone is larger)", n, err)
+	if !slices.Equal(vol.Volumes, sandbox.TestImageVolumes) {
+		t.Errorf("VOLUMEs of :vol1 = %q, want %q", vol.Volumes, sandbox.TestImageVolumes)
 	}
-	if _, err := e.ImageID(ctx, "localhost/rockon-missing:1"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("ImageID(missing) = %v, want ErrNotFound", err)
+	mixed, err := e.Images(ctx, []string{"localhost/rockon-missing:1", "localhost/rockon-test:2", "localhost/rockon-test:1"})
+	if err != nil || len(mixed) != 2 || mixed["localhost/rockon-test:1"].ID != id1.ID || mixed["localhost/rockon-test:2"].ID == id1.ID {
+		t.Errorf("Images(missing, :2, :1) = %+v, %v", mixed, err)
 	}
-	// a present local-only image is never pulled, even when asked to look for a newer one
-	var lines []string
-	pulled, err := e.Ensure(ctx, "localhost/rockon-test:1", true, func(l string) { lines = append(lines, l) })
-	if err != nil || pulled || len(lines) > 0 {
-		t.Errorf("Ensure(present local) = %v, %v, output %q", pulled, err, lines)
+	if none, err := e.Images(ctx, []string{"localhost/rockon-missing:1"}); err != nil || len(none) != 0 {
+		t.Errorf("Images(missing) = %+v, %v, want none", none, err)
 	}
-	if _, err := e.Ensure(ctx, "localhost/rockon-missing:1", false, nil); err == nil || !strings.Contains(err.Error(), "local-only") {
-		t.Errorf("Ensure(missing local) = %v", err)
+	if _, err := e.Images(ctx, []string{"--all"}); err == nil {
+		t.Error("Images accepted an option for a reference")
 	}
 	// the sandbox has no network: a registry pull fails, with the reference in the error
 	if err := e.Pull(ctx, "registry.invalid/nothing:1", nil); err == nil || !strings.Contains(err.Error(), "registry.invalid/nothing:1") {
@@ -97,11 +97,14 @@ func testEngine(t *testing.T, s *sandbox.Sandbox, e *Engine) {
 	if err := e.Tag(ctx, "localhost/rockon-test:1", "localhost/rockon-test:tagged"); err != nil {
 		t.Fatal(err)
 	}
-	if id, _ := e.ImageID(ctx, "localhost/rockon-test:tagged"); id != id1 {
-		t.Errorf("tagged image ID %q, want %q", id, id1)
+	if got, _ := e.Images(ctx, []string{"localhost/rockon-test:tagged"}); got["localhost/rockon-test:tagged"].ID != id1.ID {
+		t.Errorf("tagged image %+v, want ID %q", got, id1.ID)
 	}
 	removeTwice(t, "image", func() error { return e.RemoveImage(ctx, "localhost/rockon-test:tagged") },
-		func() (bool, error) { return e.ImageExists(ctx, "localhost/rockon-test:tagged") })
+		func() (bool, error) {
+			got, err := e.Images(ctx, []string{"localhost/rockon-test:tagged"})
+			return len(got) > 0, err
+		})
 
 	if ok, err := e.ContainerExists(ctx, "etest"); ok || err != nil {
 		t.Fatalf("ContainerExists before = %v, %v", ok, err)
@@ -184,8 +187,8 @@ func TestTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := &Engine{Kind: "podman", Binary: path, Timeout: 300 * time.Millisecond, PullTimeout: 300 * time.Millisecond}
-	if _, err := e.ImageID(context.Background(), "x:1"); err == nil || !strings.Contains(err.Error(), "timed out") {
-		t.Errorf("ImageID on a hung engine = %v", err)
+	if _, err := e.Images(context.Background(), []string{"x:1"}); err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Errorf("Images on a hung engine = %v", err)
 	}
 	if err := e.Pull(context.Background(), "x:1", nil); err == nil || !strings.Contains(err.Error(), "timed out") {
 		t.Errorf("Pull on a hung engine = %v", err)
