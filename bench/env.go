@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -57,14 +56,25 @@ func container(name string, order, hostPort int) string {
 	return fmt.Sprintf(`      %q: {"image": "localhost/rockon-test", "tag": "1", "launch_order": %d%s}`, name, order, ports)
 }
 
+// buildBinaries builds rockon and rockond into a directory of this run's
+// own (the sandbox must see them; a fixed place would let two runs from
+// different trees, or a build during a run's reboots, swap the binaries
+// under a measurement). The caller removes it.
 func buildBinaries(root string) (string, error) {
-	dir := filepath.Join(sandbox.SharedDir(), "bench-bin")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(sandbox.SharedDir(), 0o755); err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp(sandbox.SharedDir(), "bench-bin-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
 		return "", err
 	}
 	cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/rockon", "./cmd/rockond")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
 		return "", fmt.Errorf("building rockon and rockond: %v\n%s", err, out)
 	}
 	return dir, nil

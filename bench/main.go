@@ -131,6 +131,9 @@ func run(reps, bootReps int, engines, onlyS, sizesS string, idleSize int, idle t
 		if err != nil {
 			return err
 		}
+		if !keep {
+			defer os.RemoveAll(bin)
+		}
 		for k, eng := range engs {
 			if ctx.Err() != nil {
 				break
