@@ -136,6 +136,8 @@ func TestInstallWritesWithCompilersModes(t *testing.T) {
 
 func TestInstallRolledBackWhenReloadFails(t *testing.T) {
 	b := newDecisionBed(t)
+	// units of the name in systemd's memory: the new files need a reload
+	b.sd.held = true
 	b.sd.reloadErr = errors.New("systemd is gone")
 	res, err := b.m.compile(b.def, greeting("hello"), nil)
 	if err != nil {
@@ -335,5 +337,53 @@ func TestInstallLocalOnlyImage(t *testing.T) {
 	}
 	if files := other.files(t); len(files) != 0 || slices.ContainsFunc(other.eng.calls, func(c string) bool { return strings.HasPrefix(c, "pull") }) {
 		t.Errorf("files %v and engine calls %q after the refused install", slices.Sorted(maps.Keys(files)), other.eng.calls)
+	}
+}
+
+// TestInstallReloadsOnlyWhatSystemdHolds: systemd loads a new unit file
+// when first asked about it, so an install whose units it does not hold
+// starts them without a daemon-reload (seconds under load), enabled in the
+// same pass and recorded on before the start; a leftover unit it holds, or
+// new files it does not find, get one reload first.
+func TestInstallReloadsOnlyWhatSystemdHolds(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		held, stale bool
+		reloads     int
+	}{{"new units", false, false, 0}, {"a leftover in memory", true, false, 1}, {"new files not found", false, true, 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newDecisionBed(t)
+			b.sd.held, b.sd.stale = tc.held, tc.stale
+			b.eng.running = true
+			res, err := b.m.compile(b.def, greeting("hello"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := b.m.install(t.Context(), "fake-app", b.def, greeting("hello"), res, true, noReport); err != nil {
+				t.Fatal(err)
+			}
+			if got := len(b.sd.called("reload")); got != tc.reloads {
+				t.Errorf("%d reloads, want %d: %q", got, tc.reloads, b.sd.calls)
+			}
+			var order []string
+			for _, c := range b.sd.calls {
+				if verb, _, _ := strings.Cut(c, " "); verb == "enable" || verb == "reload" || verb == "start" {
+					order = append(order, verb)
+				}
+			}
+			want := []string{"enable", "start"}
+			if tc.reloads > 0 {
+				want = []string{"enable", "reload", "start"}
+			}
+			if !slices.Equal(order, want) {
+				t.Errorf("systemd calls %q, want %q in this order", b.sd.calls, want)
+			}
+			if resets := b.sd.called("reset-failed"); tc.reloads == 0 && len(resets) > 0 {
+				t.Errorf("units loaded just now were reset: %q", resets)
+			}
+			if in := b.m.get("fake-app"); in == nil || in.Phase != state.PhaseInstalled || in.Desired != state.DesiredOn {
+				t.Errorf("record after install: %+v", in)
+			}
+		})
 	}
 }

@@ -24,7 +24,7 @@ type unitManager interface {
 	startNoWait(ctx context.Context, unit string) error
 	resetFailed(ctx context.Context, unit string)
 	info(ctx context.Context, unit string) (unitInfo, error)
-	loaded(ctx context.Context, pattern string) (map[string]bool, error)
+	loaded(ctx context.Context, patterns ...string) (map[string]bool, error)
 	// logTail returns the last n lines a unit logged.
 	logTail(ctx context.Context, unit string, n int) string
 }

@@ -20,6 +20,10 @@ type fakeSystemd struct {
 	calls     []string
 	states    map[string]string // unit -> ActiveState
 	reloadErr error
+	// held: systemd holds the units asked about in memory (leftovers of
+	// an earlier install); stale: it does not find new unit files until
+	// a reload (its cache of the unit directories missed them)
+	held, stale bool
 	// onStart runs at each start job and returns the state the unit's
 	// containers get (nil: "active").
 	onStart func(unit string) string
@@ -45,6 +49,11 @@ func (f *fakeSystemd) called(prefix string) []string {
 
 func (f *fakeSystemd) reload(context.Context) error {
 	f.call("reload")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.reloadErr == nil {
+		f.stale = false
+	}
 	return f.reloadErr
 }
 
@@ -97,11 +106,22 @@ func (f *fakeSystemd) info(_ context.Context, unit string) (unitInfo, error) {
 	if st == "" {
 		st = "inactive"
 	}
+	if f.stale {
+		return unitInfo{Name: unit, LoadState: "not-found", ActiveState: "inactive", SubState: "dead"}, nil
+	}
 	return unitInfo{Name: unit, LoadState: "loaded", ActiveState: st, SubState: st}, nil
 }
 
-func (f *fakeSystemd) loaded(context.Context, string) (map[string]bool, error) {
-	return map[string]bool{}, nil
+func (f *fakeSystemd) loaded(_ context.Context, patterns ...string) (map[string]bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]bool{}
+	for _, p := range patterns {
+		if f.held && !strings.ContainsAny(p, "*?[") {
+			out[p] = true
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeSystemd) logTail(context.Context, string, int) string { return "the app's last words" }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -46,21 +47,22 @@ const (
 // are pulled concurrently (the engines download the layers of one image
 // in parallel already; several images at once keep the link busy while
 // one is unpacked); the first failure cancels the others.
-func (m *Manager) pullImages(ctx context.Context, def *catalog.RockOn, mode pullMode, r model.Report, from, to float64) ([]state.Image, error) {
+//
+// local is the engine's inspection of imageRefs(def) when the caller has it
+// already, else nil.
+func (m *Manager) pullImages(ctx context.Context, def *catalog.RockOn, mode pullMode, local map[string]engine.Image, r model.Report, from, to float64) ([]state.Image, error) {
 	// Each engine command is a process start (0.1-0.3 s on a small
 	// machine, seconds under load): the images are looked at with one
 	// inspect for all of them before the pulls (present?, ID, VOLUMEs) and
 	// one after them for the images pulled.
-	var refs []string
-	for _, c := range def.Containers {
-		if ref := imageRef(c); !slices.Contains(refs, ref) {
-			refs = append(refs, ref)
+	refs := imageRefs(def)
+	if local == nil {
+		var err error
+		if local, err = m.eng.Images(ctx, refs); err != nil {
+			return nil, err
 		}
 	}
-	local, err := m.eng.Images(ctx, refs)
-	if err != nil {
-		return nil, err
-	}
+	local = maps.Clone(local)
 	var missing []string
 	for _, ref := range refs {
 		_, present := local[ref]
@@ -152,6 +154,17 @@ func (m *Manager) pullImages(ctx context.Context, def *catalog.RockOn, mode pull
 	return imgs, nil
 }
 
+// imageRefs lists the distinct images of def's containers.
+func imageRefs(def *catalog.RockOn) []string {
+	var refs []string
+	for _, c := range def.Containers {
+		if ref := imageRef(c); !slices.Contains(refs, ref) {
+			refs = append(refs, ref)
+		}
+	}
+	return refs
+}
+
 // shortImageID is an image ID as the engines' image lists show it.
 func shortImageID(id string) string {
 	id = strings.TrimPrefix(id, "sha256:")
@@ -190,6 +203,19 @@ func (m *Manager) install(ctx context.Context, slug string, def *catalog.RockOn,
 	if err := m.checkClaims(slug, res); err != nil {
 		return err
 	}
+	// The engine's two looks before anything is written run side by side
+	// (each is a process start): are the container names free (known
+	// before the record: a rollback removes the containers of its names)
+	// and which images are present.
+	type inspection struct {
+		imgs map[string]engine.Image
+		err  error
+	}
+	inspected := make(chan inspection, 1)
+	go func() {
+		imgs, err := m.eng.Images(ctx, imageRefs(def))
+		inspected <- inspection{imgs, err}
+	}()
 	if err := m.checkForeignContainers(ctx, res, nil); err != nil {
 		return err
 	}
@@ -204,8 +230,13 @@ func (m *Manager) install(ctx context.Context, slug string, def *catalog.RockOn,
 	m.results[slug] = res
 	m.mu.Unlock()
 	m.notify(slug)
+	fresh := false // no unit of it was in systemd's memory before
 	err := func() error {
-		imgs, err := m.pullImages(ctx, def, pullRefresh, r, 0, 0.7)
+		look := <-inspected
+		if look.err != nil {
+			return look.err
+		}
+		imgs, err := m.pullImages(ctx, def, pullRefresh, look.imgs, r, 0, 0.7)
 		if err != nil {
 			return err
 		}
@@ -227,12 +258,43 @@ func (m *Manager) install(ctx context.Context, slug string, def *catalog.RockOn,
 		if err := m.checkWritable(res); err != nil {
 			return err
 		}
+		// A daemon-reload (seconds under load: systemd re-runs its
+		// generators and reloads every unit) is needed only for a unit
+		// systemd holds in memory, a leftover of the same name: one it
+		// does not hold it loads from disk when first asked about, as
+		// systemctl start of a new unit file works without a reload.
+		held, err := m.sd.loaded(ctx, fileNames(res.Units)...)
+		if err != nil {
+			return err
+		}
 		if err := m.writeFiles(res); err != nil {
 			return err
 		}
-		if err := m.sd.reload(ctx); err != nil {
-			return err
+		if start {
+			// enabling links the files on disk and needs no reload; desired
+			// on goes into the record below, before the start
+			if err := m.sd.enable(ctx, installUnits(res)); err != nil {
+				return err
+			}
+			in.Desired = state.DesiredOn
 		}
+		reloaded := len(held) > 0
+		if reloaded {
+			if err := m.sd.reload(ctx); err != nil {
+				return err
+			}
+		}
+		// asking about each unit loads it; one systemd did not find (its
+		// cache of the unit directories missed the new files: their
+		// timestamps are its only hint) is found after a reload
+		if !m.trackUnits(ctx, res) && !reloaded {
+			if err := m.sd.reload(ctx); err != nil {
+				return err
+			}
+			reloaded = true
+			m.trackUnits(ctx, res)
+		}
+		fresh = !reloaded
 		in.Phase, in.PhaseSince = state.PhaseInstalled, time.Now().UTC()
 		in.InstalledAt, in.UpdatedAt = in.PhaseSince, in.PhaseSince
 		return m.save(in)
@@ -244,15 +306,29 @@ func (m *Manager) install(ctx context.Context, slug string, def *catalog.RockOn,
 		}
 		return fmt.Errorf("installing %s: %w", def.Name, err)
 	}
-	m.trackUnits(ctx, res)
 	if start {
-		r(0.85, "starting")
-		if err := m.toggle(ctx, slug, "start", r); err != nil {
+		r(0.85, "starting "+res.Target)
+		var err error
+		if fresh {
+			err = m.startFresh(ctx, res, tcpPorts(def, ch))
+		} else {
+			err = m.startChecked(ctx, res, nil, tcpPorts(def, ch))
+		}
+		if err != nil {
 			return fmt.Errorf("%s is installed but did not start: %w", def.Name, err)
 		}
 	}
 	r(1, "installed")
 	return nil
+}
+
+// fileNames lists the names of files.
+func fileNames(files []unitgen.File) []string {
+	out := make([]string, 0, len(files))
+	for _, f := range files {
+		out = append(out, f.Name)
+	}
+	return out
 }
 
 // checkClaims refuses files another installed rock-on has: different
@@ -532,21 +608,50 @@ func (m *Manager) startChecked(ctx context.Context, res *unitgen.Result, stop []
 	// a turn among the starts in progress (startConcurrency), held until
 	// systemd has started the units; the wait for the ports is not work
 	// for the CPU and goes on outside it
-	if m.startSlots != nil {
-		select {
-		case m.startSlots <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if err := m.takeTurn(ctx); err != nil {
+		return err
 	}
 	since, before, err := m.startUnits(ctx, res, stop)
-	if m.startSlots != nil {
-		<-m.startSlots
-	}
+	m.endTurn()
 	if err != nil {
 		return err
 	}
 	return m.checkStarted(ctx, res, before, ports, since)
+}
+
+// startFresh is startChecked for units systemd loaded just now (a new
+// install's): they have never run, so there is no restart count to
+// compare with and no failure to reset.
+func (m *Manager) startFresh(ctx context.Context, res *unitgen.Result, ports map[string][]tcpPort) error {
+	if err := m.takeTurn(ctx); err != nil {
+		return err
+	}
+	since := time.Now()
+	err := m.sd.job(ctx, "start", res.Target, m.startTimeout())
+	m.endTurn()
+	if err != nil {
+		return err
+	}
+	return m.checkStarted(ctx, res, nil, ports, since)
+}
+
+// takeTurn waits for a turn among the starts in progress; endTurn ends it.
+func (m *Manager) takeTurn(ctx context.Context) error {
+	if m.startSlots == nil {
+		return nil
+	}
+	select {
+	case m.startSlots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (m *Manager) endTurn() {
+	if m.startSlots != nil {
+		<-m.startSlots
+	}
 }
 
 // startUnits is startChecked's part in systemd: the stops, then the start
@@ -830,7 +935,7 @@ func (m *Manager) apply(ctx context.Context, slug string, def *catalog.RockOn, c
 	if pull {
 		mode = pullAlways
 	}
-	imgs, err := m.pullImages(ctx, def, mode, r, 0, 0.5)
+	imgs, err := m.pullImages(ctx, def, mode, nil, r, 0, 0.5)
 	if err != nil {
 		return err
 	}

@@ -84,13 +84,20 @@ func (m *Manager) ownerOf(unit string) string {
 }
 
 // trackUnits reads the current state of a rock-on's units once; signals
-// keep it current afterwards.
-func (m *Manager) trackUnits(ctx context.Context, res *unitgen.Result) {
+// keep it current afterwards. It reports whether systemd found every unit
+// (asking about a unit loads it).
+func (m *Manager) trackUnits(ctx context.Context, res *unitgen.Result) (found bool) {
+	found = true
 	for _, f := range res.Units {
-		if ui, err := m.sd.info(ctx, f.Name); err == nil {
-			m.setUnit(ui)
+		ui, err := m.sd.info(ctx, f.Name)
+		if err != nil {
+			found = false
+			continue
 		}
+		found = found && ui.LoadState == "loaded"
+		m.setUnit(ui)
 	}
+	return found
 }
 
 func (m *Manager) refreshAllUnits(ctx context.Context) {

@@ -141,12 +141,16 @@ func (s *systemd) info(ctx context.Context, unit string) (unitInfo, error) {
 	return ui, nil
 }
 
-// loaded returns the units matching pattern that systemd holds in
-// memory. Unlike asking for a unit's properties, listing loads nothing.
-func (s *systemd) loaded(ctx context.Context, pattern string) (map[string]bool, error) {
-	us, err := s.conn.ListUnitsByPatternsContext(ctx, nil, []string{pattern})
+// loaded returns the units matching the patterns that systemd holds in
+// memory (whatever their load state). Unlike asking for a unit's
+// properties, listing loads nothing.
+func (s *systemd) loaded(ctx context.Context, patterns ...string) (map[string]bool, error) {
+	if len(patterns) == 0 {
+		return map[string]bool{}, nil
+	}
+	us, err := s.conn.ListUnitsByPatternsContext(ctx, nil, patterns)
 	if err != nil {
-		return nil, fmt.Errorf("listing units %s: %w", pattern, err)
+		return nil, fmt.Errorf("listing units %s: %w", strings.Join(patterns, " "), err)
 	}
 	out := make(map[string]bool, len(us))
 	for _, u := range us {
