@@ -39,8 +39,8 @@ type containerEngine interface {
 	RemoveImage(ctx context.Context, ref string) error
 	RepoDigests(ctx context.Context, image string) ([]string, error)
 	RegistryDigest(ctx context.Context, ref string) (string, error)
-	// Containers lists the names of all containers starting with prefix.
-	Containers(ctx context.Context, prefix string) ([]string, error)
+	// ExistingContainers returns which of names the engine has.
+	ExistingContainers(ctx context.Context, names []string) ([]string, error)
 	ContainerRunning(ctx context.Context, name string) (bool, error)
 	ContainerAddrs(ctx context.Context, name string) (bool, []string, error)
 	RemoveContainer(ctx context.Context, name string) error

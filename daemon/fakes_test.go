@@ -182,7 +182,9 @@ func (e *fakeEngine) RemoveImage(_ context.Context, ref string) error {
 }
 func (e *fakeEngine) RepoDigests(context.Context, string) ([]string, error)  { return nil, nil }
 func (e *fakeEngine) RegistryDigest(context.Context, string) (string, error) { return "", nil }
-func (e *fakeEngine) Containers(context.Context, string) ([]string, error)   { return nil, nil }
+func (e *fakeEngine) ExistingContainers(context.Context, []string) ([]string, error) {
+	return nil, nil
+}
 func (e *fakeEngine) ContainerRunning(context.Context, string) (bool, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -53,7 +53,7 @@ func (m *Manager) checkForeignContainers(ctx context.Context, res, old *unitgen.
 	}
 	// one engine process for all of them (an install of three containers
 	// asked three times before)
-	have, err := m.eng.Containers(ctx, "")
+	have, err := m.eng.ExistingContainers(ctx, check)
 	if err != nil {
 		return fmt.Errorf("%w: checking whether container names %s are free: %v", model.ErrFailed, strings.Join(check, ", "), err)
 	}

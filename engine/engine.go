@@ -324,6 +324,36 @@ func (e *Engine) ContainerExists(ctx context.Context, name string) (bool, error)
 	return exists(err)
 }
 
+// ExistingContainers returns which of names are container names the engine
+// has, with one engine process. (`ps --all` would list them too, but it
+// reads every container's state and fails while another container's
+// network namespace is being set up or torn down.)
+func (e *Engine) ExistingContainers(ctx context.Context, names []string) ([]string, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	for _, n := range names {
+		if err := checkRef(n); err != nil {
+			return nil, err
+		}
+	}
+	// Both clients print the objects found and fail for the missing ones.
+	out, err := e.run(ctx, e.Timeout, append([]string{"container", "inspect", "--format", "{{.Name}}", "--"}, names...)...)
+	if err != nil && !isMissing(err) {
+		return nil, err
+	}
+	var found []string
+	for _, l := range strings.Split(out, "\n") {
+		// docker's names start with a slash; a name given may also
+		// have matched another container's ID, whose name is not one
+		// given
+		if n := strings.TrimPrefix(strings.TrimSpace(l), "/"); slices.Contains(names, n) && !slices.Contains(found, n) {
+			found = append(found, n)
+		}
+	}
+	return found, nil
+}
+
 // ContainerRunning tells whether a container exists and is running.
 func (e *Engine) ContainerRunning(ctx context.Context, name string) (bool, error) {
 	out, err := e.inspect(ctx, "container", name, "{{.State.Running}}")

@@ -119,6 +119,12 @@ func testEngine(t *testing.T, s *sandbox.Sandbox, e *Engine) {
 	if ok, err := e.ContainerRunning(ctx, "etest-missing"); ok || err != nil {
 		t.Errorf("ContainerRunning(missing) = %v, %v, want false, nil", ok, err)
 	}
+	if l, err := e.ExistingContainers(ctx, []string{"etest-missing", "etest", "etest-other"}); err != nil || len(l) != 1 || l[0] != "etest" {
+		t.Errorf("ExistingContainers(missing, etest, missing) = %q, %v", l, err)
+	}
+	if l, err := e.ExistingContainers(ctx, []string{"etest-missing"}); err != nil || len(l) != 0 {
+		t.Errorf("ExistingContainers(missing) = %q, %v", l, err)
+	}
 	if l, err := e.Containers(ctx, "etes"); err != nil || len(l) != 1 || l[0] != "etest" {
 		t.Errorf("Containers = %q, %v", l, err)
 	}
