@@ -254,7 +254,7 @@ func measureInstall(ctx context.Context, e *env, reps int) ([]Row, error) {
 			Baseline: "3 × " + e.engine + " run -d in a script", Base: base, Target: &Target{Ratio: true, Max: 1.3}},
 		{Name: "3 install: until `rockon install` returns (the ports answer)", Unit: "ms", Samples: instCLI,
 			Baseline: "3 × " + e.engine + " run -d in a script", Base: base, Target: &Target{Ratio: true, Max: 1.3}},
-		{Name: "3 install: from the command to systemd starting the first unit (CLI + rockond: record, images, units, reload, enable)", Unit: "ms", Samples: instUnit},
+		{Name: "3 install: from the command to systemd starting the first unit (CLI + rockond: record, image and name checks, units, enable)", Unit: "ms", Samples: instUnit},
 	}, nil
 }
 
