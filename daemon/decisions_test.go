@@ -387,3 +387,33 @@ func TestInstallReloadsOnlyWhatSystemdHolds(t *testing.T) {
 		})
 	}
 }
+
+// TestReconcileEnablesOnlyWhatIsNotLinked: at start-up a rock-on that
+// should be on is enabled only when a unit of it has no enablement link
+// (each enable is a search of systemd's unit directories, at boot while
+// systemd starts the units).
+func TestReconcileEnablesOnlyWhatIsNotLinked(t *testing.T) {
+	b := newDecisionBed(t)
+	res := b.install(t, "hello")
+	in := *b.m.get("fake-app")
+	in.Desired = state.DesiredOn
+	units := installUnits(res)
+	if len(units) == 0 {
+		t.Fatal("no unit to enable")
+	}
+	all := map[string]bool{}
+	for _, u := range units {
+		all[u] = true
+	}
+	for _, tc := range []struct {
+		name   string
+		linked map[string]bool
+		enable bool
+	}{{"all linked", all, false}, {"none linked", map[string]bool{}, true}, {"links unknown", nil, true}} {
+		b.sd.calls = nil
+		b.m.reconcileDesired(t.Context(), &in, res, tc.linked)
+		if got := len(b.sd.called("enable")) > 0; got != tc.enable {
+			t.Errorf("%s: enabled %v, want %v (calls %q)", tc.name, got, tc.enable, b.sd.calls)
+		}
+	}
+}
