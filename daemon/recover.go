@@ -253,8 +253,10 @@ func (m *Manager) reconcileDesired(ctx context.Context, in *state.Installed, res
 				m.log.Warn("enabling", "rockon", in.Name, "err", err)
 			}
 		}
+		// at boot the target is inactive with a start job queued (it
+		// waits for its containers): systemd is starting it already
 		ui, err := m.sd.info(ctx, res.Target)
-		if err == nil && ui.ActiveState != "active" && ui.ActiveState != "activating" {
+		if err == nil && ui.ActiveState != "active" && ui.ActiveState != "activating" && ui.Job == 0 {
 			m.log.Info("starting a rock-on that should be on", "rockon", in.Name)
 			if err := m.sd.startNoWait(ctx, res.Target); err != nil {
 				m.log.Warn("starting", "rockon", in.Name, "err", err)

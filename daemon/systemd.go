@@ -24,6 +24,7 @@ type unitInfo struct {
 	Since       uint64 // StateChangeTimestamp, µs
 	ActiveEnter uint64 // ActiveEnterTimestamp, µs
 	Result      string
+	Job         uint32 // the unit's pending job, 0 for none
 }
 
 // systemd is the daemon's side of systemd: unit jobs, enablement and the
@@ -130,6 +131,9 @@ func (s *systemd) info(ctx context.Context, unit string) (unitInfo, error) {
 	ui.SubState, _ = p["SubState"].(string)
 	ui.Since, _ = p["StateChangeTimestamp"].(uint64)
 	ui.ActiveEnter, _ = p["ActiveEnterTimestamp"].(uint64)
+	if job, ok := p["Job"].([]any); ok && len(job) == 2 {
+		ui.Job, _ = job[0].(uint32)
+	}
 	if strings.HasSuffix(unit, ".service") && ui.LoadState == "loaded" {
 		sp, err := s.conn.GetUnitTypePropertiesContext(ctx, unit, "Service")
 		if err == nil {
